@@ -1,0 +1,1 @@
+"""Runnable services (CLI, relay, consumers) and the infrastructure glue they share."""

@@ -1,0 +1,4 @@
+"""Unit tests: pure, in-process, no servers; marked ``unit`` by the root conftest.
+
+Fixtures needed only by unit tests belong here.
+"""
