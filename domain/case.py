@@ -1,0 +1,72 @@
+"""The case: one child, one jurisdiction, one integration episode (domain.md §2.1).
+
+Every command method follows one pattern: it checks the law's rules against the current state, then
+calls a method decorated with ``@event`` whose body only records the fact. The split is deliberate:
+when a case is loaded, eventsourcing replays the decorated bodies, and a replay must never re-judge
+history under today's rules or settings (a law or a municipality's settings may change; what was
+lawfully decided stays decided). Facts are named in the law's words; guards cite the rule they enforce.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.legal_settings import LegalSettings
+from domain.rules import age_in_years, birthday
+from domain.values import Context, Jurisdiction
+
+
+def case_id(jurisdiction: Jurisdiction, child_ref: str, episode: int) -> UUID:
+    """Deterministic id: opening the same child's same episode twice collides in the store, so a
+    duplicate case cannot be created by a retried or concurrent request."""
+    return uuid5(NAMESPACE_URL, f"prosperity:/cases/{jurisdiction.value}/{child_ref}/{episode}")
+
+
+class Case(Aggregate):
+    """What both laws share: the child, the family, the municipality, the episode and its end."""
+
+    jurisdiction: Jurisdiction
+    child_ref: str
+    parent_refs: tuple[str, ...]
+    birth_date: date | None
+    municipality_ref: str
+    episode: int
+    closed_on: date | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_on is None
+
+    def age_on(self, on: date) -> int | None:
+        return None if self.birth_date is None else age_in_years(self.birth_date, on)
+
+    def majority_date(self, settings: LegalSettings) -> date | None:
+        return None if self.birth_date is None else birthday(self.birth_date, settings.age_of_majority_years)
+
+    def record_majority(self, ctx: Context, *, settings: LegalSettings) -> None:
+        """The child turns 18 (domain.md §3 T6); each law says what that does to its case."""
+        raise NotImplementedError
+
+    def close_case(self, ctx: Context, *, closure_reason: str) -> None:
+        """The case ends (domain.md §2.3 row 29); each law says when that is allowed."""
+        raise NotImplementedError
+
+    @event("ChildReachedMajority")
+    def _child_reached_majority(self, ctx: Context, on: date, transition_plan_existed: bool) -> None:
+        self._on_majority(on)
+
+    def _on_majority(self, on: date) -> None:
+        """Each law says what majority does to its case."""
+        raise NotImplementedError
+
+    @event("CaseClosed")
+    def _case_closed(self, ctx: Context, closure_reason: str) -> None:
+        self.closed_on = ctx.day
+        self._on_closed()
+
+    def _on_closed(self) -> None:
+        """Each law says which state a closed case is in."""
+        raise NotImplementedError

@@ -1,0 +1,51 @@
+"""Values the law leaves open, as configuration with documented defaults (domain.md §3 'unknown').
+
+Nothing here is invented as a constant of the law: each field says whether its default is verified in a
+source ([V]), an inferred design choice for product owners to confirm ([I]) or simply unknown, in which
+case the default is the cautious one (block, or do not enforce) until legal review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LegalSettings:
+    age_of_majority_years: int = 18
+    """[V-sec] Act 86/2021 bill Art. 2(2): a child is a person under 18; NO: the barnekoordinator right is under 18."""
+
+    child_may_request_integration_alone: bool = False
+    """unknown (domain.md §1.2, §2.3 row 6): the age at which a child may request integration without the
+    parents. Blocked until legal review; a municipality that has that review may switch it on."""
+
+    level1_written_plan_required: bool = False
+    """unknown (domain.md §2.3 row 11): whether first-level integration needs a written plan. Optional."""
+
+    age_out_override_allowed: bool = True
+    """[I] (domain.md §2.3 row 23): a team concluded as 'age_out' without an adult transition plan is refused
+    unless an override reason is given; set False to refuse it outright."""
+
+    t1_contact_family_working_days: int | None = 5
+    """[I] T1 'as soon as possible' (V-sec litlakms.is); numeric value unknown, suggested 5 working days."""
+
+    t2_case_manager_appointment_days: int | None = None
+    """unknown T2; None means no deadline is enforced or warned about."""
+
+    t3_plan_drafting_days: int | None = None
+    """unknown T3 ('as soon as possible', seed 000); None means not enforced."""
+
+    transition_warning_months: tuple[int, int] = (204, 210)
+    """[I] T5 warnings at 17y0m and 17y6m before the hard 18th-birthday deadline (V seed 000)."""
+
+    gev_complaint_window_days: int | None = None
+    """unknown T7: gev.is states no deadline; None = shown as 'unknown, check GEV', never enforced."""
+
+    no_complaint_deadline_weeks: int = 4
+    """[V] pbrl § 7-5: four weeks from when the decision was (or should have been) known."""
+
+    rules_version: str = "2026-11"
+    """Recorded on deadline-bearing facts so a later change of these settings never rewrites history."""
+
+
+DEFAULT_LEGAL_SETTINGS = LegalSettings()
