@@ -1,0 +1,1 @@
+"""The write side: the eventsourcing Application that runs commands against case aggregates."""

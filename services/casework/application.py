@@ -1,0 +1,367 @@
+"""``Casework``: the eventsourcing Application with one method per command of both laws.
+
+Each method is the same three steps as in the eventsourcing examples: load the case, call the command
+method (the domain checks the law), save. What this layer adds is what a real system needs around it:
+validated commands in (pydantic, ``contracts.commands``), a clock and the acting person, and optimistic
+concurrency: if another writer saved the case first, the command is re-run on the new version and saved
+if it is still valid there; otherwise the caller gets a clear ``ConcurrencyConflict``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
+
+from contracts import commands as c
+from domain.case import Case
+from domain.case_iceland import IcelandCase
+from domain.case_norway import NorwayCase
+from domain.directory import Institution
+from domain.errors import InvalidValue, RuleViolation
+from domain.legal_settings import DEFAULT_LEGAL_SETTINGS, LegalSettings
+from domain.values import Actor, Context
+from services.casework.errors import (
+    AlreadyExists,
+    CaseNotFound,
+    ConcurrencyConflict,
+    InstitutionNotFound,
+)
+from services.casework.transcodings import DomainJSONTranscoder, register_domain_transcodings
+
+MAX_ATTEMPTS = 5
+CLOCK_SKEW = timedelta(minutes=5)
+A = TypeVar("A", bound=Case)
+
+
+@dataclass(frozen=True)
+class CommandMeta:
+    """Who asks, when it happened (defaults to now) and which request it belongs to."""
+
+    actor: Actor
+    occurred_at: datetime | None = None
+    correlation_id: str = ""
+    causation_id: str = ""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    case_id: UUID
+    version: int
+    event_ids: tuple[str, ...]
+    """``<aggregate id>:<version>`` of each recorded fact: stable, and the same id the contracts publish."""
+
+
+class Casework(Application[UUID]):
+    name = "Casework"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {IcelandCase: 50, NorwayCase: 50}
+
+    def __init__(self, env: Mapping[str, str] | None = None, *, legal_settings: LegalSettings = DEFAULT_LEGAL_SETTINGS,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        super().__init__(env)
+        self.legal_settings = legal_settings
+        self.clock = clock
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = DomainJSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_domain_transcodings(transcoder)
+
+    # ---- the machinery every command shares ----------------------------------------------------------
+    def _context(self, meta: CommandMeta) -> Context:
+        """Facts may be recorded after they happened (a meeting entered the next day), never before."""
+        now = self.clock()
+        if meta.occurred_at is not None and meta.occurred_at > now + CLOCK_SKEW:
+            raise InvalidValue("occurred_at", "must not be in the future")
+        return Context(actor=meta.actor, occurred_at=meta.occurred_at or now,
+                       correlation_id=meta.correlation_id, causation_id=meta.causation_id)
+
+    def _save_facts(self, *aggregates: Any) -> tuple[str, ...]:
+        recordings = self.save(*aggregates)
+        return tuple(f"{r.domain_event.originator_id}:{r.domain_event.originator_version}" for r in recordings)
+
+    def _open(self, aggregate: Case) -> CommandResult:
+        try:
+            event_ids = self._save_facts(aggregate)
+        except IntegrityError as error:
+            raise AlreadyExists(f"Case {aggregate.id} (child {aggregate.child_ref}, episode "
+                                f"{aggregate.episode}) already exists.") from error
+        return CommandResult(aggregate.id, aggregate.version, event_ids)
+
+    def get_case(self, case_id: UUID) -> Case:
+        try:
+            case: Case = self.repository.get(case_id)
+        except AggregateNotFoundError as error:
+            raise CaseNotFound(case_id) from error
+        return case
+
+    def get_institution(self, org_ref: str) -> Institution:
+        try:
+            institution: Institution = self.repository.get(Institution.create_id(org_ref))
+        except AggregateNotFoundError as error:
+            raise InstitutionNotFound(org_ref) from error
+        return institution
+
+    def _change(self, case_type: type[A], case_id: UUID, meta: CommandMeta, expected_version: int | None,
+                command: Callable[[A, Context], None]) -> CommandResult:
+        """Load, check, record; on a concurrent write, retry on the new version while still valid."""
+        ctx = self._context(meta)
+        for attempt in range(MAX_ATTEMPTS):
+            case = self.get_case(case_id)
+            if not isinstance(case, case_type):
+                raise RuleViolation("CASE-JURISDICTION",
+                                    f"This command belongs to {case_type.__name__}, not to a {type(case).__name__}.",
+                                    remedy="Use the commands of the case's own jurisdiction.")
+            if expected_version is not None and case.version != expected_version:
+                raise ConcurrencyConflict(case_id, expected_version, case.version)
+            try:
+                command(case, ctx)
+            except RuleViolation as violation:
+                if attempt == 0:
+                    raise
+                raise ConcurrencyConflict(case_id, None, case.version, cause=violation) from violation
+            try:
+                event_ids = self._save_facts(case)
+            except IntegrityError:
+                if expected_version is not None:
+                    raise ConcurrencyConflict(case_id, expected_version, expected_version + 1) from None
+                continue
+            return CommandResult(case.id, case.version, event_ids)
+        raise ConcurrencyConflict(case_id, None, self.get_case(case_id).version)
+
+    def _call(self, method: Callable[..., None], command: c.CaseCommand, meta: CommandMeta,
+              expected_version: int | None) -> CommandResult:
+        """Run ``method`` (a command method of IcelandCase or NorwayCase) with the command's fields."""
+        case_type: type[Case] = _owner(method)
+        kwargs = command.arguments()
+        if "settings" in inspect.signature(method).parameters:
+            kwargs["settings"] = self.legal_settings
+        return self._change(case_type, command.case_id, meta, expected_version,
+                            lambda case, ctx: method(case, ctx, **kwargs))
+
+    # ---- coordinator directory -----------------------------------------------------------------------
+    def register_institution(self, command: c.RegisterInstitution, meta: CommandMeta) -> CommandResult:
+        institution = Institution.register(self._context(meta), **command.arguments())
+        try:
+            event_ids = self._save_facts(institution)
+        except IntegrityError as error:
+            raise AlreadyExists(f"Institution {command.org_ref} is already registered.") from error
+        return CommandResult(institution.id, institution.version, event_ids)
+
+    def _change_institution(self, org_ref: str, meta: CommandMeta,
+                            command: Callable[[Institution, Context], None]) -> CommandResult:
+        ctx = self._context(meta)
+        for _ in range(MAX_ATTEMPTS):
+            institution = self.get_institution(org_ref)
+            command(institution, ctx)
+            try:
+                event_ids = self._save_facts(institution)
+            except IntegrityError:
+                continue
+            return CommandResult(institution.id, institution.version, event_ids)
+        raise ConcurrencyConflict(Institution.create_id(org_ref), None, self.get_institution(org_ref).version)
+
+    def designate_coordinator(self, command: c.DesignateCoordinator, meta: CommandMeta) -> CommandResult:
+        return self._change_institution(command.org_ref, meta,
+                                        lambda inst, ctx: inst.designate_coordinator(ctx, command.person_ref))
+
+    def withdraw_coordinator_designation(self, command: c.WithdrawCoordinatorDesignation,
+                                         meta: CommandMeta) -> CommandResult:
+        return self._change_institution(command.org_ref, meta,
+                                        lambda inst, ctx: inst.withdraw_designation(ctx, command.person_ref))
+
+    # ---- Iceland --------------------------------------------------------------------------------------
+    def register_contact(self, command: c.RegisterContact, meta: CommandMeta) -> CommandResult:
+        args = command.arguments()
+        institution = self.get_institution(args.pop("coordinator_org_ref"))
+        case = IcelandCase.register_contact(self._context(meta), coordinator_institution=institution,
+                                            settings=self.legal_settings, **args)
+        return self._open(case)
+
+    def change_coordinator(self, command: c.ChangeCoordinator, meta: CommandMeta,
+                           expected_version: int | None = None) -> CommandResult:
+        args = command.arguments()
+        institution = self.get_institution(args.pop("coordinator_org_ref"))
+        return self._change(IcelandCase, command.case_id, meta, expected_version,
+                            lambda case, ctx: case.change_coordinator(ctx, institution=institution, **args))
+
+    def record_integration_guidance(self, command: c.RecordIntegrationGuidance, meta: CommandMeta,
+                                    expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.record_integration_guidance, command, meta, expected_version)
+
+    def sign_information_sharing_request(self, command: c.SignInformationSharingRequest, meta: CommandMeta,
+                                         expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.sign_information_sharing_request, command, meta, expected_version)
+
+    def share_information_with_coordinator(self, command: c.ShareInformationWithCoordinator, meta: CommandMeta,
+                                           expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.share_information_with_coordinator, command, meta, expected_version)
+
+    def record_contact_with_family(self, command: c.RecordContactWithFamily, meta: CommandMeta,
+                                   expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.record_contact_with_family, command, meta, expected_version)
+
+    def record_integration_request(self, command: c.RecordIntegrationRequest, meta: CommandMeta,
+                                   expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.record_integration_request, command, meta, expected_version)
+
+    def withdraw_integration_request(self, command: c.WithdrawIntegrationRequest, meta: CommandMeta,
+                                     expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.withdraw_integration_request, command, meta, expected_version)
+
+    def arrange_initial_assessment(self, command: c.ArrangeInitialAssessment, meta: CommandMeta,
+                                   expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.arrange_initial_assessment, command, meta, expected_version)
+
+    def record_service(self, command: c.RecordService, meta: CommandMeta,
+                       expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.record_service, command, meta, expected_version)
+
+    def end_service(self, command: c.EndService, meta: CommandMeta,
+                    expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.end_service, command, meta, expected_version)
+
+    def record_level1_plan(self, command: c.RecordLevel1Plan, meta: CommandMeta,
+                           expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.record_level1_plan, command, meta, expected_version)
+
+    def notify_need_for_case_manager(self, command: c.NotifyNeedForCaseManager, meta: CommandMeta,
+                                     expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.notify_need_for_case_manager, command, meta, expected_version)
+
+    def appoint_case_manager(self, command: c.AppointCaseManager, meta: CommandMeta,
+                             expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.appoint_case_manager, command, meta, expected_version)
+
+    def establish_support_team(self, command: c.EstablishSupportTeam, meta: CommandMeta,
+                               expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.establish_support_team, command, meta, expected_version)
+
+    def invite_general_service_provider(self, command: c.InviteGeneralServiceProvider, meta: CommandMeta,
+                                        expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.invite_general_service_provider, command, meta, expected_version)
+
+    def remove_team_member(self, command: c.RemoveTeamMember, meta: CommandMeta,
+                           expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.remove_team_member, command, meta, expected_version)
+
+    def invite_to_team_meeting(self, command: c.InviteToTeamMeeting, meta: CommandMeta,
+                               expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.invite_to_team_meeting, command, meta, expected_version)
+
+    def record_team_meeting(self, command: c.RecordTeamMeeting, meta: CommandMeta,
+                            expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.record_team_meeting, command, meta, expected_version)
+
+    def record_child_views(self, command: c.RecordChildViews, meta: CommandMeta,
+                           expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.record_child_views, command, meta, expected_version)
+
+    def adopt_support_plan(self, command: c.AdoptSupportPlan, meta: CommandMeta,
+                           expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.adopt_support_plan, command, meta, expected_version)
+
+    def evaluate_support_plan(self, command: c.EvaluateSupportPlan, meta: CommandMeta,
+                              expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.evaluate_support_plan, command, meta, expected_version)
+
+    def revise_support_plan(self, command: c.ReviseSupportPlan, meta: CommandMeta,
+                            expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.revise_support_plan, command, meta, expected_version)
+
+    def adopt_adult_transition_plan(self, command: c.AdoptAdultTransitionPlan, meta: CommandMeta,
+                                    expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.adopt_adult_transition_plan, command, meta, expected_version)
+
+    def conclude_support_team(self, command: c.ConcludeSupportTeam, meta: CommandMeta,
+                              expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.conclude_support_team, command, meta, expected_version)
+
+    def record_complaint(self, command: c.RecordComplaint, meta: CommandMeta,
+                         expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.record_complaint, command, meta, expected_version)
+
+    def record_complaint_outcome(self, command: c.RecordComplaintOutcome, meta: CommandMeta,
+                                 expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.record_complaint_outcome, command, meta, expected_version)
+
+    def change_domicile(self, command: c.ChangeDomicile, meta: CommandMeta,
+                        expected_version: int | None = None) -> CommandResult:
+        return self._call(IcelandCase.change_domicile, command, meta, expected_version)
+
+    # ---- both laws ------------------------------------------------------------------------------------
+    def record_majority(self, command: c.RecordMajority, meta: CommandMeta,
+                        expected_version: int | None = None) -> CommandResult:
+        return self._change(Case, command.case_id, meta, expected_version,
+                            lambda case, ctx: case.record_majority(ctx, settings=self.legal_settings))
+
+    def close_case(self, command: c.CloseCase, meta: CommandMeta,
+                   expected_version: int | None = None) -> CommandResult:
+        return self._change(Case, command.case_id, meta, expected_version,
+                            lambda case, ctx: case.close_case(ctx, closure_reason=command.closure_reason))
+
+    # ---- Norway ---------------------------------------------------------------------------------------
+    def request_barnekoordinator(self, command: c.RequestBarnekoordinator, meta: CommandMeta) -> CommandResult:
+        case = NorwayCase.request_barnekoordinator(self._context(meta), settings=self.legal_settings,
+                                                   **command.arguments())
+        return self._open(case)
+
+    def assess_eligibility(self, command: c.AssessEligibility, meta: CommandMeta,
+                           expected_version: int | None = None) -> CommandResult:
+        return self._call(NorwayCase.assess_eligibility, command, meta, expected_version)
+
+    def issue_decision(self, command: c.IssueDecision, meta: CommandMeta,
+                       expected_version: int | None = None) -> CommandResult:
+        return self._call(NorwayCase.issue_decision, command, meta, expected_version)
+
+    def record_consent(self, command: c.RecordConsent, meta: CommandMeta,
+                       expected_version: int | None = None) -> CommandResult:
+        return self._call(NorwayCase.record_consent, command, meta, expected_version)
+
+    def withdraw_consent(self, command: c.WithdrawConsent, meta: CommandMeta,
+                         expected_version: int | None = None) -> CommandResult:
+        return self._call(NorwayCase.withdraw_consent, command, meta, expected_version)
+
+    def appoint_barnekoordinator(self, command: c.AppointBarnekoordinator, meta: CommandMeta,
+                                 expected_version: int | None = None) -> CommandResult:
+        return self._call(NorwayCase.appoint_barnekoordinator, command, meta, expected_version)
+
+    def issue_coordination_instruction(self, command: c.IssueCoordinationInstruction, meta: CommandMeta,
+                                       expected_version: int | None = None) -> CommandResult:
+        return self._call(NorwayCase.issue_coordination_instruction, command, meta, expected_version)
+
+    def adopt_individual_plan(self, command: c.AdoptIndividualPlan, meta: CommandMeta,
+                              expected_version: int | None = None) -> CommandResult:
+        return self._call(NorwayCase.adopt_individual_plan, command, meta, expected_version)
+
+    def receive_complaint(self, command: c.ReceiveComplaint, meta: CommandMeta,
+                          expected_version: int | None = None) -> CommandResult:
+        return self._call(NorwayCase.receive_complaint, command, meta, expected_version)
+
+    def reconsider_complaint(self, command: c.ReconsiderComplaint, meta: CommandMeta,
+                             expected_version: int | None = None) -> CommandResult:
+        return self._call(NorwayCase.reconsider_complaint, command, meta, expected_version)
+
+    def forward_complaint(self, command: c.ForwardComplaint, meta: CommandMeta,
+                          expected_version: int | None = None) -> CommandResult:
+        return self._call(NorwayCase.forward_complaint, command, meta, expected_version)
+
+    def record_statsforvalteren_decision(self, command: c.RecordStatsforvalterenDecision, meta: CommandMeta,
+                                         expected_version: int | None = None) -> CommandResult:
+        return self._call(NorwayCase.record_statsforvalteren_decision, command, meta, expected_version)
+
+
+def _owner(method: Callable[..., None]) -> type[Case]:
+    """The aggregate class a command method belongs to (``IcelandCase.record_service`` → IcelandCase)."""
+    owners: dict[str, type[Case]] = {"IcelandCase": IcelandCase, "NorwayCase": NorwayCase}
+    return owners[method.__qualname__.split(".")[0]]

@@ -1,0 +1,100 @@
+"""How the domain's values are stored inside events (JSON, via eventsourcing's JSONTranscoder).
+
+Why not the stock JSONTranscoder alone: Python's json module writes a ``StrEnum`` as a plain string, an
+``IntEnum`` as a plain int and a tuple as a list *before* the transcoder's hook is asked, so a stored
+``TeamOutcome.GOALS_MET`` would come back as ``"goals_met"`` and ``outcome is TeamOutcome.GOALS_MET``
+would be False on replay. ``DomainJSONTranscoder`` tags those values first, then lets the library do
+the rest; every other type goes through the library's own ``Transcoding`` registry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from enum import Enum
+from typing import Any
+
+from eventsourcing.persistence import JSONTranscoder, Transcoding, TranscodingNotRegisteredError
+
+from domain.values import ENUM_TYPES, VALUE_TYPES
+
+_JSON_NATIVE = (str, int, float, bool, type(None))
+
+
+class DomainJSONTranscoder(JSONTranscoder):
+    def encode(self, obj: Any) -> bytes:
+        return super().encode(self._tag(obj))
+
+    def _tag(self, value: Any) -> Any:
+        kind = type(value)
+        if kind in _JSON_NATIVE:
+            return value
+        if kind is dict:
+            return {key: self._tag(item) for key, item in value.items()}
+        if kind is list:
+            return [self._tag(item) for item in value]
+        transcoding = self.types.get(kind)
+        if transcoding is None:
+            raise TranscodingNotRegisteredError(f"Object of type {kind} has no registered transcoding.")
+        return {"_type_": transcoding.name, "_data_": self._tag(transcoding.encode(value))}
+
+
+class TupleAsList(Transcoding):
+    type = tuple
+    name = "tuple"
+
+    def encode(self, obj: tuple[Any, ...]) -> list[Any]:
+        return list(obj)
+
+    def decode(self, data: list[Any]) -> tuple[Any, ...]:
+        return tuple(data)
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class EnumAsValue(Transcoding):
+    """An enumeration member stored by its value (the law's word), under the enum's class name."""
+
+    def __init__(self, enum_type: type[Enum]) -> None:
+        self.type = enum_type
+        self.name = f"enum:{enum_type.__name__}"
+
+    def encode(self, obj: Enum) -> Any:
+        return obj.value
+
+    def decode(self, data: Any) -> Enum:
+        member: Enum = self.type(data)
+        return member
+
+
+class FrozenDataclassAsDict(Transcoding):
+    """A frozen value dataclass stored as a dict of its fields; nested values are tagged in turn."""
+
+    def __init__(self, value_type: type) -> None:
+        self.type = value_type
+        self.name = f"value:{value_type.__name__}"
+        self.field_names = tuple(f.name for f in dataclasses.fields(value_type))
+
+    def encode(self, obj: Any) -> dict[str, Any]:
+        return {name: getattr(obj, name) for name in self.field_names}
+
+    def decode(self, data: dict[str, Any]) -> Any:
+        return self.type(**data)
+
+
+def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
+    transcoder.register(TupleAsList())
+    transcoder.register(DateAsISO())
+    for enum_type in ENUM_TYPES:
+        transcoder.register(EnumAsValue(enum_type))
+    for value_type in VALUE_TYPES:
+        transcoder.register(FrozenDataclassAsDict(value_type))

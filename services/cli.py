@@ -1,0 +1,80 @@
+"""The ``prosperity`` command line: one console script, one subcommand per job.
+
+``walkthrough`` opens one case under each law and walks it through its lifecycle on the configured
+store (embedded PostgreSQL by default), then prints the facts as they were stored and reloads the cases.
+Later subcommands (``up``, ``demo``, ``relay``, ...) join it here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from collections.abc import Sequence
+from uuid import UUID
+
+import structlog
+
+from domain.values import Context
+from services.casework.application import Casework
+from services.log import configure_logging
+from services.settings import StoreSettings, event_store_env
+from services.walkthrough import iceland_lifecycle, norway_lifecycle
+
+log = structlog.get_logger()
+
+_SKIP = {"originator_id", "originator_version", "timestamp", "originator_topic", "ctx"}
+
+
+def _describe(value: object) -> str:
+    text = getattr(value, "value", value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_describe(v) for v in value) + "]"
+    if hasattr(value, "__dataclass_fields__"):
+        return type(value).__name__
+    return str(text)
+
+
+def print_case_events(app: Casework, case_id: UUID) -> None:
+    """One line a fact: version, what happened, who did it in which role, and its own fields."""
+    for stored in app.events.get(case_id):
+        ctx: Context = stored.__dict__["ctx"]  # every fact of ours carries its Context
+        fields = ", ".join(f"{k}={_describe(v)}" for k, v in stored.__dict__.items() if k not in _SKIP)
+        print(f"  v{stored.originator_version:<3} {ctx.occurred_at:%Y-%m-%d} {type(stored).__name__:<38} "
+              f"by {ctx.actor.role.value}  {fields}")
+
+
+def walkthrough(settings: StoreSettings) -> int:
+    with event_store_env(settings) as env:
+        app = Casework(env=env)
+        try:
+            run = secrets.token_hex(3)
+            for title, lifecycle in (("Iceland (Act 86/2021)", iceland_lifecycle),
+                                     ("Norway (barnekoordinator)", norway_lifecycle)):
+                jurisdiction = "is" if lifecycle is iceland_lifecycle else "no"
+                case_id = lifecycle(app, child=f"person:child-{jurisdiction}-{run}")
+                case = app.get_case(case_id)
+                print(f"\n{title}: case {case_id}, status {case.status.value}, version {case.version}")  # type: ignore[attr-defined]
+                print_case_events(app, case_id)
+            log.info("walkthrough.done", store=env.get("POSTGRES_HOST"),
+                     notifications=app.recorder.max_notification_id())
+        finally:
+            app.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="prosperity", description=__doc__.splitlines()[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("walkthrough", help="open a case under each law and walk it through its lifecycle")
+    args = parser.parse_args(argv)
+    settings = StoreSettings()
+    configure_logging(settings.log_format)
+    if args.command == "walkthrough":
+        return walkthrough(settings)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Configuration, read from the environment (``PROSPERITY_*``), with defaults that run everything on one
+machine: no DSN means an embedded PostgreSQL under ``data_dir``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.infra.embedded import EmbeddedPostgres
+from services.infra.postgres_env import ensure_schema, eventsourcing_env
+
+
+class StoreSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROSPERITY_", extra="ignore")
+
+    pg_dsn: str | None = None
+    """libpq DSN of the event store; unset = start the embedded PostgreSQL under ``data_dir``."""
+    pg_schema: str | None = None
+    """Schema for the event store tables (default: the database's search path, usually ``public``)."""
+    data_dir: Path = Path("var")
+    """Where embedded servers keep their data (kept across runs)."""
+    log_format: Literal["console", "json"] = "console"
+    """Readable in a terminal by default; ``json`` in production."""
+    pg_pool_size: int = 5
+
+
+@contextmanager
+def event_store_env(settings: StoreSettings) -> Iterator[dict[str, str]]:
+    """The eventsourcing environment for the configured store, starting the embedded server if needed."""
+    if settings.pg_dsn:
+        yield _with_schema(settings.pg_dsn, settings)
+        return
+    with EmbeddedPostgres(settings.data_dir / "postgres") as server:
+        yield _with_schema(server.dsn, settings)
+
+
+def _with_schema(dsn: str, settings: StoreSettings) -> dict[str, str]:
+    if settings.pg_schema:
+        ensure_schema(dsn, settings.pg_schema)
+    env = eventsourcing_env(dsn, settings.pg_schema)
+    env["POSTGRES_POOL_SIZE"] = str(settings.pg_pool_size)
+    return env
