@@ -55,7 +55,7 @@ DECISION_FROM: dict[Decision, frozenset[NorwayStatus]] = {
     Decision.REFUSED: frozenset({N.ASSESSED}),
     Decision.CHANGED: frozenset({N.ACTIVE}),
     Decision.TERMINATED: frozenset({N.ACTIVE, N.GRANTED}),
-    Decision.ORDINARY_COORDINATOR_AFTER_18_GRANTED: frozenset({N.ORDINARY_COORDINATOR_ASSESSMENT}),
+    Decision.ORDINARY_COORDINATOR_AFTER_18_GRANTED: frozenset({N.ORDINARY_COORDINATOR_ASSESSMENT, N.ENDED}),
     Decision.ORDINARY_COORDINATOR_AFTER_18_REFUSED: frozenset({N.ORDINARY_COORDINATOR_ASSESSMENT}),
 }
 """The state diagram of domain.md §2.4. A grant after a refusal or termination needs a complaint that
@@ -156,7 +156,8 @@ class NorwayCase(Case):
         """Every decision is written, with reasons and the right to complain to Statsforvalteren within
         four weeks, and that deadline is recorded on the decision itself (pbrl § 7-5)."""
         decision = Decision(decision)
-        self._require_open("IssueBarnekoordinatorDecision")
+        if not (self.status is N.ENDED and self.new_decision_allowed):  # a complaint may undo a refusal after 18
+            self._require_open("IssueBarnekoordinatorDecision")
         require_state("NO-SM", f"IssueBarnekoordinatorDecision({decision.value})", self.status,
                       DECISION_FROM[decision])
         if self.status in {N.REFUSED, N.TERMINATED} and not self.new_decision_allowed:
@@ -181,8 +182,7 @@ class NorwayCase(Case):
         self.status, self.new_decision_allowed = DECISION_LEADS_TO[decision], False
         if decision in {Decision.CHANGED, Decision.TERMINATED}:
             self.coordinator_ref = None
-        if self.status is N.ENDED:
-            self.closed_on = ctx.day
+        self.closed_on = ctx.day if self.status is N.ENDED else None
 
     def record_consent(self, ctx: Context, *, consent_id: str, given_by_refs: tuple[str, ...],
                        scope_service_org_refs: tuple[str, ...], form_doc_ref: str) -> None:
