@@ -81,6 +81,8 @@ class Casework(Application[UUID]):
     def _context(self, meta: CommandMeta) -> Context:
         """Facts may be recorded after they happened (a meeting entered the next day), never before."""
         now = self.clock()
+        if meta.occurred_at is not None and meta.occurred_at.tzinfo is None:
+            raise InvalidValue("occurred_at", "must be timezone-aware")
         if meta.occurred_at is not None and meta.occurred_at > now + CLOCK_SKEW:
             raise InvalidValue("occurred_at", "must not be in the future")
         return Context(actor=meta.actor, occurred_at=meta.occurred_at or now,
@@ -134,7 +136,7 @@ class Casework(Application[UUID]):
                 event_ids = self._save_facts(case)
             except IntegrityError:
                 if expected_version is not None:
-                    raise ConcurrencyConflict(case_id, expected_version, expected_version + 1) from None
+                    raise ConcurrencyConflict(case_id, expected_version, self.get_case(case_id).version) from None
                 continue
             return CommandResult(case.id, case.version, event_ids)
         raise ConcurrencyConflict(case_id, None, self.get_case(case_id).version)

@@ -36,6 +36,8 @@ class ConcurrencyConflict(DomainError):
         if cause is not None:
             text = (f"Case {case_id} changed concurrently (now version {actual_version}) and the command is no "
                     f"longer allowed: {cause}")
-        else:
+        elif expected_version is not None:
             text = f"Case {case_id} is at version {actual_version}, not the expected {expected_version}."
+        else:
+            text = f"Case {case_id} kept changing concurrently (now version {actual_version}); gave up retrying."
         super().__init__(text + " Reload the case and decide again.")

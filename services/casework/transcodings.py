@@ -16,6 +16,8 @@ from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding, TranscodingNotRegisteredError
 
+from domain.case_iceland import IcelandStatus
+from domain.case_norway import NorwayStatus
 from domain.values import ENUM_TYPES, VALUE_TYPES
 
 _JSON_NATIVE = (str, int, float, bool, type(None))
@@ -94,7 +96,8 @@ class FrozenDataclassAsDict(Transcoding):
 def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
     transcoder.register(TupleAsList())
     transcoder.register(DateAsISO())
-    for enum_type in ENUM_TYPES:
+    # Snapshots hold the aggregates' own state, so the lifecycle statuses are stored too.
+    for enum_type in (*ENUM_TYPES, IcelandStatus, NorwayStatus):
         transcoder.register(EnumAsValue(enum_type))
     for value_type in VALUE_TYPES:
         transcoder.register(FrozenDataclassAsDict(value_type))
