@@ -1,1 +1,1 @@
-"""Read models built from the event log."""
+"""Read-model builders: pure functions from published events to rows (see ``projections.base``)."""

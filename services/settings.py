@@ -29,18 +29,21 @@ class StoreSettings(BaseSettings):
 
 
 @contextmanager
-def event_store_env(settings: StoreSettings) -> Iterator[dict[str, str]]:
-    """The eventsourcing environment for the configured store, starting the embedded server if needed."""
+def store_dsn(settings: StoreSettings) -> Iterator[str]:
+    """The configured PostgreSQL DSN, starting the embedded server under ``data_dir`` if none is set."""
     if settings.pg_dsn:
-        yield _with_schema(settings.pg_dsn, settings)
+        yield settings.pg_dsn
         return
     with EmbeddedPostgres(settings.data_dir / "postgres") as server:
-        yield _with_schema(server.dsn, settings)
+        yield server.dsn
 
 
-def _with_schema(dsn: str, settings: StoreSettings) -> dict[str, str]:
-    if settings.pg_schema:
-        ensure_schema(dsn, settings.pg_schema)
-    env = eventsourcing_env(dsn, settings.pg_schema)
-    env["POSTGRES_POOL_SIZE"] = str(settings.pg_pool_size)
-    return env
+@contextmanager
+def event_store_env(settings: StoreSettings) -> Iterator[dict[str, str]]:
+    """The eventsourcing environment for the configured store (see :func:`store_dsn`)."""
+    with store_dsn(settings) as dsn:
+        if settings.pg_schema:
+            ensure_schema(dsn, settings.pg_schema)
+        env = eventsourcing_env(dsn, settings.pg_schema)
+        env["POSTGRES_POOL_SIZE"] = str(settings.pg_pool_size)
+        yield env

@@ -66,10 +66,14 @@ def drop_schema(dsn: str, schema: str) -> None:
     """Drop ``schema`` and everything in it; used to throw away per-test schemas.
 
     A lock timeout turns "a leaked connection still holds a lock" into an error instead of a hang.
+    Read models keep their generations in sibling schemas ``<schema>__<name>_g<n>``; they go too.
     """
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("SET lock_timeout = '10s'")
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        siblings = conn.execute("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)",
+                                (f"{schema}__",)).fetchall()
+        for name in [schema, *(row[0] for row in siblings)]:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,117 @@
+"""A read model as a JetStream consumer: one faststream app per projection, run as N replicas.
+
+Every replica pulls from the same durable pull consumer (named after the projection), so JetStream spreads
+the events across replicas. Each event is applied by ``ReadModelStore.apply`` in one PostgreSQL transaction
+together with the per-case record of what was processed, then acknowledged:
+
+* applied or duplicate → ack (a duplicate is acknowledged and ignored);
+* gap (version n arrived before n-1) → nak with a short delay: JetStream redelivers it, by then n-1 is in;
+* a payload that is not a valid v1 contract → dead-letter at once (it can never succeed);
+* an error while applying → nak with backoff; after ``poison_after`` deliveries → dead-letter and terminate.
+
+Dead letters go to ``deadletter.<projection>.<event_type>`` (captured by the CASES stream, outside every
+consumer's ``*.v1.>`` filter) with the error in a header, and are logged, so an operator can inspect and
+replay them. The consumer's ``max_deliver`` is unlimited: the bound on poison is ours, because a gap must
+be allowed to wait as long as it takes while a poison message must not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from faststream import AckPolicy, FastStream
+from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker, NatsMessage, PullSub
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.events import parse_event
+from contracts.subjects import STREAM_NAME
+from services.consumers.store import Outcome, ReadModelStore
+
+log = structlog.get_logger()
+
+
+class ConsumerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROSPERITY_", extra="ignore")
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    stream_name: str = STREAM_NAME
+    subject_prefix: str = ""
+    """Prepended to every subject (``<prefix>.cases.v1.…``): lets tests share one server in isolation."""
+    batch_size: int = 50
+    ack_wait_seconds: float = 30.0
+    """A replica that dies holding messages gives them back after this long."""
+    consumer_name: str | None = None
+    """The durable consumer's name; default the projection's name. Two names = two independent read models."""
+    poison_after: int = 5
+    gap_delay_seconds: float = 0.2
+    retry_delay_seconds: float = 1.0
+
+
+def subject(settings: ConsumerSettings, pattern: str) -> str:
+    return f"{settings.subject_prefix}.{pattern}" if settings.subject_prefix else pattern
+
+
+def delivery_count(msg: NatsMessage) -> int:
+    """How many times JetStream has delivered this message (1 on first delivery)."""
+    try:
+        return int(msg.raw_message.metadata.num_delivered)
+    except Exception:  # nats.errors.NotJSMessageError under faststream's in-memory test broker
+        return 1
+
+
+def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
+    broker = NatsBroker(settings.nats_url, max_reconnect_attempts=-1)
+    name = settings.consumer_name or store.projection.name
+    stream = JStream(settings.stream_name, declare=False)  # declared only by the relay (tech-notes §5.2a)
+
+    async def dead_letter(msg: NatsMessage, event_type: str, reason: str) -> None:
+        target = subject(settings, f"deadletter.{name}.{event_type or 'unknown'}")
+        headers = {"Prosperity-Error": reason[:500], "Prosperity-Original-Subject": msg.raw_message.subject}
+        await broker.publish(msg.body, target, headers=headers, stream=settings.stream_name, timeout=5.0)
+        await msg.reject()
+        log.error("consumer.dead_letter", projection=name, subject=target, reason=reason[:200])
+
+    @broker.subscriber(
+        subject(settings, "*.v1.>"),
+        stream=stream,
+        durable=name,
+        pull_sub=PullSub(batch_size=settings.batch_size, timeout=1.0),
+        config=ConsumerConfig(ack_wait=settings.ack_wait_seconds, max_deliver=-1, deliver_policy=DeliverPolicy.ALL),
+        ack_policy=AckPolicy.MANUAL,
+    )
+    async def on_event(msg: NatsMessage) -> None:
+        try:
+            event = parse_event(msg.body)
+        except (ValidationError, ValueError) as error:
+            await dead_letter(msg, "", f"not a valid v1 contract: {error}")
+            return
+        try:
+            outcome = await asyncio.to_thread(store.apply, event)
+        except Exception as error:
+            delivered = delivery_count(msg)
+            if delivered >= settings.poison_after:
+                await dead_letter(msg, event.event_type, f"{type(error).__name__}: {error}")
+            else:
+                log.warning("consumer.retry", projection=name, event_id=event.event_id, delivered=delivered,
+                            error=str(error)[:200])
+                await msg.nack(delay=settings.retry_delay_seconds * delivered)
+            return
+        if outcome is Outcome.GAP:
+            await msg.nack(delay=settings.gap_delay_seconds)
+        else:
+            await msg.ack()
+
+    app = FastStream(broker)
+
+    @app.on_startup
+    async def prepare() -> None:
+        await asyncio.to_thread(store.setup)
+        log.info("consumer.started", projection=name, subject=subject(settings, "*.v1.>"))
+
+    @app.after_shutdown
+    async def close() -> None:
+        await asyncio.to_thread(store.close)
+
+    return app
