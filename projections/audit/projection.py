@@ -1,0 +1,96 @@
+"""The audit trail: one append-only, hash-chained row per published fact, per case (domain.md §5, §8.3.9).
+
+Table ``audit_trail`` (unqualified; the runtime puts it in the generation's schema):
+
+* one row per event: its position (``case_id``, ``case_version``, ``notification_id``), the envelope fields a
+  supervisor filters on (``event_type``, ``occurred_at``, ``recorded_at``, ``actor_role``,
+  ``actor_person_ref``, ``legal_basis``, ``rule_id``) and ``payload``: the whole v1 contract as JSON;
+* ``prev_hash`` / ``hash``: the per-case chain of :mod:`projections.audit.hashing`
+  (``hash = sha256(prev_hash || canonical JSON of the contract)``; version 1 links to ``GENESIS_HASH``).
+  ``apply`` reads the previous version's hash through the view, inside the consumer's transaction; the
+  runtime applies version *n* only on top of *n-1*, so the chain is the same under any cross-case order.
+
+Append-only in the database too: the trigger ``audit_trail_append_only`` raises on every ``UPDATE`` and
+``DELETE`` (row level) and on ``TRUNCATE`` (statement level). It stops the application, a mistaken script
+or a consumer bug from rewriting history; it does not stop the table's owner or a superuser, who can
+``ALTER TABLE … DISABLE TRIGGER`` (or ``SET session_replication_role = replica``). That is what the hash
+chain, :func:`projections.audit.verify.verify` and the daily digests are for: a change made behind the
+trigger's back is *evident*. In production the consumer's role should own nothing and be granted only
+``INSERT, SELECT`` on ``audit_trail``; auditors get ``SELECT`` (separately permissioned, domain.md §5).
+Dropping a whole retired generation (schema) stays possible: that is deliberate, rebuild-friendly, and
+leaves the event store, the source of truth, untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from contracts.events import EventEnvelopeV1
+from projections.audit.hashing import GENESIS_HASH, canonical_json, chain_hash, contract_document
+from projections.base import ReadView, Statement
+
+TABLE = "audit_trail"
+
+_INSERT = (
+    "INSERT INTO audit_trail (case_id, case_version, notification_id, event_type, occurred_at, recorded_at,"
+    " actor_role, actor_person_ref, legal_basis, rule_id, payload, prev_hash, hash)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)"
+)
+
+
+class ChainGapError(RuntimeError):
+    """The previous version's row is missing: the runtime's version gating should make this impossible."""
+
+
+class AuditProjection:
+    name: ClassVar[str] = "audit"
+    version: ClassVar[int] = 1
+    ddl: ClassVar[tuple[str, ...]] = (
+        """CREATE TABLE IF NOT EXISTS audit_trail (
+            case_id uuid NOT NULL,
+            case_version int NOT NULL CHECK (case_version >= 1),
+            notification_id bigint NOT NULL,
+            event_type text NOT NULL,
+            occurred_at timestamptz NOT NULL,
+            recorded_at timestamptz NOT NULL,
+            actor_role text NOT NULL,
+            actor_person_ref text NOT NULL,
+            legal_basis text,
+            rule_id text,
+            payload jsonb NOT NULL,
+            prev_hash text NOT NULL CHECK (prev_hash ~ '^[0-9a-f]{64}$'),
+            hash text NOT NULL CHECK (hash ~ '^[0-9a-f]{64}$'),
+            PRIMARY KEY (case_id, case_version)
+        )""",
+        "CREATE INDEX IF NOT EXISTS audit_trail_recorded_at ON audit_trail (recorded_at)",
+        "CREATE INDEX IF NOT EXISTS audit_trail_event_type ON audit_trail (event_type, case_id)",
+        "CREATE INDEX IF NOT EXISTS audit_trail_notification_id ON audit_trail (notification_id)",
+        """CREATE OR REPLACE FUNCTION audit_trail_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'audit_trail is append-only: % refused', TG_OP
+                USING HINT = 'Facts are corrected by new facts, never by rewriting the audit trail.';
+        END
+        $$""",
+        """CREATE OR REPLACE TRIGGER audit_trail_append_only BEFORE UPDATE OR DELETE ON audit_trail
+            FOR EACH ROW EXECUTE FUNCTION audit_trail_refuse_change()""",
+        """CREATE OR REPLACE TRIGGER audit_trail_no_truncate BEFORE TRUNCATE ON audit_trail
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_trail_refuse_change()""",
+    )
+
+    def apply(self, event: EventEnvelopeV1, view: ReadView) -> Sequence[Statement]:
+        """One INSERT: the fact, chained to the hash of the case's previous version."""
+        if event.case_version == 1:
+            prev_hash = GENESIS_HASH
+        else:
+            row = view.fetchone("SELECT hash FROM audit_trail WHERE case_id = %s AND case_version = %s",
+                                (event.case_id, event.case_version - 1))
+            if row is None:
+                raise ChainGapError(f"audit_trail has no row for case {event.case_id} version "
+                                    f"{event.case_version - 1}; cannot chain version {event.case_version}")
+            prev_hash = str(row[0])
+        canonical = canonical_json(contract_document(event))
+        return [Statement(_INSERT, (
+            event.case_id, event.case_version, event.notification_id, event.event_type, event.occurred_at,
+            event.recorded_at, str(event.actor_role), event.actor_person_ref, event.legal_basis, event.rule_id,
+            canonical, prev_hash, chain_hash(prev_hash, canonical)))]

@@ -1,0 +1,1 @@
+"""Operational commands around the audit read model (``prosperity audit …``)."""
