@@ -1,0 +1,5 @@
+"""``python -m services.notifier``: see ``services.notifier.run``."""
+
+from services.notifier.run import main
+
+main()
