@@ -60,6 +60,12 @@ OPEN = frozenset(set(S) - {S.CLOSED, S.CLOSED_WITHOUT_PLAN, S.WITHDRAWN})
 TEAM_STATES = frozenset({S.TEAM_ACTIVE_NO_PLAN, S.PLAN_ACTIVE})
 
 
+def next_review(content: SupportPlanContent, adopted_on: date) -> date | None:
+    """A plan version's next review: its earliest review date not already past when the version was adopted,
+    else the end of its validity (T4: the plan sets its own review times, seed 000)."""
+    return min((d for d in content.review_dates if d >= adopted_on), default=content.valid_to)
+
+
 class IcelandCase(Case):
     """A child's integration episode in Iceland, from first contact with a coordinator to its close."""
 
@@ -514,7 +520,7 @@ class IcelandCase(Case):
     @event("SupportPlanAdopted")
     def _support_plan_adopted(self, ctx: Context, plan_id: str, version: int, content: SupportPlanContent) -> None:
         self.plan_id, self.plan_version, self.plan_versions = plan_id, version, version
-        self.next_review = min(content.review_dates, default=content.valid_to)
+        self.next_review = next_review(content, ctx.day)
         self.status = S.PLAN_ACTIVE
 
     def evaluate_support_plan(self, ctx: Context, *, plan_id: str, version: int, outcome: EvaluationOutcome,
@@ -549,7 +555,7 @@ class IcelandCase(Case):
     def _support_plan_revised(self, ctx: Context, plan_id: str, version: int, supersedes_version: int,
                               content: SupportPlanContent) -> None:
         self.plan_version = self.plan_versions = version
-        self.next_review = min(content.review_dates, default=content.valid_to)
+        self.next_review = next_review(content, ctx.day)
 
     def adopt_adult_transition_plan(self, ctx: Context, *, plan_id: str,
                                     adult_service_handovers: tuple[AdultServiceHandover, ...],

@@ -74,9 +74,10 @@ def _stop_timers(event: EventEnvelopeV1, timers: Sequence[str], outcome: str,
          event.case_id, list(timers)))
 
 
-def _first_due(review_dates: Sequence[date], fallback: date | None) -> date | None:
-    """The plan's next review: its earliest review date, else the end of its validity (as the domain does)."""
-    return min(review_dates, default=fallback)
+def _first_due(review_dates: Sequence[date], fallback: date | None, adopted_on: date) -> date | None:
+    """The plan's next review: its earliest review date not already past at adoption, else the end of its
+    validity (as the domain's ``next_review`` does)."""
+    return min((d for d in review_dates if d >= adopted_on), default=fallback)
 
 
 class DashboardProjection:
@@ -243,7 +244,7 @@ class DashboardProjection:
                               barnekoordinator_unit_ref=event.unit_ref, status="active")]
             case ev.IndividualPlanAdoptedV1():
                 content = event.content
-                due = _first_due(content.revision_dates, content.plan_period_to)
+                due = _first_due(content.revision_dates, content.plan_period_to, day)
                 statements = [_case(cid, day, individual_plan_on=FIRST, plan_id=event.plan_id),
                               _stop_timers(event, ["T10"], "superseded")]
                 if due is not None:
@@ -292,7 +293,8 @@ class DashboardProjection:
 
 def _review(event: ev.SupportPlanAdoptedV1 | ev.SupportPlanRevisedV1) -> list[Statement]:
     """The review a new plan version is due for (T4), if it names one."""
-    due = _first_due(event.content.review_dates, event.content.valid_to)
+    due = _first_due(event.content.review_dates, event.content.valid_to, local_day(event.occurred_at,
+                                                                                    event.jurisdiction))
     if due is None:
         return []
     return [_start_timer(event, "T4", due_on=due, institution_column="case_manager_org_ref")]
