@@ -2,15 +2,19 @@
 
 ``walkthrough`` opens one case under each law and walks it through its lifecycle on the configured
 store (embedded PostgreSQL by default), then prints the facts as they were stored and reloads the cases.
-Later subcommands (``up``, ``demo``, ``relay``, ...) join it here.
+``relay`` publishes the stored events to NATS JetStream until SIGTERM/SIGINT; ``relay --status`` prints its
+position and lag. Later subcommands (``up``, ``demo``, ...) join it here.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import secrets
+import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import structlog
@@ -18,8 +22,11 @@ import structlog
 from domain.values import Context
 from services.casework.application import Casework
 from services.log import configure_logging
-from services.settings import StoreSettings, event_store_env
+from services.settings import StoreSettings, event_store_env, store_dsn
 from services.walkthrough import iceland_lifecycle, norway_lifecycle
+
+if TYPE_CHECKING:
+    from services.relay.relay import Relay
 
 log = structlog.get_logger()
 
@@ -63,15 +70,72 @@ def walkthrough(settings: StoreSettings) -> int:
     return 0
 
 
+def relay(settings: StoreSettings, *, status: bool) -> int:
+    """Run the relay until SIGTERM/SIGINT, or print its position and lag (``--status``)."""
+    # Imported here, not at the top: only this subcommand needs the NATS client and the contracts mapping.
+    from services.relay.relay import Relay, RelayError
+    from services.relay.stream import RelaySettings
+
+    relay_settings = RelaySettings()
+    with event_store_env(settings) as env:
+        app = Casework(env=env)
+        try:
+            publisher = Relay(app, env, relay_settings)
+            try:
+                if status:
+                    now = publisher.status()
+                    print(f"position {now.position}\nmax_notification_id {now.max_notification_id}\nlag {now.lag}")
+                    return 0
+                asyncio.run(_run_until_signalled(publisher))
+            except RelayError as error:
+                log.error("relay.failed", error=str(error))
+                return 1
+            finally:
+                publisher.close()
+        finally:
+            app.close()
+    return 0
+
+
+async def _run_until_signalled(publisher: Relay) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await publisher.run(stop)
+
+
+def consume(settings: StoreSettings, projection_spec: str) -> int:
+    """Run one replica of a read model's consumer until SIGINT/SIGTERM; start as many as the load needs."""
+    import asyncio
+
+    from services.consumers.registry import load_projection
+    from services.consumers.runtime import ConsumerSettings, build_app
+    from services.consumers.store import ReadModelStore
+
+    with store_dsn(settings) as dsn:
+        store = ReadModelStore(dsn, load_projection(projection_spec), base_schema=settings.pg_schema or "public")
+        asyncio.run(build_app(store, ConsumerSettings()).run())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="prosperity", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("walkthrough", help="open a case under each law and walk it through its lifecycle")
+    consumer = sub.add_parser("consume", help="run one replica of a read model's JetStream consumer")
+    consumer.add_argument("projection", help="dashboard | audit | notifications | module:Class")
+    relay_parser = sub.add_parser("relay", help="publish stored events to NATS JetStream until SIGTERM/SIGINT")
+    relay_parser.add_argument("--status", action="store_true", help="print position, max notification id and lag")
     args = parser.parse_args(argv)
     settings = StoreSettings()
     configure_logging(settings.log_format)
     if args.command == "walkthrough":
         return walkthrough(settings)
+    if args.command == "consume":
+        return consume(settings, args.projection)
+    if args.command == "relay":
+        return relay(settings, status=args.status)
     parser.error(f"unknown command {args.command}")
     return 2
 

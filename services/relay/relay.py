@@ -1,0 +1,361 @@
+"""The relay: the event store's notification log, published to JetStream as versioned contracts.
+
+Why this shape (tech-notes §2, ARCHITECTURE "Rules of the road"): the notification log already is a
+transactional outbox, since events and their gap-free notification ids commit together. The relay tails it
+from its own tracked position, publishes a batch, waits for *every* PubAck and only then records the
+position. A crash between publishing and recording republishes that batch after restart; every message
+carries ``Nats-Msg-Id = <app>:<notification id>``, so JetStream drops the repeats within its duplicate window.
+Publication is at least once; its effect in the stream is exactly once.
+
+Why hand-written instead of eventsourcing's ``ProjectionRunner``/``ApplicationSubscription``: those run a
+synchronous thread per event with the tracking row written per event, and their pull thread waits for a
+NOTIFY without a timeout (tech-notes §5.1a: a lost NOTIFY stalls them). The relay needs batches of pipelined
+asynchronous publishes, one position write per batch, a poll beside LISTEN, and to stay put while NATS is
+down. The pieces it does use are the library's: the notification log (``select_notifications``), the
+mapper (decryption, upcasting) and a ``PostgresTrackingRecorder`` for the position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+from uuid import UUID
+
+import nats.errors
+import psycopg
+import structlog
+from eventsourcing.application import Application
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    IntegrityError,
+    Notification,
+    OperationalError,
+    Tracking,
+)
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresTrackingRecorder
+from eventsourcing.utils import Environment
+from nats.aio.client import Client as NATS
+
+from contracts.mapping import MunicipalityTracker, PublishedEvent, repository_lookup
+from services.relay import postgres
+from services.relay.stream import RelaySettings, declare_stream
+
+log = structlog.get_logger("relay")
+
+TRACKING_NAME = "natsrelay"
+"""The relay's eventsourcing name: its position lives in table ``natsrelay_tracking`` (env prefix NATSRELAY_)."""
+STANDBY_RETRY_SECONDS = 1.0
+
+NATS_UNAVAILABLE: tuple[type[BaseException], ...] = (nats.errors.Error, asyncio.TimeoutError)
+"""Publishing failed for a reason outside the relay (server down, stream missing, ack lost): retry, later."""
+POSTGRES_UNAVAILABLE: tuple[type[BaseException], ...] = (psycopg.OperationalError, OperationalError)
+
+
+class RelayError(RuntimeError):
+    """The relay cannot start (for example: no NATS server at the configured URL)."""
+
+
+class LeadershipLost(RuntimeError):
+    """The session holding the leader lock is gone; another relay may be leading now."""
+
+
+BACK_TO_STANDBY: tuple[type[BaseException], ...] = (LeadershipLost, *POSTGRES_UNAVAILABLE)
+"""The relay lost its sessions: wait, reconnect, and compete for leadership again."""
+
+
+@dataclass(frozen=True)
+class RelayStatus:
+    """Where publication stands: ``lag`` notifications are stored but not yet confirmed in the stream."""
+
+    position: int
+    max_notification_id: int
+
+    @property
+    def lag(self) -> int:
+        return self.max_notification_id - self.position
+
+
+class _Backoff:
+    """Exponential delay with jitter, capped. Written out because it is five lines; a retry library
+    (tenacity, backoff) would wrap whole calls, while the relay's retry is its main loop."""
+
+    def __init__(self, cap: float, base: float = 0.2) -> None:
+        self.cap, self.base, self.attempt = cap, base, 0
+
+    def next(self) -> float:
+        delay: float = min(self.cap, self.base * (1 << min(self.attempt, 20)))
+        self.attempt += 1
+        return delay * random.uniform(0.5, 1.0)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class Relay:
+    """Publishes one application's notification log to JetStream; one leader at a time per store.
+
+    ``run()`` until ``stop`` is set (or the task is cancelled). Instances beyond the first are hot
+    standbys: they try the leader lock every second and take over when the leader's session ends.
+    """
+
+    def __init__(self, app: Application[UUID], env: Mapping[str, str], settings: RelaySettings) -> None:
+        recorder = app.recorder
+        if not isinstance(recorder, PostgresApplicationRecorder):
+            raise RelayError("the relay needs the PostgreSQL event store (PERSISTENCE_MODULE=eventsourcing.postgres)")
+        self.app = app
+        self.recorder: PostgresApplicationRecorder = recorder
+        self.settings = settings
+        self.env = dict(env)
+        self._factory = InfrastructureFactory.construct(env=Environment(TRACKING_NAME, self.env))
+        self.tracking = cast(PostgresTrackingRecorder, self._factory.tracking_recorder())
+        self.lock_key = postgres.leader_lock_key(app.name, self.env.get("POSTGRES_SCHEMA") or "public")
+        self.is_leader = False
+        self.published = 0
+        """Messages acknowledged by JetStream since start (republished duplicates included)."""
+        self.duplicates = 0
+        """Of those, how many JetStream dropped as already stored (a batch republished after a crash)."""
+        self._position = 0
+        self._batches: deque[list[tuple[int, PublishedEvent]]] = deque()
+        """Mapped, not yet recorded: the batch being published and, at most, the one read ahead."""
+        self._municipalities = self._new_tracker()
+        self._stream_declared = False
+        self._last_lag_log = 0.0
+        self._closing = False
+
+    # ---- observation ----------------------------------------------------------------------------------
+    def position(self) -> int:
+        """The last notification id confirmed in the stream and recorded (0: nothing yet)."""
+        return self.tracking.max_tracking_id(self.app.name) or 0
+
+    def status(self) -> RelayStatus:
+        return RelayStatus(position=self.position(), max_notification_id=self.recorder.max_notification_id() or 0)
+
+    def lag(self) -> int:
+        """Notifications stored but not yet published: ``max_notification_id - tracked position``.
+
+        It counts ids, and a refused command's rolled-back insert leaves an unused id, so between such a
+        gap and the relay's position the lag slightly overstates; it is 0 exactly when all is published."""
+        return self.status().lag
+
+    def close(self) -> None:
+        self._factory.close()
+
+    # ---- running ----------------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Connect to NATS, then lead (or stand by) until ``stop`` is set."""
+        stop = stop or asyncio.Event()
+        nc = await self._connect_nats()
+        try:
+            js = nc.jetstream(publish_async_max_pending=max(1000, 2 * self.settings.relay_batch_size))
+            backoff = _Backoff(self.settings.relay_max_backoff)
+            while not stop.is_set():
+                try:
+                    await self._stand_by_then_lead(js, stop)
+                    backoff.reset()
+                except BACK_TO_STANDBY as error:
+                    self.is_leader = False
+                    delay = backoff.next()
+                    log.warning("relay.stepped_down", reason=repr(error), retry_in=round(delay, 2))
+                    await _sleep(delay, stop)
+        finally:
+            self.is_leader = False
+            self._closing = True
+            await nc.close()
+
+    async def _connect_nats(self) -> Any:
+        async def on_error(error: Exception) -> None:
+            log.warning("relay.nats_error", error=repr(error))
+
+        async def on_disconnected() -> None:
+            if not self._closing:
+                log.warning("relay.nats_disconnected", url=self.settings.nats_url)
+
+        async def on_reconnected() -> None:
+            log.info("relay.nats_reconnected", url=self.settings.nats_url)
+
+        # With reconnection forever (what an outage needs), nats-py also retries the *first* connect forever;
+        # bound it, so a relay pointed at no NATS server fails clearly instead of waiting silently.
+        client = NATS()
+        try:
+            await asyncio.wait_for(client.connect(
+                self.settings.nats_url, name="prosperity-relay", max_reconnect_attempts=-1,
+                reconnect_time_wait=1, connect_timeout=2, allow_reconnect=True, error_cb=on_error,
+                disconnected_cb=on_disconnected, reconnected_cb=on_reconnected,
+            ), timeout=self.settings.relay_connect_timeout)
+        except (OSError, TimeoutError, nats.errors.Error) as error:
+            await client.close()
+            raise RelayError(f"cannot reach NATS at {self.settings.nats_url} within "
+                             f"{self.settings.relay_connect_timeout:g}s ({error!r}); set PROSPERITY_NATS_URL to a "
+                             "NATS server with JetStream enabled") from error
+        return client
+
+    async def _stand_by_then_lead(self, js: Any, stop: asyncio.Event) -> None:
+        async with await postgres.connect(self.env) as lock_connection:
+            lock = postgres.LeaderLock(lock_connection, self.lock_key)
+            announced = False
+            while not await lock.try_acquire():
+                if not announced:
+                    log.info("relay.standby", app=self.app.name, lock_key=self.lock_key)
+                    announced = True
+                if await _sleep(STANDBY_RETRY_SECONDS, stop):
+                    return
+            self.is_leader = True
+            try:
+                await self._lead(js, lock, stop)
+            finally:
+                self.is_leader = False
+
+    async def _lead(self, js: Any, lock: postgres.LeaderLock, stop: asyncio.Event) -> None:
+        """Publish the backlog, then wait for a NOTIFY (or the poll interval), until stopped."""
+        async with await postgres.connect(self.env) as listen_connection:
+            await postgres.listen(listen_connection, self.recorder.channel_name)
+            # State from an earlier leadership may be stale (another relay may have moved on): start afresh.
+            self._position = await asyncio.to_thread(self.position)
+            self._batches, self._municipalities, self._stream_declared = deque(), self._new_tracker(), False
+            log.info("relay.leading", app=self.app.name, position=self._position, stream=self.settings.stream_name)
+            backoff = _Backoff(self.settings.relay_max_backoff)
+            while not stop.is_set():
+                try:
+                    while not stop.is_set():
+                        await self._check_leadership(lock)
+                        published = await self._relay_batch(js)
+                        await self._log_lag()
+                        if not published:
+                            break
+                    backoff.reset()
+                except NATS_UNAVAILABLE as error:
+                    self._stream_declared = False
+                    delay = backoff.next()
+                    log.warning("relay.nats_unavailable", error=repr(error), position=self._position,
+                                unrecorded=sum(map(len, self._batches)), retry_in=round(delay, 2))
+                    await _sleep(delay, stop)
+                    continue
+                await postgres.wait_for_notify(listen_connection, self.settings.relay_poll_interval)
+
+    async def _check_leadership(self, lock: postgres.LeaderLock) -> None:
+        try:
+            await lock.check()
+        except psycopg.Error as error:
+            raise LeadershipLost("the leader lock's session ended") from error
+
+    async def _relay_batch(self, js: Any) -> int:
+        """Publish the oldest mapped batch (reading one if none is waiting), record it, and return its size.
+
+        While its PubAcks are in flight, the next batch is read and mapped in a worker thread, so the wait
+        for the server overlaps with the relay's own CPU work. Mapped batches are kept, in order, until
+        they are recorded: a retry republishes the very same messages, so what the municipality tracker
+        learned from a later batch cannot change the content of an earlier one.
+        """
+        if not self._batches:
+            first = await asyncio.to_thread(self._read_and_map, self._position)
+            if not first:
+                return 0
+            self._batches.append(first)
+        if not self._stream_declared:
+            await declare_stream(js, self.settings)
+            self._stream_declared = True
+        batch = self._batches[0]
+        first_id, last = batch[0][0], batch[-1][0]
+        futures = await self._send(js, batch)
+        prefetch = None
+        if len(self._batches) == 1 and len(batch) == self.settings.relay_batch_size:
+            prefetch = asyncio.create_task(asyncio.to_thread(self._read_and_map, last))
+        try:
+            duplicates = await self._acknowledged(futures)
+        finally:
+            if prefetch is not None and (following := await prefetch):
+                self._batches.append(following)
+        if duplicates:
+            log.info("relay.duplicates_dropped", count=duplicates, batch_start=first_id, batch_end=last)
+        try:
+            await asyncio.to_thread(self.tracking.insert_tracking, Tracking(self.app.name, last))
+        except IntegrityError as error:
+            # The stored position is already at or past ``last``: another relay has led meanwhile. Step down
+            # and compete again, starting afresh from the stored position (repeats fall in the duplicate window).
+            raise LeadershipLost(f"position {last} was already recorded by another relay") from error
+        self._batches.popleft()
+        self._position = last
+        self.published += len(batch)
+        self.duplicates += duplicates
+        return len(batch)
+
+    def _read_and_map(self, after: int) -> list[tuple[int, PublishedEvent]]:
+        notifications = self.recorder.select_notifications(start=after, limit=self.settings.relay_batch_size,
+                                                           inclusive_of_start=False)
+        return self._map(notifications)
+
+    def _new_tracker(self) -> MunicipalityTracker:
+        """Where each case is, learned from the facts as they pass. A case opened before the relay's start
+        position is looked up once in the repository *as of the fact's version*, so its facts keep the
+        municipality they had then even if the family has moved since."""
+        return MunicipalityTracker(lookup=repository_lookup(self.app.repository))
+
+    def _map(self, notifications: Sequence[Notification]) -> list[tuple[int, PublishedEvent]]:
+        mapped = []
+        for notification in notifications:
+            try:
+                domain_event = self.app.mapper.to_domain_event(notification)
+                published = self._municipalities.to_published(domain_event, notification.id, self.app.name)
+            except Exception:
+                # A fact without a valid contract must not be skipped (consumers would see a gap forever) nor
+                # published half-right: stop here, loudly, with the position still before it.
+                log.exception("relay.unmappable_event", notification_id=notification.id, topic=notification.topic)
+                raise
+            mapped.append((notification.id, published))
+        return mapped
+
+    async def _send(self, js: Any, batch: Sequence[tuple[int, PublishedEvent]]) -> list[asyncio.Future[Any]]:
+        """Pipeline the batch: every message is written to the connection without waiting for its PubAck."""
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            for _, published in batch:
+                futures.append(await js.publish_async(
+                    self.settings.subject(published.subject), published.payload,
+                    headers=dict(published.headers), stream=self.settings.stream_name))
+        except BaseException:
+            _cancel(futures)
+            raise
+        return futures
+
+    async def _acknowledged(self, futures: list[asyncio.Future[Any]]) -> int:
+        """Wait for every PubAck of a batch (or fail the whole batch); return how many were duplicates.
+
+        nats-py's ``publish_async`` futures have no timeout of their own: an ack lost with a dropped
+        connection would be awaited forever, hence the explicit ``wait_for`` and the cancellation of the rest.
+        """
+        try:
+            acks = await asyncio.wait_for(asyncio.gather(*futures), timeout=self.settings.relay_ack_timeout)
+        except BaseException:
+            _cancel(futures)
+            raise
+        return sum(1 for ack in acks if ack.duplicate)
+
+    async def _log_lag(self) -> None:
+        now = time.monotonic()
+        if now - self._last_lag_log < self.settings.relay_lag_log_interval:
+            return
+        self._last_lag_log = now
+        max_id = await asyncio.to_thread(self.recorder.max_notification_id) or 0
+        log.info("relay.lag", position=self._position, max_notification_id=max_id, lag=max_id - self._position,
+                 published=self.published)
+
+
+def _cancel(futures: list[asyncio.Future[Any]]) -> None:
+    """Give up on unacknowledged publishes (frees nats-py's in-flight slots; the batch is retried whole)."""
+    for future in futures:
+        future.cancel()
+
+
+async def _sleep(seconds: float, stop: asyncio.Event) -> bool:
+    """Sleep, waking early when ``stop`` is set; True when stopped."""
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        return False
+    return True
+
