@@ -1,0 +1,36 @@
+"""A deliberately simple projection for testing the consumer runtime itself: one row per applied event."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from contracts.events import EventEnvelopeV1
+from projections.base import ReadView, Statement
+
+
+class EventTally:
+    name: ClassVar[str] = "tally"
+    version: ClassVar[int] = 1
+    ddl: ClassVar[tuple[str, ...]] = (
+        "CREATE TABLE IF NOT EXISTS tally (case_id uuid, case_version int, event_type text, notification_id bigint,"
+        " previous_version int NOT NULL, PRIMARY KEY (case_id, case_version))",
+    )
+
+    def apply(self, event: EventEnvelopeV1, view: ReadView) -> Sequence[Statement]:
+        """Records the version the case had before: proves versions were applied strictly in order."""
+        row = view.fetchone("SELECT max(case_version) FROM tally WHERE case_id = %s", (event.case_id,))
+        previous = row[0] if row and row[0] is not None else 0
+        return [Statement("INSERT INTO tally VALUES (%s, %s, %s, %s, %s)",
+                          (event.case_id, event.case_version, event.event_type, event.notification_id, previous))]
+
+
+class PoisonedTally(EventTally):
+    """Fails on every ``level_raised``: a poison message the runtime must set aside, not retry forever."""
+
+    name: ClassVar[str] = "poisoned"
+
+    def apply(self, event: EventEnvelopeV1, view: ReadView) -> Sequence[Statement]:
+        if event.event_type == "level_raised":
+            raise RuntimeError("this projection cannot handle level_raised")
+        return super().apply(event, view)
