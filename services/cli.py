@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import signal
 import sys
@@ -20,6 +21,7 @@ from uuid import UUID
 import structlog
 
 from domain.values import Context
+from services.audit.cli import add_verify_arguments, verify_command
 from services.casework.application import Casework
 from services.log import configure_logging
 from services.settings import StoreSettings, event_store_env, store_dsn
@@ -119,6 +121,36 @@ def consume(settings: StoreSettings, projection_spec: str) -> int:
     return 0
 
 
+def rebuild_read_model(settings: StoreSettings, projection_spec: str) -> int:
+    """Rebuild a read model into a new generation from the event store, with progress, then switch to it."""
+    from services.consumers.rebuild import rebuild, terminal_progress
+    from services.consumers.registry import load_projection
+    from services.consumers.store import ReadModelStore
+
+    with store_dsn(settings) as dsn, event_store_env(settings) as env:
+        app = Casework(env=env)
+        store = ReadModelStore(dsn, load_projection(projection_spec), base_schema=settings.pg_schema or "public")
+        try:
+            report = rebuild(store, app, progress=terminal_progress)
+        finally:
+            store.close()
+            app.close()
+    print(f"{store.projection.name}: generation {report.generation.number} now serving "
+          f"({report.events_read} events read, {report.events_applied} applied, {report.rate:,.0f} events/s)")
+    return 0
+
+
+def notifier(settings: StoreSettings) -> int:
+    """Deliver due notices and enqueue deadline warnings until SIGINT/SIGTERM (see services/notifier)."""
+    from services.notifier import run
+
+    with store_dsn(settings) as dsn:
+        os.environ.setdefault("PROSPERITY_NOTIFIER_PG_DSN", dsn)
+        os.environ.setdefault("PROSPERITY_NOTIFIER_BASE_SCHEMA", settings.pg_schema or "public")
+        run.main()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="prosperity", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,6 +159,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     consumer.add_argument("projection", help="dashboard | audit | notifications | module:Class")
     relay_parser = sub.add_parser("relay", help="publish stored events to NATS JetStream until SIGTERM/SIGINT")
     relay_parser.add_argument("--status", action="store_true", help="print position, max notification id and lag")
+    rebuild_parser = sub.add_parser("rebuild", help="rebuild a read model from the event store, then switch to it")
+    rebuild_parser.add_argument("projection", help="dashboard | audit | notifications | module:Class")
+    sub.add_parser("notifier", help="deliver notifications and deadline warnings until SIGTERM/SIGINT")
+    audit = sub.add_parser("audit", help="audit trail tools")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    add_verify_arguments(audit_sub.add_parser("verify", help="replay the event store and check the audit trail"))
     args = parser.parse_args(argv)
     settings = StoreSettings()
     configure_logging(settings.log_format)
@@ -136,6 +174,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return consume(settings, args.projection)
     if args.command == "relay":
         return relay(settings, status=args.status)
+    if args.command == "rebuild":
+        return rebuild_read_model(settings, args.projection)
+    if args.command == "notifier":
+        return notifier(settings)
+    if args.command == "audit" and args.audit_command == "verify":
+        return verify_command(settings, up_to=args.up_to)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from contracts.events import EventEnvelopeV1
 from services.casework.application import Casework
 from services.consumers.replay import published_events
 from services.consumers.store import Generation, Outcome, ReadModelStore
@@ -46,21 +47,31 @@ def terminal_progress(done: int, total: int) -> None:
 
 
 def replay_into(store: ReadModelStore, app: Casework, schema: str, *, after: int = 0,
-                progress: Progress | None = None, every: int = 500) -> tuple[int, int, int]:
-    """Apply every stored fact after notification ``after`` to ``schema``; returns (position, read, applied)."""
+                progress: Progress | None = None, page: int = 500) -> tuple[int, int, int]:
+    """Apply every stored fact after notification ``after`` to ``schema``, a page per transaction;
+    returns (position, read, applied)."""
     total = max(app.recorder.max_notification_id() or 0, after)
     read = applied = 0
     position = after
+    batch: list[EventEnvelopeV1] = []
     for event in published_events(app, after=after):
-        if store.apply_to(schema, event) is Outcome.APPLIED:
-            applied += 1
-        read += 1
-        position = event.notification_id
-        if progress and read % every == 0:
-            progress(position, max(total, position))
+        batch.append(event)
+        if len(batch) == page:
+            applied += _apply_page(store, schema, batch)
+            read, position = read + len(batch), batch[-1].notification_id
+            batch = []
+            if progress:
+                progress(position, max(total, position))
+    if batch:
+        applied += _apply_page(store, schema, batch)
+        read, position = read + len(batch), batch[-1].notification_id
     if progress:
         progress(max(total, position), max(total, position))
     return position, read, applied
+
+
+def _apply_page(store: ReadModelStore, schema: str, events: list[EventEnvelopeV1]) -> int:
+    return sum(outcome is Outcome.APPLIED for outcome in store.apply_many_to(schema, events))
 
 
 def rebuild(store: ReadModelStore, app: Casework, *, progress: Progress | None = None) -> RebuildReport:

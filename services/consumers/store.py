@@ -184,21 +184,29 @@ class ReadModelStore:
         return outcome
 
     def apply_to(self, schema: str, event: EventEnvelopeV1) -> Outcome:
+        """One event in its own transaction: what a live consumer does before it acknowledges."""
+        return self.apply_many_to(schema, [event])[0]
+
+    def apply_many_to(self, schema: str, events: Sequence[EventEnvelopeV1]) -> list[Outcome]:
+        """Several events in one transaction (a rebuild's page): the same gating, one commit instead of many."""
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-            cur.execute("INSERT INTO consumer_positions (case_id, case_version, notification_id) "
-                        "VALUES (%s, 0, 0) ON CONFLICT DO NOTHING", (event.case_id,))
-            row = cur.execute("SELECT case_version FROM consumer_positions WHERE case_id = %s FOR UPDATE",
-                              (event.case_id,)).fetchone()
-            applied = row[0] if row else 0
-            if event.case_version <= applied:
-                return Outcome.DUPLICATE
-            if event.case_version > applied + 1:
-                return Outcome.GAP
-            for statement in self.projection.apply(event, _CursorView(cur)):
-                cur.execute(statement.sql.encode(), statement.params)
-            cur.execute("UPDATE consumer_positions SET case_version = %s, notification_id = %s, applied_at = now() "
-                        "WHERE case_id = %s", (event.case_version, event.notification_id, event.case_id))
+            return [self._apply_in(cur, event) for event in events]
+
+    def _apply_in(self, cur: psycopg.Cursor[Any], event: EventEnvelopeV1) -> Outcome:
+        cur.execute("INSERT INTO consumer_positions (case_id, case_version, notification_id) "
+                    "VALUES (%s, 0, 0) ON CONFLICT DO NOTHING", (event.case_id,))
+        row = cur.execute("SELECT case_version FROM consumer_positions WHERE case_id = %s FOR UPDATE",
+                          (event.case_id,)).fetchone()
+        applied = row[0] if row else 0
+        if event.case_version <= applied:
+            return Outcome.DUPLICATE
+        if event.case_version > applied + 1:
+            return Outcome.GAP
+        for statement in self.projection.apply(event, _CursorView(cur)):
+            cur.execute(statement.sql.encode(), statement.params)
+        cur.execute("UPDATE consumer_positions SET case_version = %s, notification_id = %s, applied_at = now() "
+                    "WHERE case_id = %s", (event.case_version, event.notification_id, event.case_id))
         return Outcome.APPLIED
 
     @contextmanager
