@@ -151,7 +151,7 @@ def notifier(settings: StoreSettings) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prosperity", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("walkthrough", help="open a case under each law and walk it through its lifecycle")
@@ -165,6 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     add_verify_arguments(audit_sub.add_parser("verify", help="replay the event store and check the audit trail"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     settings = StoreSettings()
     configure_logging(settings.log_format)
