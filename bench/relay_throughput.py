@@ -5,7 +5,9 @@
 3. relay: N events stored beforehand (``app.save`` of many new cases per transaction), then the relay from
    position 0 until all N are acknowledged and recorded: read, decode, map to contracts, publish, record.
 
-The ratio relay/raw is the relay's efficiency (goal >= 0.7). Servers: ``PROSPERITY_PG_DSN`` /
+The ratio relay/raw is the relay's efficiency (goal >= 0.7). Each rate comes with the CPU time this process
+spent per message (all its threads): on a shared machine the wall-clock rates move with the neighbours' load,
+the CPU cost per message much less. Servers: ``PROSPERITY_PG_DSN`` /
 ``PROSPERITY_NATS_URL`` when set, otherwise embedded ones under a temporary directory.
 
     .venv/bin/python -m bench.relay_throughput [--n 20000]
@@ -22,6 +24,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -58,23 +61,33 @@ def servers(workdir: Path) -> Iterator[tuple[str, str]]:
         yield dsn, url
 
 
-async def raw_publish_rate(url: str, n: int, payload_size: int) -> float:
+@dataclass(frozen=True)
+class Rate:
+    per_second: float
+    cpu_us: float
+    """CPU time of this process (all threads) per message, in microseconds."""
+
+    def __str__(self) -> str:
+        return f"{self.per_second:,.0f}/s, {self.cpu_us:.0f} µs CPU each"
+
+
+async def raw_publish_rate(url: str, n: int, payload_size: int) -> Rate:
     client = await nats.connect(url)
     try:
         js = client.jetstream(publish_async_max_pending=4000)
         stream, prefix = f"BENCHRAW_{uuid.uuid4().hex[:8]}", f"benchraw{uuid.uuid4().hex[:8]}"
         await js.add_stream(name=stream, subjects=[f"{prefix}.>"], duplicate_window=600)
         payload = b"x" * payload_size
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for i in range(n):
             await js.publish_async(f"{prefix}.event", payload, headers={"Nats-Msg-Id": f"raw:{i}"})
             if i % 2000 == 0:
                 progress("raw publish", i, n, started)
         await js.publish_async_completed()
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         progress("raw publish", n, n, started)
         await js.delete_stream(stream)
-        return n / elapsed
+        return Rate(n / elapsed, cpu / n * 1e6)
     finally:
         await client.close()
 
@@ -103,18 +116,18 @@ def payload_size(app: Casework) -> int:
     return len(to_published(app.mapper.to_domain_event(sample), sample.id, app.name, MUNICIPALITY).payload)
 
 
-def mapping_rate(app: Casework) -> float:
+def mapping_rate(app: Casework) -> Rate:
     """Decode + map every stored event, without NATS: the ceiling the relay's one process can reach."""
     tracker = MunicipalityTracker(lookup=repository_lookup(app.repository))
-    started, position, count = time.perf_counter(), 0, 0
+    started, cpu, position, count = time.perf_counter(), time.process_time(), 0, 0
     while notifications := app.recorder.select_notifications(start=position, limit=500, inclusive_of_start=False):
         for notification in notifications:
             tracker.to_published(app.mapper.to_domain_event(notification), notification.id, app.name)
         position, count = notifications[-1].id, count + len(notifications)
-    return count / (time.perf_counter() - started)
+    return Rate(count / (time.perf_counter() - started), (time.process_time() - cpu) / count * 1e6)
 
 
-async def relay_rate(app: Casework, env: dict[str, str], url: str) -> tuple[int, float]:
+async def relay_rate(app: Casework, env: dict[str, str], url: str) -> tuple[int, Rate]:
     """Events per second from the relay taking the lead to the whole log acknowledged and recorded."""
     token = uuid.uuid4().hex[:8]
     settings = RelaySettings(nats_url=url, stream_name=f"BENCHRELAY_{token}", subject_prefix=f"benchrelay{token}",
@@ -126,13 +139,13 @@ async def relay_rate(app: Casework, env: dict[str, str], url: str) -> tuple[int,
     try:
         while not relay.is_leader:
             await asyncio.sleep(0.001)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         while relay.published < total:
             await asyncio.sleep(0.005)
             if task.done():
                 task.result()
             progress("relay", relay.published, total, started)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         progress("relay", total, total, started)
     finally:
         stop.set()
@@ -141,7 +154,7 @@ async def relay_rate(app: Casework, env: dict[str, str], url: str) -> tuple[int,
         await client.jetstream().delete_stream(settings.stream_name)
         await client.close()
         relay.close()
-    return total, total / elapsed
+    return total, Rate(total / elapsed, cpu / total * 1e6)
 
 
 async def main_async(n: int) -> None:
@@ -163,10 +176,11 @@ async def main_async(n: int) -> None:
                 app.close()
         finally:
             drop_schema(dsn, target.schema)
-    print(f"raw js.publish_async ({size} B payload): {raw:,.0f} msg/s")
-    print(f"relay ({relayed} events: store -> contract -> JetStream, position per batch): {relay:,.0f} events/s")
-    print(f"of which reading + decoding + mapping to contracts alone (no NATS): {mapping:,.0f} events/s")
-    print(f"ratio relay/raw: {relay / raw:.2f} (goal >= 0.7)")
+    print(f"raw js.publish_async ({size} B payload): {raw}")
+    print(f"relay ({relayed} events: store -> contract -> JetStream, position per batch): {relay}")
+    print(f"of which reading + decoding + mapping to contracts alone (no NATS): {mapping}")
+    print(f"ratio relay/raw: {relay.per_second / raw.per_second:.2f} (goal >= 0.7); load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 def main() -> None:

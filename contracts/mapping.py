@@ -20,8 +20,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
+from functools import lru_cache
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -204,9 +205,15 @@ def _owner_name(event_class: type) -> str:
     return event_class.__qualname__.split(".")[0]
 
 
+_ATOMIC = frozenset({str, int, bool, float, type(None), date, datetime, UUID})
+"""Types :func:`_plain` passes through as they are (exact types: an ``Enum`` subclassing ``str`` is not one)."""
+
+
 def _plain(value: Any) -> Any:
     """Domain values as JSON-ready data for the contract model to validate: enums by value, records as
     dicts, tuples as lists."""
+    if type(value) in _ATOMIC:
+        return value
     if isinstance(value, Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -252,41 +259,103 @@ def _legal_basis(spec: _Spec, domain_event: Any, jurisdiction: str) -> str | Non
     return {"IS": ICELAND_LEGAL_BASIS, "NO": NORWAY_LEGAL_BASIS}.get(jurisdiction)
 
 
-def to_contract(domain_event: object, notification_id: int, municipality_ref: str | None, *,
-                jurisdiction: str | None = None) -> EventEnvelopeV1:
-    """The contract of one stored fact (see :func:`to_published`)."""
-    spec = _spec_for(type(domain_event))
-    event: Any = domain_event
-    where = _jurisdiction(event, jurisdiction)
+@dataclass(frozen=True)
+class _Plan:
+    """What :func:`to_contract` needs of one fact class, worked out once (the relay maps every fact through it)."""
+
+    spec: _Spec
+    event_type: str
+    fields: tuple[tuple[str, str, Callable[[Any], Any]], ...]
+    """The contract's own fields: (contract field, the fact's field, how its value is published)."""
+    jurisdiction: str | None
+    """A case's law (from its class); ``None`` for directory facts."""
+    places_itself: bool
+    """The fact carries its aggregate's municipality (``institution_registered``, the opening facts)."""
+    moves: bool
+    """``domicile_changed``: the envelope's municipality is ``to_municipality_ref``."""
+    registers_institution: bool
+
+
+_ENVELOPE_KEYS = frozenset({
+    "event_id", "notification_id", "case_id", "case_version", "event_type", "schema_version", "occurred_at",
+    "recorded_at", "jurisdiction", "municipality_ref", "actor_person_ref", "actor_role", "actor_org_ref",
+    "correlation_id", "causation_id", "legal_basis", "rule_id"})
+"""The keys :func:`to_contract` fills from the store, the ``ctx`` and the spec (not from a fact field)."""
+_PLANS: dict[type, _Plan] = {}
+
+
+def _plan_for(event_class: type) -> _Plan:
+    plan = _PLANS.get(event_class)
+    if plan is None:
+        spec = _spec_for(event_class)
+        own = []
+        for name in spec.model.model_fields:
+            if name in _ENVELOPE_KEYS:
+                continue
+            if name in spec.derived:
+                source, compute = spec.derived[name]
+                own.append((name, source, compute))
+            else:
+                own.append((name, spec.renames.get(name, name), _plain))
+        plan = _Plan(spec, spec.event_type, tuple(own), _JURISDICTION_OF_AGGREGATE.get(_owner_name(event_class)),
+                     issubclass(event_class, _CREATION_EVENTS), issubclass(event_class, _DOMICILE_CHANGED),
+                     issubclass(event_class, Institution.Registered))
+        _PLANS[event_class] = plan
+    return plan
+
+
+def _contract_data(plan: _Plan, event: Any, notification_id: int, municipality_ref: str | None,
+                   jurisdiction: str | None) -> dict[str, Any]:
+    """The contract's fields as plain data, for the model to validate (exactly what the v1 model is given)."""
+    if plan.registers_institution:
+        where = str(_plain(event.jurisdiction))
+    elif plan.jurisdiction is not None:
+        where = plan.jurisdiction
+    else:
+        where = _jurisdiction(event, jurisdiction)  # raises UnknownPlacementError without one
+    if plan.moves:
+        municipality = str(event.to_municipality_ref)
+    elif plan.places_itself:
+        municipality = str(event.municipality_ref)
+    else:
+        municipality = _municipality(event, municipality_ref)
     ctx = event.ctx
+    actor = ctx.actor
     data: dict[str, Any] = {
         "event_id": f"{event.originator_id}:{event.originator_version}",
         "notification_id": notification_id,
         "case_id": event.originator_id,
         "case_version": event.originator_version,
-        "event_type": spec.event_type,
+        "event_type": plan.event_type,
         "schema_version": SCHEMA_VERSION,
         "occurred_at": ctx.occurred_at,
         "recorded_at": event.timestamp,
         "jurisdiction": where,
-        "municipality_ref": _municipality(event, municipality_ref),
-        "actor_person_ref": ctx.actor.person_ref,
-        "actor_role": _plain(ctx.actor.role),
-        "actor_org_ref": ctx.actor.org_ref,
+        "municipality_ref": municipality,
+        "actor_person_ref": actor.person_ref,
+        "actor_role": _plain(actor.role),
+        "actor_org_ref": actor.org_ref,
         "correlation_id": ctx.correlation_id,
         "causation_id": ctx.causation_id,
-        "legal_basis": _legal_basis(spec, event, where),
-        "rule_id": spec.rule_id,
+        "legal_basis": _legal_basis(plan.spec, event, where),
+        "rule_id": plan.spec.rule_id,
     }
-    for name in spec.model.model_fields:
-        if name in data:
-            continue
-        if name in spec.derived:
-            source, compute = spec.derived[name]
-            data[name] = compute(getattr(event, source))
-        else:
-            data[name] = _plain(getattr(event, spec.renames.get(name, name)))
-    return spec.model.model_validate(data)
+    for name, source, convert in plan.fields:
+        data[name] = convert(getattr(event, source))
+    return data
+
+
+def to_contract(domain_event: object, notification_id: int, municipality_ref: str | None, *,
+                jurisdiction: str | None = None) -> EventEnvelopeV1:
+    """The contract of one stored fact (see :func:`to_published`)."""
+    plan = _plan_for(type(domain_event))
+    return plan.spec.model.model_validate(
+        _contract_data(plan, domain_event, notification_id, municipality_ref, jurisdiction))
+
+
+@lru_cache(maxsize=4096)
+def _subject(event_type: str, jurisdiction: str | None, municipality_ref: str) -> str:
+    return subject_for(event_type, jurisdiction, municipality_ref)
 
 
 def to_published(domain_event: object, notification_id: int, app_name: str, municipality_ref: str | None, *,
@@ -307,7 +376,7 @@ def to_published(domain_event: object, notification_id: int, app_name: str, muni
         "Prosperity-Schema": SCHEMA_VERSION,
         "Prosperity-Correlation-Id": contract.correlation_id,
     }
-    subject = subject_for(contract.event_type, contract.jurisdiction, contract.municipality_ref)
+    subject = _subject(contract.event_type, contract.jurisdiction, contract.municipality_ref)
     return PublishedEvent(subject, contract.model_dump_json().encode(), headers, contract)
 
 

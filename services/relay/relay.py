@@ -96,6 +96,20 @@ class _Backoff:
         self.attempt = 0
 
 
+@dataclass
+class _Batch:
+    """Notifications mapped to their contracts, in order, kept until their position is recorded."""
+
+    messages: list[tuple[int, PublishedEvent]]
+    futures: list[asyncio.Future[Any]] | None = None
+    """The PubAck futures while the batch is on the wire; ``None`` before it is sent (or after a failed send,
+    which makes the whole batch go out again)."""
+
+    @property
+    def last(self) -> int:
+        return self.messages[-1][0]
+
+
 class Relay:
     """Publishes one application's notification log to JetStream; one leader at a time per store.
 
@@ -120,8 +134,9 @@ class Relay:
         self.duplicates = 0
         """Of those, how many JetStream dropped as already stored (a batch republished after a crash)."""
         self._position = 0
-        self._batches: deque[list[tuple[int, PublishedEvent]]] = deque()
-        """Mapped, not yet recorded: the batch being published and, at most, the one read ahead."""
+        self._batches: deque[_Batch] = deque()
+        """Mapped, not yet recorded, in order: the batch awaiting its PubAcks and, at most, the one read ahead
+        (already published behind it, or about to be)."""
         self._municipalities = self._new_tracker()
         self._stream_declared = False
         self._last_lag_log = 0.0
@@ -151,7 +166,8 @@ class Relay:
         stop = stop or asyncio.Event()
         nc = await self._connect_nats()
         try:
-            js = nc.jetstream(publish_async_max_pending=max(1000, 2 * self.settings.relay_batch_size))
+            # Room for the two batches the relay can have on the wire (and the retry of both) without stalling.
+            js = nc.jetstream(publish_async_max_pending=max(2000, 4 * self.settings.relay_batch_size))
             backoff = _Backoff(self.settings.relay_max_backoff)
             while not stop.is_set():
                 try:
@@ -216,6 +232,7 @@ class Relay:
             await postgres.listen(listen_connection, self.recorder.channel_name)
             # State from an earlier leadership may be stale (another relay may have moved on): start afresh.
             self._position = await asyncio.to_thread(self.position)
+            self._abandon_sends()
             self._batches, self._municipalities, self._stream_declared = deque(), self._new_tracker(), False
             log.info("relay.leading", app=self.app.name, position=self._position, stream=self.settings.stream_name)
             backoff = _Backoff(self.settings.relay_max_backoff)
@@ -229,10 +246,12 @@ class Relay:
                             break
                     backoff.reset()
                 except NATS_UNAVAILABLE as error:
+                    self._abandon_sends()
                     self._stream_declared = False
                     delay = backoff.next()
                     log.warning("relay.nats_unavailable", error=repr(error), position=self._position,
-                                unrecorded=sum(map(len, self._batches)), retry_in=round(delay, 2))
+                                unrecorded=sum(len(batch.messages) for batch in self._batches),
+                                retry_in=round(delay, 2))
                     await _sleep(delay, stop)
                     continue
                 await postgres.wait_for_notify(listen_connection, self.settings.relay_poll_interval)
@@ -246,30 +265,44 @@ class Relay:
     async def _relay_batch(self, js: Any) -> int:
         """Publish the oldest mapped batch (reading one if none is waiting), record it, and return its size.
 
-        While its PubAcks are in flight, the next batch is read and mapped in a worker thread, so the wait
-        for the server overlaps with the relay's own CPU work. Mapped batches are kept, in order, until
-        they are recorded: a retry republishes the very same messages, so what the municipality tracker
-        learned from a later batch cannot change the content of an earlier one.
+        While its PubAcks are in flight, the next batch is read and mapped in a worker thread and, as soon as
+        it is mapped, published behind it: the wait for the server overlaps with the relay's own CPU work, and
+        the connection never drains between batches. Positions are still recorded strictly in order, each
+        only after every PubAck of its batch (and of the batches before it) arrived. Mapped batches are kept,
+        in order, until they are recorded: a retry republishes the very same messages, so what the
+        municipality tracker learned from a later batch cannot change the content of an earlier one.
         """
         if not self._batches:
             first = await asyncio.to_thread(self._read_and_map, self._position)
             if not first:
                 return 0
-            self._batches.append(first)
+            self._batches.append(_Batch(first))
         if not self._stream_declared:
             await declare_stream(js, self.settings)
             self._stream_declared = True
-        batch = self._batches[0]
-        first_id, last = batch[0][0], batch[-1][0]
-        futures = await self._send(js, batch)
-        prefetch = None
-        if len(self._batches) == 1 and len(batch) == self.settings.relay_batch_size:
-            prefetch = asyncio.create_task(asyncio.to_thread(self._read_and_map, last))
-        try:
-            duplicates = await self._acknowledged(futures)
-        finally:
-            if prefetch is not None and (following := await prefetch):
-                self._batches.append(following)
+        head = self._batches[0]
+        if head.futures is None:
+            head.futures = await self._send(js, head.messages)
+        tail = self._batches[-1]
+        if len(self._batches) == 1 and len(tail.messages) == self.settings.relay_batch_size:
+            # Read ahead while the head's PubAcks arrive; a mapping error surfaces after the head is recorded.
+            try:
+                following = await asyncio.to_thread(self._read_and_map, tail.last)
+            except Exception:
+                await self._record(head)
+                raise
+            if following:
+                self._batches.append(_Batch(following))
+        for batch in list(self._batches)[1:]:
+            if batch.futures is None and not _failed(head.futures):
+                batch.futures = await self._send(js, batch.messages)
+        return await self._record(head)
+
+    async def _record(self, head: _Batch) -> int:
+        """Wait for every PubAck of the oldest batch, then record its position; return its size."""
+        assert head is self._batches[0] and head.futures is not None
+        duplicates = await self._acknowledged(head.futures)
+        first_id, last = head.messages[0][0], head.last
         if duplicates:
             log.info("relay.duplicates_dropped", count=duplicates, batch_start=first_id, batch_end=last)
         try:
@@ -280,9 +313,16 @@ class Relay:
             raise LeadershipLost(f"position {last} was already recorded by another relay") from error
         self._batches.popleft()
         self._position = last
-        self.published += len(batch)
+        self.published += len(head.messages)
         self.duplicates += duplicates
-        return len(batch)
+        return len(head.messages)
+
+    def _abandon_sends(self) -> None:
+        """After a failure (or leadership lost): every unrecorded batch is sent again, whole, in order."""
+        for batch in self._batches:
+            if batch.futures is not None:
+                _cancel(batch.futures)
+                batch.futures = None
 
     def _read_and_map(self, after: int) -> list[tuple[int, PublishedEvent]]:
         notifications = self.recorder.select_notifications(start=after, limit=self.settings.relay_batch_size,
@@ -343,6 +383,11 @@ class Relay:
         max_id = await asyncio.to_thread(self.recorder.max_notification_id) or 0
         log.info("relay.lag", position=self._position, max_notification_id=max_id, lag=max_id - self._position,
                  published=self.published)
+
+
+def _failed(futures: list[asyncio.Future[Any]]) -> bool:
+    """A PubAck already failed (the batch will be retried): publishing more behind it would be in vain."""
+    return any(future.done() and (future.cancelled() or future.exception() is not None) for future in futures)
 
 
 def _cancel(futures: list[asyncio.Future[Any]]) -> None:
