@@ -18,10 +18,13 @@ be allowed to wait as long as it takes while a poison message must not.
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 import structlog
-from faststream import AckPolicy, FastStream
-from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker, NatsMessage, PullSub
+from faststream import AckPolicy, Context, FastStream
+from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker, PullSub
+from faststream.nats.message import NatsBatchMessage
+from nats.aio.msg import Msg
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,6 +33,8 @@ from contracts.subjects import STREAM_NAME
 from services.consumers.store import Outcome, ReadModelStore
 
 log = structlog.get_logger()
+BatchMessage = Annotated[NatsBatchMessage, Context("message")]
+"""The fetched batch, injected by faststream (an alias evaluated here, not a postponed annotation string)."""
 
 
 class ConsumerSettings(BaseSettings):
@@ -39,7 +44,11 @@ class ConsumerSettings(BaseSettings):
     stream_name: str = STREAM_NAME
     subject_prefix: str = ""
     """Prepended to every subject (``<prefix>.cases.v1.…``): lets tests share one server in isolation."""
-    batch_size: int = 50
+    batch_size: int = 1
+    """Messages per pull. 1 returns each message as soon as it arrives (lowest latency; each event is its own
+    PostgreSQL transaction anyway). Larger batches help a backlog, but nats-py's fetch then waits up to
+    ``fetch_timeout_seconds`` to fill a batch once the stream is quiet."""
+    fetch_timeout_seconds: float = 1.0
     ack_wait_seconds: float = 30.0
     """A replica that dies holding messages gives them back after this long."""
     consumer_name: str | None = None
@@ -53,10 +62,10 @@ def subject(settings: ConsumerSettings, pattern: str) -> str:
     return f"{settings.subject_prefix}.{pattern}" if settings.subject_prefix else pattern
 
 
-def delivery_count(msg: NatsMessage) -> int:
+def delivery_count(msg: Msg) -> int:
     """How many times JetStream has delivered this message (1 on first delivery)."""
     try:
-        return int(msg.raw_message.metadata.num_delivered)
+        return int(msg.metadata.num_delivered)
     except Exception:  # nats.errors.NotJSMessageError under faststream's in-memory test broker
         return 1
 
@@ -66,24 +75,16 @@ def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
     name = settings.consumer_name or store.projection.name
     stream = JStream(settings.stream_name, declare=False)  # declared only by the relay (tech-notes §5.2a)
 
-    async def dead_letter(msg: NatsMessage, event_type: str, reason: str) -> None:
+    async def dead_letter(msg: Msg, event_type: str, reason: str) -> None:
         target = subject(settings, f"deadletter.{name}.{event_type or 'unknown'}")
-        headers = {"Prosperity-Error": reason[:500], "Prosperity-Original-Subject": msg.raw_message.subject}
-        await broker.publish(msg.body, target, headers=headers, stream=settings.stream_name, timeout=5.0)
-        await msg.reject()
+        headers = {"Prosperity-Error": reason[:500], "Prosperity-Original-Subject": msg.subject}
+        await broker.publish(msg.data, target, headers=headers, stream=settings.stream_name, timeout=5.0)
+        await msg.term()
         log.error("consumer.dead_letter", projection=name, subject=target, reason=reason[:200])
 
-    @broker.subscriber(
-        subject(settings, "*.v1.>"),
-        stream=stream,
-        durable=name,
-        pull_sub=PullSub(batch_size=settings.batch_size, timeout=1.0),
-        config=ConsumerConfig(ack_wait=settings.ack_wait_seconds, max_deliver=-1, deliver_policy=DeliverPolicy.ALL),
-        ack_policy=AckPolicy.MANUAL,
-    )
-    async def on_event(msg: NatsMessage) -> None:
+    async def handle(msg: Msg) -> None:
         try:
-            event = parse_event(msg.body)
+            event = parse_event(msg.data)
         except (ValidationError, ValueError) as error:
             await dead_letter(msg, "", f"not a valid v1 contract: {error}")
             return
@@ -96,12 +97,26 @@ def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
             else:
                 log.warning("consumer.retry", projection=name, event_id=event.event_id, delivered=delivered,
                             error=str(error)[:200])
-                await msg.nack(delay=settings.retry_delay_seconds * delivered)
+                await msg.nak(delay=settings.retry_delay_seconds * delivered)
             return
         if outcome is Outcome.GAP:
-            await msg.nack(delay=settings.gap_delay_seconds)
+            await msg.nak(delay=settings.gap_delay_seconds)
         else:
             await msg.ack()
+
+    @broker.subscriber(
+        subject(settings, "*.v1.>"),
+        stream=stream,
+        durable=name,
+        pull_sub=PullSub(batch_size=settings.batch_size, timeout=settings.fetch_timeout_seconds, batch=True),
+        config=ConsumerConfig(ack_wait=settings.ack_wait_seconds, max_deliver=-1, deliver_policy=DeliverPolicy.ALL),
+        ack_policy=AckPolicy.MANUAL,
+    )
+    async def on_events(batch: BatchMessage) -> None:
+        """One fetched batch, strictly in order. Why a batch subscriber: faststream 0.7 runs the messages of a
+        non-batch pull fetch concurrently, which reorders a case's versions into gaps (and 0.2 s naks)."""
+        for msg in batch.raw_message:
+            await handle(msg)
 
     app = FastStream(broker)
 
