@@ -151,6 +151,38 @@ def notifier(settings: StoreSettings) -> int:
     return 0
 
 
+def serve_api(settings: StoreSettings, *, host: str | None, port: int | None) -> int:
+    """Serve the HTTP API with uvicorn until SIGINT/SIGTERM (see services/api)."""
+    import uvicorn
+
+    from services.api.app import create_app
+    from services.api.settings import ApiSettings
+
+    api_settings = ApiSettings()
+    with event_store_env(settings) as env:
+        app = Casework(env=env)
+        try:
+            uvicorn.run(create_app(app, api_settings), host=host or api_settings.host, port=port or api_settings.port,
+                        log_config=None)
+        finally:
+            app.close()
+    return 0
+
+
+def mint_dev_token(*, role: str, person: str, org: str | None) -> int:
+    """Print a bearer token signed with the configured HS256 secret (the dev default unless set)."""
+    from domain.errors import InvalidValue
+    from services.api.identity import mint_token
+    from services.api.settings import ApiSettings
+
+    try:
+        print(mint_token(ApiSettings(), person_ref=person, role=role, org_ref=org))
+    except (InvalidValue, ValueError) as error:
+        print(f"prosperity token: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prosperity", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -162,6 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild_parser = sub.add_parser("rebuild", help="rebuild a read model from the event store, then switch to it")
     rebuild_parser.add_argument("projection", help="dashboard | audit | notifications | module:Class")
     sub.add_parser("notifier", help="deliver notifications and deadline warnings until SIGTERM/SIGINT")
+    api_parser = sub.add_parser("api", help="serve the HTTP API (uvicorn) on the configured store")
+    api_parser.add_argument("--host", help="interface to listen on (default PROSPERITY_API_HOST or 127.0.0.1)")
+    api_parser.add_argument("--port", type=int, help="port (default PROSPERITY_API_PORT or 8000)")
+    token_parser = sub.add_parser("token", help="mint a local development bearer token for the HTTP API")
+    token_parser.add_argument("--role", required=True, help="a domain role, e.g. case_manager")
+    token_parser.add_argument("--person", required=True, help="the caller's pseudonymous ref, person:…")
+    token_parser.add_argument("--org", help="the caller's organisation, org:…")
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     add_verify_arguments(audit_sub.add_parser("verify", help="replay the event store and check the audit trail"))
@@ -183,6 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return rebuild_read_model(settings, args.projection)
     if args.command == "notifier":
         return notifier(settings)
+    if args.command == "api":
+        return serve_api(settings, host=args.host, port=args.port)
+    if args.command == "token":
+        return mint_dev_token(role=args.role, person=args.person, org=args.org)
     if args.command == "audit" and args.audit_command == "verify":
         return verify_command(settings, up_to=args.up_to)
     parser.error(f"unknown command {args.command}")

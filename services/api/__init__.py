@@ -1,0 +1,1 @@
+"""The HTTP API: one POST endpoint per command of ``contracts.commands``, errors as RFC 9457 problems."""

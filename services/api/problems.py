@@ -1,0 +1,120 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``): never a stack trace to the caller.
+
+Every problem has ``type`` (a stable URN naming the kind), ``title``, ``status``, ``detail``; the extensions
+say what to act on: the field and rule of a malformed value (422), the rule id, reason and remedy of a refused
+command (409), the current version on a concurrent change (409), the role that is missing (403).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import DomainError, InvalidValue, RuleViolation
+from services.api.authorization import Forbidden
+from services.api.idempotency import IdempotencyKeyReused
+from services.api.identity import Unauthenticated
+from services.casework.errors import AlreadyExists, CaseNotFound, ConcurrencyConflict, InstitutionNotFound
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:prosperity:problem:"
+log = structlog.get_logger()
+
+
+def problem(status: int, kind: str, title: str, detail: str, headers: dict[str, str] | None = None,
+            **extensions: Any) -> JSONResponse:
+    body = {"type": TYPE_PREFIX + kind, "title": title, "status": status, "detail": detail, **extensions}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    """``("body", "members", 0, "person_ref")`` → ``members.0.person_ref``; the whole body (or where JSON broke) →
+    ``body``; a path parameter or header by its own name."""
+    if loc and loc[0] in ("path", "header", "query"):
+        return ".".join(str(p) for p in loc[1:])
+    rest = loc[1:] if loc and loc[0] == "body" else loc
+    if not rest or all(isinstance(p, int) for p in rest):
+        return "body"
+    return ".".join(str(p) for p in rest)
+
+
+def validation_problem(errors: list[dict[str, Any]]) -> JSONResponse:
+    fields = [{"field": _field(tuple(e.get("loc", ()))), "rule": e.get("msg", "invalid")} for e in errors]
+    return problem(422, "invalid-request", "The request is malformed",
+                   "; ".join(f"{f['field']}: {f['rule']}" for f in fields), errors=fields)
+
+
+def invalid_value_problem(field: str, rule: str) -> JSONResponse:
+    return problem(422, "invalid-value", "A value is malformed", f"{field}: {rule}",
+                   errors=[{"field": field, "rule": rule}])
+
+
+def rule_violation_problem(error: RuleViolation) -> JSONResponse:
+    return problem(409, "rule-violation", "The command is refused by a rule", error.reason,
+                   rule_id=error.rule_id, reason=error.reason, remedy=error.remedy)
+
+
+def concurrency_problem(error: ConcurrencyConflict) -> JSONResponse:
+    extensions: dict[str, Any] = {"case_id": str(error.case_id), "current_version": error.actual_version,
+                                  "expected_version": error.expected_version}
+    if error.cause is not None:
+        extensions.update(rule_id=error.cause.rule_id, reason=error.cause.reason, remedy=error.cause.remedy)
+    return problem(409, "concurrency-conflict", "The case changed concurrently", str(error),
+                   headers={"ETag": f'"{error.actual_version}"'}, **extensions)
+
+
+def install_problem_handlers(api: FastAPI) -> None:
+    async def request_validation(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError | ValidationError)
+        return validation_problem([dict(e) for e in error.errors()])
+
+    async def domain(_: Request, error: Exception) -> JSONResponse:
+        if isinstance(error, InvalidValue):
+            return invalid_value_problem(error.field, error.rule)
+        if isinstance(error, RuleViolation):
+            return rule_violation_problem(error)
+        if isinstance(error, ConcurrencyConflict):
+            return concurrency_problem(error)
+        if isinstance(error, CaseNotFound):
+            return problem(404, "case-not-found", "No such case", str(error), case_id=str(error.case_id))
+        if isinstance(error, InstitutionNotFound):
+            return problem(404, "institution-not-found", "No such institution", str(error), org_ref=error.org_ref)
+        if isinstance(error, AlreadyExists):
+            return problem(409, "already-exists", "It already exists", str(error))
+        return problem(409, "refused", "The command is refused", str(error))
+
+    async def unauthenticated(_: Request, error: Exception) -> JSONResponse:
+        return problem(401, "unauthenticated", "Authentication required", str(error),
+                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+    async def forbidden(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, Forbidden)
+        return problem(403, "role-not-allowed", "Your role may not do this", str(error),
+                       command=error.command, role=error.role.value, required_roles=error.allowed)
+
+    async def key_reused(_: Request, error: Exception) -> JSONResponse:
+        return problem(422, "idempotency-key-reused", "Idempotency-Key reused for a different request", str(error))
+
+    async def http_error(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StarletteHTTPException)
+        return problem(error.status_code, f"http-{error.status_code}", str(error.detail), str(error.detail),
+                       headers=dict(error.headers or {}))
+
+    api.add_exception_handler(RequestValidationError, request_validation)
+    api.add_exception_handler(ValidationError, request_validation)
+    api.add_exception_handler(DomainError, domain)
+    api.add_exception_handler(Unauthenticated, unauthenticated)
+    api.add_exception_handler(Forbidden, forbidden)
+    api.add_exception_handler(IdempotencyKeyReused, key_reused)
+    api.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def internal_error_problem() -> JSONResponse:
+    return problem(500, "internal-error", "Internal error",
+                   "The request failed on our side; nothing is shown here. Quote the X-Correlation-Id when reporting.")

@@ -1,0 +1,34 @@
+"""Bearer tokens signed with the dev HS256 secret, and the problem documents that need no server (a concurrent
+change refused by a rule). JWKS verification is in tests/integration/test_api_jwks.py (it serves the keys)."""
+
+from __future__ import annotations
+
+import json
+from uuid import uuid4
+
+import pytest
+
+from domain.errors import RuleViolation
+from domain.values import Actor, Role
+from services.api.identity import TokenVerifier, Unauthenticated, mint_token
+from services.api.problems import concurrency_problem
+from services.api.settings import ApiSettings
+from services.casework.errors import ConcurrencyConflict
+
+
+def test_dev_token_round_trip_and_expiry() -> None:
+    settings = ApiSettings()
+    token = mint_token(settings, person_ref="person:p-1", role="parent")
+    assert TokenVerifier(settings).actor(token) == Actor("person:p-1", Role.PARENT)
+    with pytest.raises(Unauthenticated, match="expired"):
+        TokenVerifier(settings).actor(mint_token(settings, person_ref="person:p-1", role="parent", ttl_seconds=-5))
+
+
+def test_concurrency_conflict_refused_on_retry_names_the_rule() -> None:
+    case_id = uuid4()
+    cause = RuleViolation("IS-R15", "The person is already a member of the support team.", "Invite someone else.")
+    response = concurrency_problem(ConcurrencyConflict(case_id, None, 7, cause=cause))
+    body = json.loads(bytes(response.body))
+    assert response.status_code == 409 and response.media_type == "application/problem+json"
+    assert (body["current_version"], body["expected_version"], body["rule_id"]) == (7, None, "IS-R15")
+    assert body["remedy"] == "Invite someone else." and response.headers["ETag"] == '"7"'
