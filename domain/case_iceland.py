@@ -451,7 +451,9 @@ class IcelandCase(Case):
         self._require_team_command(ctx, "RemoveTeamMember", "remove members")
         if person_ref not in self.team_members:
             raise RuleViolation("IS-R16", "The person is not a member of the support team.")
-        farsaeld.require_parent_not_removed(self.team_members[person_ref])
+        # a parent stays a parent even when listed under another member type (e.g. as a provider's representative)
+        farsaeld.require_parent_not_removed(
+            MemberType.PARENT if person_ref in self.parent_refs else self.team_members[person_ref])
         if person_ref == self.case_manager_ref:
             raise RuleViolation("IS-R16", "The case manager leads the team and cannot be removed from it.",
                                 remedy="Appoint another case manager instead.")

@@ -180,7 +180,7 @@ class NorwayCase(Case):
                          delivered_at: datetime) -> None:
         self.decisions[decision_id] = (decision, appeal_deadline)
         self.status, self.new_decision_allowed = DECISION_LEADS_TO[decision], False
-        if decision in {Decision.CHANGED, Decision.TERMINATED}:
+        if decision in {Decision.CHANGED, Decision.TERMINATED, Decision.ORDINARY_COORDINATOR_AFTER_18_REFUSED}:
             self.coordinator_ref = None
         self.closed_on = ctx.day if self.status is N.ENDED else None
 
@@ -215,8 +215,11 @@ class NorwayCase(Case):
 
     def appoint_barnekoordinator(self, ctx: Context, *, coordinator_ref: str, unit_ref: str,
                                  family_wishes_considered: bool) -> None:
-        """Appointment needs a granted decision and the family's consent, and weighs the family's wishes."""
-        require_state("NO-SM", "AppointBarnekoordinator", self.status, {N.GRANTED})
+        """Appointment needs a granted decision and the family's consent, and weighs the family's wishes. After 18,
+        an ordinary coordinator granted to a young person who has none (a refusal changed on complaint) is
+        appointed the same way."""
+        allowed = {N.GRANTED} | ({N.ADULT_COORDINATOR} if self.coordinator_ref is None else set())
+        require_state("NO-SM", "AppointBarnekoordinator", self.status, allowed)
         if not self.consent_active:
             raise RuleViolation("NO-R4", "A barnekoordinator is assigned only after the family has consented.",
                                 remedy="Record the family's consent first.")
@@ -228,7 +231,9 @@ class NorwayCase(Case):
     @event("BarnekoordinatorAppointed")
     def _barnekoordinator_appointed(self, ctx: Context, coordinator_ref: str, unit_ref: str,
                                     family_wishes_considered: bool) -> None:
-        self.coordinator_ref, self.status = coordinator_ref, N.ACTIVE
+        self.coordinator_ref = coordinator_ref
+        if self.status is N.GRANTED:
+            self.status = N.ACTIVE
 
     def _require_coordination(self, ctx: Context, command: str) -> None:
         bk.require_consent(self.consent_active, command)
@@ -302,7 +307,8 @@ class NorwayCase(Case):
         decision_id = self.complaints[complaint_id][0]
         if outcome is ReconsiderationOutcome.UPHELD:
             self.complaints[complaint_id] = (decision_id, ComplaintStage.DECISION_CHANGED)
-            self.new_decision_allowed = True
+            # only changing the decision that stands opens the way to a new one (not an earlier, superseded one)
+            self.new_decision_allowed |= decision_id == next(reversed(self.decisions))
         else:
             self.complaints[complaint_id] = (decision_id, ComplaintStage.LODGED)
 
@@ -329,8 +335,8 @@ class NorwayCase(Case):
     def _statsforvalteren_decision_recorded(self, ctx: Context, complaint_id: str,
                                             outcome: StatsforvalterenOutcome, doc_ref: str) -> None:
         self.complaints[complaint_id] = (self.complaints[complaint_id][0], ComplaintStage.DECIDED)
-        if outcome is not StatsforvalterenOutcome.MUNICIPALITY_UPHELD:
-            self.new_decision_allowed = True
+        if outcome is not StatsforvalterenOutcome.MUNICIPALITY_UPHELD:  # and the decision it reverses still stands
+            self.new_decision_allowed |= self.complaints[complaint_id][0] == next(reversed(self.decisions))
 
     # ---- majority and close -------------------------------------------------------------------------
     def record_majority(self, ctx: Context, *, settings: LegalSettings) -> None:

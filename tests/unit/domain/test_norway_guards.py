@@ -219,6 +219,12 @@ def test_an_upheld_complaint_about_a_refusal_after_18_lets_the_municipality_gran
 
     assert case.status is N.ADULT_COORDINATOR
     assert case.is_open
+    assert case.coordinator_ref is None  # the refusal ended the coordination
+
+    case.appoint_barnekoordinator(ctx(NO_STAFF, 2256), coordinator_ref="person:adult-coordinator",
+                                  unit_ref="org:koordinerende-enhet", family_wishes_considered=True)
+    assert case.status is N.ADULT_COORDINATOR
+    assert case.coordinator_ref == "person:adult-coordinator"
 
 
 def test_the_delivery_time_of_a_decision_is_timezone_aware() -> None:

@@ -138,3 +138,4 @@ def test_a_refusal_is_complained_about_reconsidered_forwarded_and_reversed_by_st
         "StatsforvalterenDecisionRecorded",
         "BarnekoordinatorDecisionIssued",
     ]
+
