@@ -209,54 +209,60 @@ def test_iceland_lifecycle_over_http(api: Api) -> None:
     assert [type(e).__name__ for e in api.app.events.get(case_id)][-1] == "ComplaintLodged"
 
 
-def test_norway_lifecycle_over_http(api: Api) -> None:
+def open_norway_case(api: Api) -> UUID:
     opened = api.ok(c.RequestBarnekoordinator(
         child_ref=NO_CHILD, parent_refs=(NO_MUM,), birth_date=date(2016, 5, 2), municipality_ref="muni:bodo",
         request_id="no-request-1", channel="oral", requested_by_ref=NO_MUM, family_status="child_under_18"), STAFF)
-    case_id = UUID(opened["case_id"])
-    steps: list[Step] = [
-        (10, STAFF, lambda case: c.AssessEligibility(
-            case_id=case, criteria=EligibilityCriteria(True, True, True), family_views_doc_ref="doc:family-views-1",
-            child_views_doc_ref="doc:child-views-no-1")),
-        (14, STAFF, lambda case: c.IssueDecision(
-            case_id=case, decision_id="decision-1", decision="granted", written=True,
-            justification_doc_ref="doc:decision-1", appeal_info_included=True,
-            delivered_at=START + timedelta(days=15))),
-        (16, STAFF, lambda case: c.RecordConsent(
-            case_id=case, consent_id="consent-1", given_by_refs=(NO_MUM,),
-            scope_service_org_refs=("org:school-bodo-1", "org:health-bodo-1"), form_doc_ref="doc:consent-1")),
-        (18, STAFF, lambda case: c.AppointBarnekoordinator(
-            case_id=case, coordinator_ref=BK.person_ref, unit_ref=UNIT, family_wishes_considered=True)),
-        (25, BK, lambda case: c.IssueCoordinationInstruction(
-            case_id=case, target_service_org_ref="org:school-bodo-1", instruction_type="meeting_attendance",
-            detail_doc_ref="doc:instruction-1")),
-        (40, BK, lambda case: c.AdoptIndividualPlan(case_id=case, plan_id="ip-1", content=IndividualPlanContent(
-            goals_resources_and_needs_ref="doc:ip-goals", participants=(NO_MUM, NO_CHILD, BK.person_ref),
-            responsible_for_coordination_ref="doc:ip-responsible", contributions_ref="doc:ip-contributions",
-            measures_ref="doc:ip-measures", implementation_ref="doc:ip-implementation",
-            plan_period_from=date(2024, 2, 15), plan_period_to=date(2025, 2, 14),
-            revision_dates=(date(2024, 8, 15),), recipient_consent_to_plan=True, recipient_consent_to_sharing=True,
-            cooperation_with_other_services_ref="doc:ip-cooperation"))),
-        (299, STAFF, lambda case: c.IssueDecision(
-            case_id=case, decision_id="decision-2", decision="terminated", written=True,
-            justification_doc_ref="doc:decision-2", appeal_info_included=True,
-            delivered_at=START + timedelta(days=300))),
-        (310, STAFF, lambda case: c.ReceiveComplaint(
-            case_id=case, complaint_id="klage-1", decision_id="decision-2", received_by_ref=UNIT)),
-        (320, STAFF, lambda case: c.ReconsiderComplaint(
-            case_id=case, complaint_id="klage-1", outcome="not_upheld", reasons_doc_ref="doc:reconsideration-1")),
-        (321, STAFF, lambda case: c.ForwardComplaint(case_id=case, complaint_id="klage-1")),
-        # The walkthrough records this as Statsforvalteren itself; over HTTP supervisors never write (§1.9), so the
-        # municipality records the decision it received.
-        (380, STAFF, lambda case: c.RecordStatsforvalterenDecision(
-            case_id=case, complaint_id="klage-1", outcome="decision_reversed", doc_ref="doc:statsforvalteren-1")),
-        (385, STAFF, lambda case: c.IssueDecision(
-            case_id=case, decision_id="decision-3", decision="granted", written=True,
-            justification_doc_ref="doc:decision-3", appeal_info_included=True,
-            delivered_at=START + timedelta(days=386))),
-    ]
-    version = run_steps(api, case_id, steps, 1)
-    assert version >= 1 + len(steps) and version == api.app.get_case(case_id).version
+    return UUID(opened["case_id"])
+
+
+NORWAY_STEPS: list[Step] = [
+    (10, STAFF, lambda case: c.AssessEligibility(
+        case_id=case, criteria=EligibilityCriteria(True, True, True), family_views_doc_ref="doc:family-views-1",
+        child_views_doc_ref="doc:child-views-no-1")),
+    (14, STAFF, lambda case: c.IssueDecision(
+        case_id=case, decision_id="decision-1", decision="granted", written=True,
+        justification_doc_ref="doc:decision-1", appeal_info_included=True,
+        delivered_at=START + timedelta(days=15))),
+    (16, STAFF, lambda case: c.RecordConsent(
+        case_id=case, consent_id="consent-1", given_by_refs=(NO_MUM,),
+        scope_service_org_refs=("org:school-bodo-1", "org:health-bodo-1"), form_doc_ref="doc:consent-1")),
+    (18, STAFF, lambda case: c.AppointBarnekoordinator(
+        case_id=case, coordinator_ref=BK.person_ref, unit_ref=UNIT, family_wishes_considered=True)),
+    (25, BK, lambda case: c.IssueCoordinationInstruction(
+        case_id=case, target_service_org_ref="org:school-bodo-1", instruction_type="meeting_attendance",
+        detail_doc_ref="doc:instruction-1")),
+    (40, BK, lambda case: c.AdoptIndividualPlan(case_id=case, plan_id="ip-1", content=IndividualPlanContent(
+        goals_resources_and_needs_ref="doc:ip-goals", participants=(NO_MUM, NO_CHILD, BK.person_ref),
+        responsible_for_coordination_ref="doc:ip-responsible", contributions_ref="doc:ip-contributions",
+        measures_ref="doc:ip-measures", implementation_ref="doc:ip-implementation",
+        plan_period_from=date(2024, 2, 15), plan_period_to=date(2025, 2, 14),
+        revision_dates=(date(2024, 8, 15),), recipient_consent_to_plan=True, recipient_consent_to_sharing=True,
+        cooperation_with_other_services_ref="doc:ip-cooperation"))),
+    (299, STAFF, lambda case: c.IssueDecision(
+        case_id=case, decision_id="decision-2", decision="terminated", written=True,
+        justification_doc_ref="doc:decision-2", appeal_info_included=True,
+        delivered_at=START + timedelta(days=300))),
+    (310, STAFF, lambda case: c.ReceiveComplaint(
+        case_id=case, complaint_id="klage-1", decision_id="decision-2", received_by_ref=UNIT)),
+    (320, STAFF, lambda case: c.ReconsiderComplaint(
+        case_id=case, complaint_id="klage-1", outcome="not_upheld", reasons_doc_ref="doc:reconsideration-1")),
+    (321, STAFF, lambda case: c.ForwardComplaint(case_id=case, complaint_id="klage-1")),
+    # The walkthrough records this as Statsforvalteren itself; over HTTP supervisors never write (§1.9), so the
+    # municipality records the decision it received.
+    (380, STAFF, lambda case: c.RecordStatsforvalterenDecision(
+        case_id=case, complaint_id="klage-1", outcome="decision_reversed", doc_ref="doc:statsforvalteren-1")),
+    (385, STAFF, lambda case: c.IssueDecision(
+        case_id=case, decision_id="decision-3", decision="granted", written=True,
+        justification_doc_ref="doc:decision-3", appeal_info_included=True,
+        delivered_at=START + timedelta(days=386))),
+]
+
+
+def test_norway_lifecycle_over_http(api: Api) -> None:
+    case_id = open_norway_case(api)
+    version = run_steps(api, case_id, NORWAY_STEPS, 1)
+    assert version >= 1 + len(NORWAY_STEPS) and version == api.app.get_case(case_id).version
 
 
 # ---- problems -----------------------------------------------------------------------------------------------
