@@ -65,7 +65,7 @@ def replay_into(store: ReadModelStore, app: Casework, schema: str, *, after: int
     if batch:
         applied += _apply_page(store, schema, batch)
         read, position = read + len(batch), batch[-1].notification_id
-    if progress:
+    if progress and (batch or read == 0):  # a full last page has already been reported
         progress(max(total, position), max(total, position))
     return position, read, applied
 
