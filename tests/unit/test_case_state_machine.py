@@ -1519,7 +1519,8 @@ class NorwayCaseMachine(CaseMachine):
                     assert standing in changed_by_complaint, \
                         f"NO-SM: decision {standing} was replaced though no complaint about it changed it"
                 last_decision = decisions[event.decision_id] = Decision(event.decision)
-                if last_decision in {Decision.CHANGED, Decision.TERMINATED}:
+                if last_decision in {Decision.CHANGED, Decision.TERMINATED,
+                                     Decision.ORDINARY_COORDINATOR_AFTER_18_REFUSED}:
                     coordinator = None
                 closed = ended = last_decision is Decision.ORDINARY_COORDINATOR_AFTER_18_REFUSED
             elif name == "BarnekoordinatorConsentRecorded":
@@ -1528,7 +1529,8 @@ class NorwayCaseMachine(CaseMachine):
                 assert consent == event.consent_id, "NO-G0: withdrew a consent that was not active"
                 consent = None
             elif name == "BarnekoordinatorAppointed":
-                assert last_decision in {Decision.GRANTED, Decision.CHANGED}, "NO: appointed without a grant"
+                grants = {Decision.GRANTED, Decision.CHANGED, Decision.ORDINARY_COORDINATOR_AFTER_18_GRANTED}
+                assert last_decision in grants, "NO: appointed without a grant"
                 assert consent is not None, "NO-R4: appointed without consent"
                 coordinator = event.coordinator_ref
             elif name in {"CoordinationInstructionIssued", "IndividualPlanAdopted"}:
