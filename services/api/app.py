@@ -35,7 +35,14 @@ from services.api.idempotency import (
     fingerprint,
 )
 from services.api.identity import TokenVerifier, Unauthenticated
-from services.api.problems import PROBLEM_JSON, install_problem_handlers, internal_error_problem, problem
+from services.api.problems import (
+    PROBLEM_JSON,
+    Problem,
+    install_problem_handlers,
+    internal_error_problem,
+    problem,
+)
+from services.api.queries import ReadModels, install_queries
 from services.api.routes import ROUTES, CommandRoute
 from services.api.settings import ApiSettings
 from services.casework.application import Casework, CommandMeta, CommandResult
@@ -52,16 +59,6 @@ class CommandResponse(BaseModel):
     case_id: UUID
     version: int = Field(description="The aggregate's version after the command; send it as If-Match next time.")
     event_ids: list[str] = Field(description="`<aggregate id>:<version>` of each fact recorded.")
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details; extensions (errors, rule_id, remedy, current_version, ...) vary by type."""
-
-    model_config = ConfigDict(extra="allow")
-    type: str
-    title: str
-    status: int
-    detail: str
 
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -102,14 +99,18 @@ def create_app(app: Casework, settings: ApiSettings | None = None) -> FastAPI:
     pool: ConnectionPool[Any] = ConnectionPool(kwargs=connection_kwargs(app.env), min_size=1, max_size=8,
                                                open=False, name="api", check=ConnectionPool.check_connection)
     keys = IdempotencyStore(pool, app.env.get("POSTGRES_SCHEMA"))
+    read_models = ReadModels(app.env)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         pool.open(wait=True, timeout=30)
         keys.create_table()
+        read_log.create_table()
+        read_models.open()
         try:
             yield
         finally:
+            read_models.close()
             pool.close()
 
     api = FastAPI(title="prosperity", version="v1", lifespan=lifespan,
@@ -156,6 +157,7 @@ def create_app(app: Casework, settings: ApiSettings | None = None) -> FastAPI:
                           response_model=CommandResponse, status_code=200 if route.on_case else 201,
                           summary=route.summary, tags=[route.tag], operation_id=route.method,
                           responses=_PROBLEMS)
+    read_log = install_queries(api, app, verifier, bearer, pool, read_models)
     return api
 
 

@@ -2,9 +2,8 @@
 
 Sources are the roles of domain.md §1 (cited per row). This layer answers only "may this *role* ever issue
 this command?"; the domain still checks who exactly may (e.g. only *the* case's coordinator, IS-R12; only the
-municipality lead appoints, IS-R13). Not here yet (a later slice): relationship-based access of domain.md §8.3
-item 3 (the caller must be the case's coordinator, case manager, team member or named provider) and the
-read-access logging of item 4.
+municipality lead appoints, IS-R13). Reads have their own role table, the relationship-based access of
+domain.md §8.3 item 3 and the read-access log of item 4: see ``services.api.access``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import DomainError, InvalidValue, RuleViolation
@@ -24,7 +24,18 @@ from services.casework.errors import AlreadyExists, CaseNotFound, ConcurrencyCon
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:prosperity:problem:"
+BODY_NOT_PARSED = "There was an error parsing the body"
 log = structlog.get_logger()
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; extensions (errors, rule_id, remedy, current_version, ...) vary by type."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str
 
 
 def problem(status: int, kind: str, title: str, detail: str, headers: dict[str, str] | None = None,
@@ -103,6 +114,9 @@ def install_problem_handlers(api: FastAPI) -> None:
 
     async def http_error(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
+        if error.status_code == 400 and error.detail == BODY_NOT_PARSED:
+            # FastAPI's answer to a body it cannot even decode (not UTF-8): malformed, like broken JSON.
+            return invalid_value_problem("body", "must be a JSON document (UTF-8)")
         return problem(error.status_code, f"http-{error.status_code}", str(error.detail), str(error.detail),
                        headers=dict(error.headers or {}))
 
