@@ -201,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     token_parser.add_argument("--role", required=True, help="a domain role, e.g. case_manager")
     token_parser.add_argument("--person", required=True, help="the caller's pseudonymous ref, person:…")
     token_parser.add_argument("--org", help="the caller's organisation, org:…")
+    from services import dashboard_summary, demo, up
+
+    up.add_arguments(sub.add_parser("up", help="run the whole system: servers, API, relay, consumers, notifier"))
+    demo.add_arguments(sub.add_parser("demo", help="generate a synthetic population through the HTTP API"))
+    dashboard_summary.add_arguments(sub.add_parser("dashboard", help="print the main dashboard figures"))
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     add_verify_arguments(audit_sub.add_parser("verify", help="replay the event store and check the audit trail"))
@@ -226,6 +231,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve_api(settings, host=args.host, port=args.port)
     if args.command == "token":
         return mint_dev_token(role=args.role, person=args.person, org=args.org)
+    if args.command in ("up", "demo", "dashboard"):
+        from services import dashboard_summary, demo, up
+
+        return {"up": up.run, "demo": demo.run, "dashboard": dashboard_summary.run}[args.command](args)
     if args.command == "audit" and args.audit_command == "verify":
         return verify_command(settings, up_to=args.up_to)
     parser.error(f"unknown command {args.command}")

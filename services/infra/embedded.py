@@ -238,7 +238,9 @@ class EmbeddedNats:
         command = [str(nats_server_binary()), "-js", "-a", self.host, "-p", str(self.port)]
         command += ["-sd", str(self.store_dir)]
         with self.log_path.open("wb") as log:
-            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            # Its own session: a Ctrl-C in the terminal goes to the owner, which stops the server last.
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                       start_new_session=True)
         self._process = process
         try:
             wait_for_port(self.host, self.port, timeout=self.startup_timeout, process=process)

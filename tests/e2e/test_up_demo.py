@@ -1,0 +1,191 @@
+"""``prosperity up`` + ``prosperity demo`` end to end: the whole system as separate processes, through HTTP.
+
+``up`` runs against the session's real PostgreSQL and NATS (``PROSPERITY_PG_DSN``/``PROSPERITY_NATS_URL``, else
+the embedded servers of the root conftest) in its own schema and its own JetStream stream, so it is isolated and
+fast. The test drives it as a user would: waits for "prosperity is up", runs the demo, then checks the dashboard
+read model, the mail catcher, an audit trail, the supervision of a killed service, and a clean stop on SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import nats
+import psycopg
+import pytest
+
+from services.consumers.registry import load_projection
+from services.consumers.store import ReadModelStore
+from services.infra.embedded import free_port
+from services.infra.postgres_env import drop_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+
+class Output:
+    """Collects a process's output lines in a thread, so the test can wait for a line without blocking."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self._thread.start()
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            self.lines.append(line)
+            self._queue.put(line)
+
+    def wait_for(self, text: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if text in line:
+                return line
+        raise AssertionError(f"{text!r} not printed within {timeout}s; output:\n{''.join(self.lines)[-4000:]}")
+
+
+def eventually(check: Callable[[], T | None], timeout: float, what: str) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout}s")
+        time.sleep(0.3)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def isolated(pg_dsn: str, nats_url: str) -> Iterator[dict[str, str]]:
+    """Environment for one ``up``: its own schema, stream and subjects on the session's servers; cleaned after."""
+    token = uuid.uuid4().hex[:10]
+    env = {"PROSPERITY_PG_DSN": pg_dsn, "PROSPERITY_PG_SCHEMA": f"e2e_{token}", "PROSPERITY_NATS_URL": nats_url,
+           "PROSPERITY_STREAM_NAME": f"E2E_{token}", "PROSPERITY_SUBJECT_PREFIX": f"e2e{token}"}
+    yield env
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        schemas = [row[0] for row in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s",
+                                                  (f"e2e_{token}%",))]
+    for schema in schemas:
+        drop_schema(pg_dsn, schema)
+
+    async def delete_stream() -> None:
+        client = await nats.connect(nats_url)
+        try:
+            await client.jetstream().delete_stream(env["PROSPERITY_STREAM_NAME"])
+        finally:
+            await client.close()
+
+    asyncio.run(delete_stream())
+
+
+def test_up_runs_the_system_the_demo_fills_it_and_ctrl_c_stops_it(isolated: dict[str, str], tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    env = {**os.environ, **isolated, "PROSPERITY_LOG_FORMAT": "json"}
+    schema = isolated["PROSPERITY_PG_SCHEMA"]
+    up = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--data-dir", str(data_dir), "--api-port",
+                           str(free_port()), "--smtp-port", "0"], cwd=ROOT, env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = Output(up)
+    try:
+        output.wait_for("prosperity is up", timeout=60)
+        output.wait_for("next: `prosperity demo`", timeout=10)
+        state: dict[str, Any] = json.loads((data_dir / "up.json").read_text())
+        assert set(state["services"]) == {"api", "relay", "consume-dashboard", "consume-audit",
+                                          "consume-notifications", "notifier"}
+        assert "case_manager " in "".join(output.lines)  # a dev token per role is printed
+
+        demo = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--cases", "20", "--seed", "1",
+                               "--data-dir", str(data_dir)], cwd=ROOT, env=env, text=True, capture_output=True,
+                              timeout=120)
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert "20 cases recorded" in demo.stdout
+
+        dashboard = ReadModelStore(isolated["PROSPERITY_PG_DSN"], load_projection("dashboard"), base_schema=schema)
+        audit = ReadModelStore(isolated["PROSPERITY_PG_DSN"], load_projection("audit"), base_schema=schema)
+        try:
+            def cases_on_dashboard() -> int | None:
+                with dashboard.reading() as cur:
+                    row = cur.execute("SELECT count(*) FROM dash_case").fetchone()
+                return row[0] if row and row[0] == 20 else None
+
+            eventually(cases_on_dashboard, 30, "the 20 demo cases reaching the dashboard read model")
+            with dashboard.reading() as cur:
+                jurisdictions = {r[0] for r in cur.execute("SELECT DISTINCT jurisdiction FROM dash_case").fetchall()}
+            assert jurisdictions == {"IS", "NO"}
+
+            def longest_trail() -> list[tuple[int, str]] | None:
+                with audit.reading() as cur:
+                    row = cur.execute("SELECT case_id FROM audit_trail GROUP BY case_id "
+                                      "ORDER BY count(*) DESC LIMIT 1").fetchone()
+                    if row is None:
+                        return None
+                    trail = cur.execute("SELECT case_version, event_type FROM audit_trail WHERE case_id = %s "
+                                        "ORDER BY case_version", (row[0],)).fetchall()
+                return [(r[0], r[1]) for r in trail] if len(trail) >= 8 else None
+
+            trail = eventually(longest_trail, 30, "an audit trail with the facts of a long case")
+            assert [version for version, _ in trail] == list(range(1, len(trail) + 1))
+        finally:
+            dashboard.close()
+            audit.close()
+
+        summary = subprocess.run([sys.executable, "-m", "services.cli", "dashboard", "--data-dir", str(data_dir)],
+                                 cwd=ROOT, env=env, text=True, capture_output=True, timeout=60)
+        assert summary.returncode == 0, summary.stderr
+        for heading in ("Services by level", "Iceland funnel", "Norway funnel", "Timeliness", "Complaints by stage"):
+            assert heading in summary.stdout
+        assert "muni:" in summary.stdout
+
+        mails = eventually(lambda: sorted((data_dir / "mail").glob("*.eml")), 60, "a notification in the mail dir")
+        assert b"demo.prosperity.invalid" in mails[0].read_bytes()
+
+        # A service dies: `up` reports it, the others (the API) keep answering, and it is started again.
+        victim = state["services"]["consume-dashboard"]
+        os.kill(victim, signal.SIGKILL)
+        output.wait_for("service consume-dashboard", timeout=10)
+        assert httpx.get(f"{state['api_url']}/health", timeout=5).status_code == 200
+        output.wait_for("consume-dashboard restarted", timeout=15)
+        pids = list(json.loads((data_dir / "up.json").read_text())["services"].values())
+        assert victim not in pids
+
+        up.send_signal(signal.SIGINT)
+        assert up.wait(timeout=30) == 0
+        output.wait_for("prosperity stopped", timeout=5)
+        assert not [pid for pid in pids if _alive(pid)]
+        assert not (data_dir / "up.json").exists()
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.wait()
+            # `up` was killed before it could stop its services (they run in their own sessions): stop them here.
+            state_file = data_dir / "up.json"
+            for pid in json.loads(state_file.read_text())["services"].values() if state_file.exists() else ():
+                if _alive(pid):
+                    os.kill(pid, signal.SIGKILL)
