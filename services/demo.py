@@ -8,11 +8,14 @@ support team, support plan, evaluation, adult transition plan, conclusion with g
 complaints to GEV; in Norway request, assessment, granted or refused decision, consent, barnekoordinator,
 individual plan, termination, and complaints through reconsideration to Statsforvalteren).
 
-The same ``--seed`` gives the same population. The API records each fact at the server's clock time (it has no
-way to backdate a fact), so the "two years of simulated time" are carried by the dates *inside* the facts
-(service start dates, plan periods, review dates, decision delivery) and by the children's ages; birth dates are
-chosen relative to today so that every child is a minor. Notification recipients (e-mail addresses are personal
-data and never travel in events) are put into the notifier's directory table, so notices reach the mail catcher.
+The same ``--seed`` gives the same population, spread over two years of simulated time: each case's episode
+starts on a day drawn uniformly from the last ~700 days, and each of its steps is posted with the API's
+``Occurred-At`` header at that start plus the step's offset (later steps later, never in the future: a step that
+would fall after now is recorded a moment before now, still in order). The dates inside the facts (service
+starts, plan periods, reviews, decision delivery) follow the same timeline, and birth dates are chosen so the
+child is a minor, of the intended age and life stage, at every step. Notification recipients (e-mail addresses
+are personal data and never travel in events) are put into the notifier's directory table, so notices reach the
+mail catcher.
 """
 
 from __future__ import annotations
@@ -84,10 +87,15 @@ class Api:
                                            ttl_seconds=24 * 3600)
         return self._tokens[who]
 
-    def post(self, path: str, command: BaseModel, who: Who, *, allow_conflict: bool = False) -> dict[str, Any] | None:
+    def post(self, path: str, command: BaseModel, who: Who, *, allow_conflict: bool = False,
+             at: datetime | None = None) -> dict[str, Any] | None:
+        """POST ``command``; ``at`` is when the fact happened (the ``Occurred-At`` header), else the API's now."""
         body = command.model_dump(mode="json", exclude={"case_id"})
         self.requests += 1
-        response = self.client.post(path, json=body, headers={"Authorization": f"Bearer {self.token(who)}"})
+        headers = {"Authorization": f"Bearer {self.token(who)}"}
+        if at is not None:
+            headers["Occurred-At"] = at.isoformat()
+        response = self.client.post(path, json=body, headers=headers)
         if response.status_code == 409 and allow_conflict:
             return None
         if response.status_code >= 400:
@@ -95,8 +103,8 @@ class Api:
         result: dict[str, Any] = response.json()
         return result
 
-    def on_case(self, case_id: UUID, suffix: str, command: BaseModel, who: Who) -> None:
-        self.post(f"/v1/cases/{case_id}{suffix}", command, who)
+    def on_case(self, case_id: UUID, suffix: str, command: BaseModel, who: Who, at: datetime | None = None) -> None:
+        self.post(f"/v1/cases/{case_id}{suffix}", command, who, at=at)
 
     def close(self) -> None:
         self.client.close()
@@ -106,12 +114,41 @@ def _slug(ref: str) -> str:
     return ref.split(":", 1)[1]
 
 
+class Timeline:
+    """One episode's simulated time: it starts uniformly in the last ``span_days``; each step comes a random
+    number of days after the previous one, and is recorded then, or (had it been in the future) a moment before
+    now, always strictly after the previous step."""
+
+    def __init__(self, rng: random.Random, now: datetime, span_days: int = 700) -> None:
+        self.rng = rng
+        self.cap = now - timedelta(minutes=1)
+        self.start = self.cap - timedelta(days=rng.uniform(0, span_days))
+        self.offset = 0.0
+        """Days since the start of the current step (unclamped)."""
+        self.last = self.start
+
+    @property
+    def start_day(self) -> date:
+        return self.start.date()
+
+    def day(self, days_later: float = 0.0) -> date:
+        """The date ``days_later`` after the current step (for the dates inside a fact)."""
+        return (self.start + timedelta(days=self.offset + days_later)).date()
+
+    def step(self, low: float, high: float) -> datetime:
+        """The next step: ``low``..``high`` days after the previous one; when it is recorded."""
+        self.offset += self.rng.uniform(low, high)
+        when = min(self.start + timedelta(days=self.offset), self.cap)
+        self.last = max(when, self.last + timedelta(seconds=1))
+        return self.last
+
+
 class Population:
     """The deterministic plan of the demo: who is who, where, and how far each case goes."""
 
-    def __init__(self, seed: int, today: date) -> None:
+    def __init__(self, seed: int, now: datetime) -> None:
         self.rng = random.Random(seed)
-        self.seed, self.today = seed, today
+        self.seed, self.now = seed, now
         self.recipients: dict[str, str] = {}
         """ref → language, for the notifier's directory."""
 
@@ -124,10 +161,14 @@ class Population:
     def coordinator(self, muni: str, kind: str) -> str:
         return f"person:coord-{kind.replace('_', '-')}-{_slug(muni)}"
 
-    def birth_date(self, age_years: int) -> date:
-        """A birth date giving ``age_years`` today, at least 60 days away from the next birthday."""
-        days = age_years * 365 + self.rng.randint(15, 300)
-        return self.today - timedelta(days=days)
+    def birth_date(self, age_years: int, on: date, minor_for_days: int) -> date:
+        """A birth date giving about ``age_years`` on ``on``, and a minor for ``minor_for_days`` more days (the
+        episode's longest possible span): a child who would turn 18 before that is born later instead."""
+        born = on - timedelta(days=age_years * 365 + self.rng.randint(15, 300))
+        return max(born, _eighteen_years_before(on + timedelta(days=minor_for_days + 1)))
+
+    def timeline(self) -> Timeline:
+        return Timeline(self.rng, self.now)
 
     def remember(self, ref: str, language: str) -> None:
         self.recipients.setdefault(ref, language)
@@ -147,6 +188,23 @@ def register_directory(api: Api, pop: Population) -> None:
                         org_ref=org, person_ref=pop.coordinator(muni, kind)), lead, allow_conflict=True)
 
 
+def _eighteen_years_before(day: date) -> date:
+    """The birth date whose 18th birthday is ``day`` (29 February counts as 28 February)."""
+    return date(day.year - 18, day.month, min(day.day, 28)) + timedelta(days=max(day.day - 28, 0))
+
+
+def _age_on(birth: date, on: date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+ICELAND_SPAN = {"contact": 10, "info_shared": 20, "requested": 40, "level1_plan": 60, "case_manager": 110,
+                "team": 160, "without_plan": 180, "plan": 200, "evaluated": 460, "transition": 530,
+                "age_out": 600, "goals_met": 680, "complaint": 820}
+"""The longest an Icelandic episode up to each stage can last (days): the sum of the steps' longest gaps."""
+NORWAY_SPAN = 470
+"""The longest a Norwegian episode can last (days)."""
+
+
 def _life_stage(age: int) -> tuple[str, str]:
     """(life stage, the institution whose coordinator is the first contact)."""
     if age == 0:
@@ -160,9 +218,13 @@ def _life_stage(age: int) -> tuple[str, str]:
 
 def iceland_case(api: Api, pop: Population, index: int, stage: str) -> UUID | None:
     """One Icelandic episode up to ``stage``; None when it was already recorded (same seed)."""
-    rng, today = pop.rng, pop.today
+    rng, t = pop.rng, pop.timeline()
     muni = rng.choice(MUNICIPALITIES["IS"])
-    age = 16 + rng.randint(0, 1) if stage in ("transition", "age_out") else rng.randint(0, 17)
+    if stage in ("transition", "age_out"):  # turns 18 a little after the episode's last step
+        born = _eighteen_years_before(t.start_day + timedelta(days=ICELAND_SPAN[stage] + rng.randint(1, 120)))
+    else:
+        born = pop.birth_date(rng.randint(0, 17), t.start_day, ICELAND_SPAN[stage])
+    age = _age_on(born, t.start_day)
     life_stage, kind = _life_stage(age)
     org, coord = pop.org(muni, kind), pop.coordinator(muni, kind)
     tag = f"s{pop.seed}-is-{index:04d}"
@@ -174,9 +236,10 @@ def iceland_case(api: Api, pop: Population, index: int, stage: str) -> UUID | No
         pop.remember(ref, "is")
     as_coord, as_cm, as_lead = Who(coord, "coordinator", org), Who(cm, "case_manager", social), pop.lead(muni)
     opened = api.post("/v1/cases/iceland/contacts", c.RegisterContact(
-        child_ref=child, parent_refs=parents, birth_date=pop.birth_date(age), municipality_ref=muni,
+        child_ref=child, parent_refs=parents, birth_date=born, municipality_ref=muni,
         coordinator_ref=coord, coordinator_org_ref=org, life_stage=life_stage, conflict_of_interest_declared_none=True,
-        initiated_by=rng.choice(["provider_guidance", "parent", "child"]), episode=1), as_coord, allow_conflict=True)
+        initiated_by=rng.choice(["provider_guidance", "parent", "child"]), episode=1), as_coord, allow_conflict=True,
+        at=t.step(0, 0))
     if opened is None:
         return None
     case_id = UUID(opened["case_id"])
@@ -190,41 +253,44 @@ def iceland_case(api: Api, pop: Population, index: int, stage: str) -> UUID | No
         return case_id
     api.on_case(case_id, "/information-sharing-requests", c.SignInformationSharingRequest(
         case_id=case_id, request_id="share-1", signatory_refs=(mum,), source_provider_org_refs=(health,),
-        target_refs=(coord,), form_doc_ref=f"doc:share-form-{tag}"), as_coord)
+        target_refs=(coord,), form_doc_ref=f"doc:share-form-{tag}"), as_coord, at=t.step(1, 3))
     api.on_case(case_id, "/information-shares", c.ShareInformationWithCoordinator(
         case_id=case_id, request_id="share-1", source_provider_org_ref=health, recipient_ref=coord,
         summary_doc_ref=f"doc:health-summary-{tag}"),
-        Who(f"person:nurse-{_slug(muni)}", "service_provider_rep", health))
+        Who(f"person:nurse-{_slug(muni)}", "service_provider_rep", health), at=t.step(1, 5))
     if not past("requested"):
         return case_id
     requesters = (mum, child) if age >= 12 else (mum,)
     api.on_case(case_id, "/family-contacts", c.RecordContactWithFamily(
         case_id=case_id, offered_to=("parent", "child") if age >= 12 else ("parent",),
-        contact_refs=requesters, response="accepted"), as_coord)
+        contact_refs=requesters, response="accepted"), as_coord, at=t.step(1, 4))
     api.on_case(case_id, "/integration-requests", c.RecordIntegrationRequest(
         case_id=case_id, request_id="request-1", requested_by_refs=requesters,
         requester_roles=("parent", "child") if age >= 12 else ("parent",), written=True,
-        form_doc_ref=f"doc:request-form-{tag}"), as_coord)
-    service_start = today - timedelta(days=rng.randint(0, 700))
+        form_doc_ref=f"doc:request-form-{tag}"), as_coord, at=t.step(1, 5))
+    at = t.step(2, 10)
+    service_start = t.day(rng.randint(0, 14))
     api.on_case(case_id, "/services", c.RecordService(
         case_id=case_id, service_id="svc-1", provider_org_ref=org, service_level=1,
         service_type_code=rng.choice(["study_support", "speech_therapy", "early_intervention"]),
-        start_date=service_start), as_coord)
+        start_date=service_start), as_coord, at=at)
     if not past("level1_plan"):
         return case_id
+    at = t.step(3, 14)
     api.on_case(case_id, "/level1-plans", c.RecordLevel1Plan(
         case_id=case_id, objective_refs=(f"doc:objective-{tag}",), responsible_org_refs=(org,),
-        follow_up_date=today + timedelta(days=rng.randint(-60, 120))), as_coord)
+        follow_up_date=t.day(rng.randint(30, 120))), as_coord, at=at)
     if not past("case_manager"):
         return case_id
+    at = t.step(5, 20)
     api.on_case(case_id, "/services", c.RecordService(
         case_id=case_id, service_id="svc-2", provider_org_ref=social, service_level=rng.choice([2, 3]),
-        service_type_code="family_support", start_date=service_start + timedelta(days=rng.randint(7, 60))), as_coord)
+        service_type_code="family_support", start_date=t.day(rng.randint(0, 14))), as_coord, at=at)
     api.on_case(case_id, "/case-manager-needs", c.NotifyNeedForCaseManager(case_id=case_id, municipality_ref=muni),
-                as_coord)
+                as_coord, at=t.step(0, 2))
     api.on_case(case_id, "/case-manager", c.AppointCaseManager(
         case_id=case_id, case_manager_ref=cm, municipality_ref=muni, org_unit_ref=social, needs_l2_l3_multilevel=True,
-        long_term=True, works_in_social_services_or_area_of_needs=True), as_lead)
+        long_term=True, works_in_social_services_or_area_of_needs=True), as_lead, at=t.step(3, 14))
     if not past("team"):
         return case_id
     members = [TeamMember(f"person:teacher-{tag}", org, MemberType.SERVICE_PROVIDER_REP),
@@ -232,73 +298,83 @@ def iceland_case(api: Api, pop: Population, index: int, stage: str) -> UUID | No
     if age >= 12:
         members.append(TeamMember(child, None, MemberType.CHILD))
     api.on_case(case_id, "/support-team", c.EstablishSupportTeam(case_id=case_id, team_id="team-1",
-                                                                 members=tuple(members)), as_cm)
-    meeting_on = today + timedelta(days=rng.randint(3, 21))
+                                                                 members=tuple(members)), as_cm, at=t.step(3, 14))
+    at = t.step(1, 5)
+    meeting_on = t.day(rng.randint(5, 21))
     invitees = (*parents, f"person:teacher-{tag}", coord, *((child,) if age >= 12 else ()))
     api.on_case(case_id, "/support-team/meeting-invitations", c.InviteToTeamMeeting(
-        case_id=case_id, meeting_id="meeting-1", invitee_refs=invitees, scheduled_for=meeting_on), as_cm)
+        case_id=case_id, meeting_id="meeting-1", invitee_refs=invitees, scheduled_for=meeting_on), as_cm, at=at)
     if stage == "without_plan":
         api.on_case(case_id, "/support-team/conclusion", c.ConcludeSupportTeam(
-            case_id=case_id, outcome="concluded_without_plan", justification_doc_ref=f"doc:no-plan-{tag}"), as_cm)
+            case_id=case_id, outcome="concluded_without_plan", justification_doc_ref=f"doc:no-plan-{tag}"), as_cm,
+            at=t.step(5, 21))
         if rng.random() < 0.5:
             api.on_case(case_id, "/gev-complaints", c.RecordComplaint(
                 case_id=case_id, complaint_id="gev-1", complainant_ref=mum, complainant_capacity="user",
-                subject="team_concluded_without_plan", external_ref=f"GEV-{tag}"), as_coord)
+                subject="team_concluded_without_plan", external_ref=f"GEV-{tag}"), as_coord, at=t.step(5, 30))
         return case_id
     api.on_case(case_id, "/support-team/meetings", c.RecordTeamMeeting(
         case_id=case_id, meeting_id="meeting-1", attendee_refs=(mum, f"person:teacher-{tag}", coord, cm),
-        parents_attended=True, child_attended=age >= 12, minutes_doc_ref=f"doc:minutes-{tag}"), as_cm)
+        parents_attended=True, child_attended=age >= 12, minutes_doc_ref=f"doc:minutes-{tag}"), as_cm,
+        at=t.step(5, 21))
     api.on_case(case_id, "/child-views", c.RecordChildViews(
-        case_id=case_id, method="conversation" if age >= 6 else "drawing", summary_doc_ref=f"doc:views-{tag}"), as_cm)
+        case_id=case_id, method="conversation" if age >= 6 else "drawing", summary_doc_ref=f"doc:views-{tag}"), as_cm,
+        at=t.step(0, 2))
     if not past("plan"):
         return case_id
-    valid_from = today - timedelta(days=rng.randint(0, 500))
+    at = t.step(5, 30)
+    valid_from, review_in = t.day(), rng.randint(150, 250)
     plan = SupportPlanContent(
         needs_assessment_ref=f"doc:needs-{tag}", objectives=(f"doc:objective-{tag}-1", f"doc:objective-{tag}-2"),
         provider_roles=(ProviderRole(org, f"doc:role-{tag}-school"), ProviderRole(social, f"doc:role-{tag}-social")),
         evaluation_method="team_review_against_objectives", valid_from=valid_from,
-        valid_to=valid_from + timedelta(days=365), review_dates=(valid_from + timedelta(days=rng.randint(90, 300)),),
+        valid_to=valid_from + timedelta(days=365), review_dates=(valid_from + timedelta(days=review_in),),
         participants=(mum, cm, *((child,) if age >= 12 else ())), parents_participated=True,
         child_participated=age >= 12)
-    api.on_case(case_id, "/support-plans", c.AdoptSupportPlan(case_id=case_id, plan_id="plan-1", content=plan), as_cm)
+    api.on_case(case_id, "/support-plans", c.AdoptSupportPlan(case_id=case_id, plan_id="plan-1", content=plan), as_cm,
+                at=at)
     if not past("evaluated"):
         return case_id
+    at = t.step(review_in - 10, review_in + 30)  # on its review date, give or take (late is a T4 breach)
     api.on_case(case_id, "/support-plans/evaluations", c.EvaluateSupportPlan(
         case_id=case_id, plan_id="plan-1", version=1, outcome="continue", progress_doc_ref=f"doc:progress-{tag}",
-        next_review_date=today + timedelta(days=rng.randint(-30, 180))), as_cm)
+        next_review_date=t.day(rng.randint(90, 180))), as_cm, at=at)
     if stage == "transition":
         api.on_case(case_id, "/adult-transition-plans", c.AdoptAdultTransitionPlan(
             case_id=case_id, plan_id="transition-1",
             adult_service_handovers=(AdultServiceHandover(f"org:adult-social-{_slug(muni)}", "case_worker"),),
-            young_person_participated=True), as_cm)
+            young_person_participated=True), as_cm, at=t.step(10, 60))
         return case_id
     if stage == "age_out":  # the team's work ends as the young person nears 18, with the transition plan in place
         api.on_case(case_id, "/adult-transition-plans", c.AdoptAdultTransitionPlan(
             case_id=case_id, plan_id="transition-1",
             adult_service_handovers=(AdultServiceHandover(f"org:adult-social-{_slug(muni)}", "case_worker"),),
-            young_person_participated=True), as_cm)
+            young_person_participated=True), as_cm, at=t.step(10, 60))
         api.on_case(case_id, "/support-team/conclusion", c.ConcludeSupportTeam(
-            case_id=case_id, outcome="age_out", justification_doc_ref=f"doc:age-out-{tag}"), as_cm)
+            case_id=case_id, outcome="age_out", justification_doc_ref=f"doc:age-out-{tag}"), as_cm,
+            at=t.step(10, 60))
         return case_id
     if not past("goals_met"):
         return case_id
     api.on_case(case_id, "/support-team/conclusion", c.ConcludeSupportTeam(
-        case_id=case_id, outcome="goals_met", justification_doc_ref=f"doc:closing-{tag}"), as_cm)
+        case_id=case_id, outcome="goals_met", justification_doc_ref=f"doc:closing-{tag}"), as_cm,
+        at=t.step(60, 200))
     if stage == "complaint":
         api.on_case(case_id, "/gev-complaints", c.RecordComplaint(
             case_id=case_id, complaint_id="gev-1", complainant_ref=mum, complainant_capacity="user",
-            subject="service_quality", external_ref=f"GEV-{tag}"), as_coord)
+            subject="service_quality", external_ref=f"GEV-{tag}"), as_coord, at=t.step(5, 30))
         if rng.random() < 0.6:
             api.on_case(case_id, "/gev-complaints/outcomes", c.RecordComplaintOutcome(
-                case_id=case_id, complaint_id="gev-1", outcome_summary_ref=f"doc:gev-outcome-{tag}"), as_lead)
+                case_id=case_id, complaint_id="gev-1", outcome_summary_ref=f"doc:gev-outcome-{tag}"), as_lead,
+                at=t.step(20, 90))
     return case_id
 
 
 def norway_case(api: Api, pop: Population, index: int, stage: str) -> UUID | None:
     """One Norwegian episode up to ``stage``; None when it was already recorded (same seed)."""
-    rng, today = pop.rng, pop.today
+    rng, t = pop.rng, pop.timeline()
     muni = rng.choice(MUNICIPALITIES["NO"])
-    age = rng.randint(0, 17)
+    born = pop.birth_date(rng.randint(0, 17), t.start_day, NORWAY_SPAN)
     tag = f"s{pop.seed}-no-{index:04d}"
     child, mum = f"person:child-{tag}", f"person:parent-{tag}-a"
     unit = f"org:koordinerende-enhet-{_slug(muni)}"
@@ -307,9 +383,9 @@ def norway_case(api: Api, pop: Population, index: int, stage: str) -> UUID | Non
     for ref in (mum, bk, staff.person, muni):
         pop.remember(ref, "nb")
     opened = api.post("/v1/cases/norway/requests", c.RequestBarnekoordinator(
-        child_ref=child, parent_refs=(mum,), birth_date=pop.birth_date(age), municipality_ref=muni,
+        child_ref=child, parent_refs=(mum,), birth_date=born, municipality_ref=muni,
         request_id="request-1", channel=rng.choice(["oral", "written"]), requested_by_ref=mum,
-        family_status="child_under_18", episode=1), staff, allow_conflict=True)
+        family_status="child_under_18", episode=1), staff, allow_conflict=True, at=t.step(0, 0))
     if opened is None:
         return None
     case_id = UUID(opened["case_id"])
@@ -319,36 +395,39 @@ def norway_case(api: Api, pop: Population, index: int, stage: str) -> UUID | Non
         return case_id
     api.on_case(case_id, "/eligibility-assessments", c.AssessEligibility(
         case_id=case_id, criteria=EligibilityCriteria(True, True, stage != "refused_appealed"),
-        family_views_doc_ref=f"doc:family-views-{tag}", child_views_doc_ref=f"doc:child-views-{tag}"), staff)
+        family_views_doc_ref=f"doc:family-views-{tag}", child_views_doc_ref=f"doc:child-views-{tag}"), staff,
+        at=t.step(5, 20))
     if stage == "assessed":
         return case_id
-    now = datetime.now(UTC)
+    now = t.step(3, 14)
     if stage == "refused_appealed":
         api.on_case(case_id, "/decisions", c.IssueDecision(
             case_id=case_id, decision_id="decision-1", decision="refused", written=True,
-            justification_doc_ref=f"doc:decision-{tag}", appeal_info_included=True, delivered_at=now), staff)
-        _norway_complaint(api, case_id, tag, "decision-1", unit, staff, rng)
+            justification_doc_ref=f"doc:decision-{tag}", appeal_info_included=True, delivered_at=now), staff,
+            at=now)
+        _norway_complaint(api, case_id, tag, "decision-1", unit, staff, rng, t)
         return case_id
     api.on_case(case_id, "/decisions", c.IssueDecision(
         case_id=case_id, decision_id="decision-1", decision="granted", written=True,
-        justification_doc_ref=f"doc:decision-{tag}", appeal_info_included=True, delivered_at=now), staff)
+        justification_doc_ref=f"doc:decision-{tag}", appeal_info_included=True, delivered_at=now), staff, at=now)
     if reach < order.index("consented"):
         return case_id
     school, health = f"org:primary-school-{_slug(muni)}", f"org:health-centre-{_slug(muni)}"
     api.on_case(case_id, "/consents", c.RecordConsent(
         case_id=case_id, consent_id="consent-1", given_by_refs=(mum,), scope_service_org_refs=(school, health),
-        form_doc_ref=f"doc:consent-{tag}"), staff)
+        form_doc_ref=f"doc:consent-{tag}"), staff, at=t.step(1, 10))
     if reach < order.index("appointed"):
         return case_id
     api.on_case(case_id, "/barnekoordinator", c.AppointBarnekoordinator(
-        case_id=case_id, coordinator_ref=bk, unit_ref=unit, family_wishes_considered=True), staff)
+        case_id=case_id, coordinator_ref=bk, unit_ref=unit, family_wishes_considered=True), staff, at=t.step(3, 14))
     if reach < order.index("planned"):
         return case_id
     as_bk = Who(bk, "coordinator", unit)
     api.on_case(case_id, "/coordination-instructions", c.IssueCoordinationInstruction(
         case_id=case_id, target_service_org_ref=school, instruction_type="meeting_attendance",
-        detail_doc_ref=f"doc:instruction-{tag}"), as_bk)
-    start = today - timedelta(days=rng.randint(0, 600))
+        detail_doc_ref=f"doc:instruction-{tag}"), as_bk, at=t.step(5, 20))
+    at = t.step(10, 40)
+    start = t.day()
     api.on_case(case_id, "/individual-plans", c.AdoptIndividualPlan(
         case_id=case_id, plan_id="ip-1", content=IndividualPlanContent(
             goals_resources_and_needs_ref=f"doc:ip-goals-{tag}", participants=(mum, bk),
@@ -356,41 +435,47 @@ def norway_case(api: Api, pop: Population, index: int, stage: str) -> UUID | Non
             measures_ref=f"doc:ip-measures-{tag}", implementation_ref=f"doc:ip-implementation-{tag}",
             plan_period_from=start, plan_period_to=start + timedelta(days=365),
             revision_dates=(start + timedelta(days=rng.randint(90, 300)),), recipient_consent_to_plan=True,
-            recipient_consent_to_sharing=True, cooperation_with_other_services_ref=f"doc:ip-coop-{tag}")), as_bk)
+            recipient_consent_to_sharing=True, cooperation_with_other_services_ref=f"doc:ip-coop-{tag}")), as_bk,
+        at=at)
     if reach < order.index("terminated_appealed"):
         return case_id
+    ended = t.step(60, 200)
     api.on_case(case_id, "/decisions", c.IssueDecision(
         case_id=case_id, decision_id="decision-2", decision="terminated", written=True,
-        justification_doc_ref=f"doc:decision-2-{tag}", appeal_info_included=True, delivered_at=now), staff)
+        justification_doc_ref=f"doc:decision-2-{tag}", appeal_info_included=True, delivered_at=ended), staff, at=ended)
     if stage == "terminated_appealed":
-        _norway_complaint(api, case_id, tag, "decision-2", unit, staff, rng)
+        _norway_complaint(api, case_id, tag, "decision-2", unit, staff, rng, t)
         return case_id
-    api.on_case(case_id, "/closure", c.CloseCase(case_id=case_id, closure_reason="needs_met"), staff)
+    api.on_case(case_id, "/closure", c.CloseCase(case_id=case_id, closure_reason="needs_met"), staff,
+                at=t.step(5, 30))
     return case_id
 
 
 def _norway_complaint(api: Api, case_id: UUID, tag: str, decision_id: str, unit: str, staff: Who,
-                      rng: random.Random) -> None:
-    """A complaint about a decision: received, then (usually) reconsidered, forwarded and decided."""
+                      rng: random.Random, t: Timeline) -> None:
+    """A complaint about a decision (within the three weeks): received, then (usually) reconsidered, forwarded
+    and decided."""
     api.on_case(case_id, "/complaints", c.ReceiveComplaint(
-        case_id=case_id, complaint_id="klage-1", decision_id=decision_id, received_by_ref=unit), staff)
+        case_id=case_id, complaint_id="klage-1", decision_id=decision_id, received_by_ref=unit), staff,
+        at=t.step(2, 18))
     roll = rng.random()
     if roll < 0.25:
         return
     upheld = roll < 0.4
     api.on_case(case_id, "/complaints/reconsiderations", c.ReconsiderComplaint(
         case_id=case_id, complaint_id="klage-1", outcome="upheld" if upheld else "not_upheld",
-        reasons_doc_ref=f"doc:reconsideration-{tag}"), staff)
+        reasons_doc_ref=f"doc:reconsideration-{tag}"), staff, at=t.step(5, 20))
     if upheld or roll < 0.55:
         return
     api.on_case(case_id, "/complaints/forwardings", c.ForwardComplaint(case_id=case_id, complaint_id="klage-1"),
-                staff)
+                staff, at=t.step(1, 7))
     if roll < 0.75:
         return
     api.on_case(case_id, "/complaints/statsforvalteren-decisions", c.RecordStatsforvalterenDecision(
         case_id=case_id, complaint_id="klage-1",
         outcome=rng.choice(["municipality_upheld", "decision_reversed", "returned_for_new_processing"]),
-        doc_ref=f"doc:statsforvalteren-{tag}"), staff)  # the municipality records what Statsforvalteren decided
+        doc_ref=f"doc:statsforvalteren-{tag}"), staff,  # the municipality records what Statsforvalteren decided
+        at=t.step(30, 90))
 
 
 def register_recipients(dsn: str, schema: str, recipients: dict[str, str]) -> None:
@@ -434,7 +519,7 @@ def generate(base_url: str, *, cases: int, seed: int, dsn: str | None, schema: s
              progress: Callable[[int, int, float], None] = _progress) -> dict[str, int]:
     """Record the population; returns counts (``cases``, ``skipped`` as already there, ``requests``) and fills
     ``samples`` with one case id per country and stage, and a parent who may read it."""
-    pop = Population(seed, date.today())
+    pop = Population(seed, datetime.now(UTC))
     api = Api(base_url)
     started = time.monotonic()
     counts = {"cases": 0, "skipped": 0}

@@ -4,6 +4,11 @@ A request goes: correlation id and request log (middleware) → bearer token →
 body is even read) → body validated against the command's published schema (422) → ``Casework`` (the domain
 checks the law: 409 with the rule id) → ``CommandResponse`` {case_id, version, event_ids} with an ``ETag`` of
 the case version. ``If-Match`` sets the expected version; ``Idempotency-Key`` makes retries safe.
+
+``Occurred-At`` (optional, on every command): when the fact happened, an RFC 3339 date-time with a time zone
+(``2025-03-04T10:15:00Z``). Facts may be recorded after they happened (a meeting entered the next day), never
+before: a time more than a few minutes in the future, without a time zone, or unparsable is a 422 naming
+``Occurred-At``. Without it the fact is recorded at the server's clock.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -51,6 +57,10 @@ log = structlog.get_logger()
 CORRELATION_HEADER = "X-Correlation-Id"
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
+OCCURRED_AT_HEADER = "Occurred-At"
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?P<zone>[Zz]|[+-]\d{2}:\d{2})?$")
+_OCCURRED_AT_DOC = ("When the fact happened, if not now: an RFC 3339 date-time with a time zone, e.g. "
+                    "2025-03-04T10:15:00Z. Facts may be recorded after they happened, never in the future (422).")
 
 
 class CommandResponse(BaseModel):
@@ -91,6 +101,21 @@ def _expected_version(if_match: str | None, supported: bool) -> int | None:
     if found is None:
         raise InvalidValue("If-Match", 'must be the case version from the last ETag, e.g. "7"')
     return int(found.group(1))
+
+
+def _occurred_at(value: str | None) -> datetime | None:
+    """The ``Occurred-At`` header: an RFC 3339 date-time with a time zone (the domain refuses a future one)."""
+    if value is None:
+        return None
+    found = _RFC3339.match(value.strip())
+    if found is None:
+        raise InvalidValue(OCCURRED_AT_HEADER, "must be an RFC 3339 date-time, e.g. 2025-03-04T10:15:00Z")
+    if found.group("zone") is None:
+        raise InvalidValue(OCCURRED_AT_HEADER, "must be timezone-aware (end in Z or an offset such as +00:00)")
+    try:
+        return datetime.fromisoformat(value.strip().replace("z", "Z").replace("t", "T"))
+    except ValueError:
+        raise InvalidValue(OCCURRED_AT_HEADER, "must be a valid RFC 3339 date-time") from None
 
 
 def create_app(app: Casework, settings: ApiSettings | None = None) -> FastAPI:
@@ -179,16 +204,23 @@ def _endpoint(app: Casework, route: CommandRoute, verifier: TokenVerifier, beare
         return actor
 
     def endpoint(request: Request, actor: Actor, body: BaseModel, case_id: UUID | None = None,
-                 if_match: str | None = None, idempotency_key: str | None = None) -> Response:
+                 if_match: str | None = None, idempotency_key: str | None = None,
+                 occurred_at: str | None = None) -> Response:
         fields = {name: getattr(body, name) for name in type(body).model_fields}
         if case_id is not None:
             fields["case_id"] = case_id
         command = route.model.model_validate(fields)
         expected = _expected_version(if_match, takes_version)
-        meta = CommandMeta(actor, correlation_id=request.state.correlation_id)
+        when = _occurred_at(occurred_at)
+        meta = CommandMeta(actor, occurred_at=when, correlation_id=request.state.correlation_id)
 
         def run() -> StoredResponse:
-            result = method(command, meta, expected_version=expected) if takes_version else method(command, meta)
+            try:
+                result = method(command, meta, expected_version=expected) if takes_version else method(command, meta)
+            except InvalidValue as error:
+                if error.field == "occurred_at":  # the application's name for what the caller sent as a header
+                    raise InvalidValue(OCCURRED_AT_HEADER, error.rule) from None
+                raise
             response = CommandResponse(case_id=result.case_id, version=result.version,
                                        event_ids=list(result.event_ids))
             log.info("api.command.recorded", command=route.model.__name__, case_id=str(result.case_id),
@@ -198,7 +230,8 @@ def _endpoint(app: Casework, route: CommandRoute, verifier: TokenVerifier, beare
         if idempotency_key is None:
             stored, replayed = run(), False
         else:
-            request_fingerprint = fingerprint(route.path, str(case_id), expected, body.model_dump(mode="json"))
+            request_fingerprint = fingerprint(route.path, str(case_id), expected, body.model_dump(mode="json"),
+                                              *((when.isoformat(),) if when is not None else ()))
             stored, replayed = keys.run_once(actor.person_ref, idempotency_key, request_fingerprint, run)
         headers = {"ETag": f'"{stored.body["version"]}"'}
         if replayed:
@@ -220,6 +253,8 @@ def _endpoint(app: Casework, route: CommandRoute, verifier: TokenVerifier, beare
         inspect.Parameter("idempotency_key", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str | None,
                           default=Header(None, alias="Idempotency-Key", min_length=1, max_length=MAX_KEY_LENGTH,
                                          description="Retrying with the same key returns the first result.")),
+        inspect.Parameter("occurred_at", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str | None,
+                          default=Header(None, alias=OCCURRED_AT_HEADER, description=_OCCURRED_AT_DOC)),
     ]
     endpoint.__signature__ = inspect.Signature(parameters, return_annotation=Response)  # type: ignore[attr-defined]
     endpoint.__name__ = route.method
