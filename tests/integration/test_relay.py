@@ -301,7 +301,8 @@ def relay_process_env(pg: PgTarget, target: JsTarget) -> dict[str, str]:
         "PROSPERITY_PG_DSN": pg.dsn, "PROSPERITY_PG_SCHEMA": pg.schema, "PROSPERITY_PG_POOL_SIZE": "2",
         "PROSPERITY_NATS_URL": target.url, "PROSPERITY_STREAM_NAME": target.stream,
         "PROSPERITY_SUBJECT_PREFIX": target.subject_prefix, "PROSPERITY_RELAY_POLL_INTERVAL": "0.2",
-        "PROSPERITY_RELAY_BATCH_SIZE": "20", "PROSPERITY_RELAY_CONNECT_TIMEOUT": "3", "PROSPERITY_LOG_FORMAT": "json",
+        "PROSPERITY_RELAY_BATCH_SIZE": "20", "PROSPERITY_RELAY_CONNECT_TIMEOUT": "15",  # a loaded CI host is slow
+        "PROSPERITY_LOG_FORMAT": "json",
     }
 
 
@@ -378,13 +379,18 @@ async def test_a_standby_relay_process_takes_over_when_the_leader_process_is_kil
             leading = [i for i, log in enumerate(logs) if "relay.leading" in log.read_text()]
             assert len(leading) == 1, "exactly one process leads"
             leader, standby = leading[0], 1 - leading[0]
-            await wait_until(lambda: "relay.standby" in logs[standby].read_text(), what="the other to stand by")
+            try:
+                await wait_until(lambda: "relay.standby" in logs[standby].read_text(), timeout=60,
+                                 what="the other to stand by")
+            except AssertionError as error:
+                raise AssertionError(f"{error}; standby exit code {processes[standby].poll()}, its log:\n"
+                                     f"{logs[standby].read_text()[-3000:]}") from None
             assert "relay.leading" not in logs[standby].read_text()
 
             processes[leader].send_signal(signal.SIGKILL)
             processes[leader].wait()
             await asyncio.to_thread(norway_lifecycle, app)
-            await wait_until(caught_up(observer), what="the standby to take over and publish")
+            await wait_until(caught_up(observer), timeout=60, what="the standby to take over and publish")
             assert "relay.leading" in logs[standby].read_text()
             assert_exactly_once_in_order(await stream_messages(js_stream), app)
         finally:
@@ -485,7 +491,8 @@ async def test_relay_status_prints_position_max_notification_id_and_lag(
 
 
 async def test_relay_fails_clearly_without_a_nats_server(pg_schema: PgTarget, js_stream: JsTarget) -> None:
-    env = relay_process_env(pg_schema, js_stream) | {"PROSPERITY_NATS_URL": f"nats://127.0.0.1:{free_port()}"}
+    env = relay_process_env(pg_schema, js_stream) | {"PROSPERITY_NATS_URL": f"nats://127.0.0.1:{free_port()}",
+                                                     "PROSPERITY_RELAY_CONNECT_TIMEOUT": "3"}
     result = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "services.cli", "relay"],
                                      cwd=PROJECT_ROOT, env=env, capture_output=True, timeout=60)
     assert result.returncode == 1
