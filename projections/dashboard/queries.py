@@ -308,6 +308,58 @@ def transition_watch(cur: Cursor, *, as_of: date, municipality_ref: str | None =
             for case_id, muni, manager, year in rows]
 
 
+# ---- my caseload ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MyCase:
+    """An open case the person leads or coordinates, with its next deadline on ``as_of``."""
+
+    case_id: str
+    jurisdiction: str
+    municipality_ref: str
+    status: str
+    roles: list[str]
+    """``coordinator`` (IS tengiliður), ``case_manager`` (IS), ``barnekoordinator`` (NO): every one that holds."""
+    plan_kind: Literal["support_plan", "individual_plan"] | None
+    plan_id: str | None
+    next_due_on: date | None
+    """The earliest pending plan review (IS T4) or individual plan revision (NO T10); none when nothing is due."""
+    overdue: bool
+    days_overdue: int
+    transition_watch: bool
+    """On the transition watch list (:func:`transition_watch`): a possible 16.5-18 year old without a plan."""
+    eighteenth_birthday_by: date | None
+
+
+def my_caseload(cur: Cursor, *, person_ref: str, as_of: date) -> list[MyCase]:
+    """``my_caseload`` (domain.md §6): the open cases (on the current state) where ``person_ref`` is the
+    coordinator, case manager or barnekoordinator, each with its next deadline; the earliest deadline first,
+    cases without one last."""
+    first_year, last_year = transition_window_birth_years(as_of)
+    rows = cur.execute(
+        "SELECT c.case_id::text, c.jurisdiction, c.municipality_ref, c.status,"
+        " c.coordinator_ref = %(me)s, c.case_manager_ref = %(me)s, c.barnekoordinator_ref = %(me)s,"
+        " CASE t.timer WHEN 'T4' THEN 'support_plan' WHEN 'T10' THEN 'individual_plan' END, c.plan_id, t.due_on,"
+        " (c.jurisdiction = 'IS' AND c.track = 'case_manager_led' AND c.case_manager_appointed_on <= %(as_of)s"
+        "  AND (c.transition_plan_on IS NULL OR c.transition_plan_on > %(as_of)s)"
+        "  AND c.birth_year BETWEEN %(first)s AND %(last)s), c.birth_year"
+        " FROM dash_case c LEFT JOIN LATERAL ("
+        "  SELECT timer, due_on FROM dash_timer t WHERE t.case_id = c.case_id AND t.timer IN ('T4', 'T10')"
+        "  AND t.due_on IS NOT NULL AND t.started_on <= %(as_of)s AND (t.outcome IS NULL OR t.stopped_on > %(as_of)s)"
+        "  ORDER BY t.due_on LIMIT 1) t ON true"
+        " WHERE c.closed_on IS NULL"
+        " AND (c.coordinator_ref = %(me)s OR c.case_manager_ref = %(me)s OR c.barnekoordinator_ref = %(me)s)"
+        " ORDER BY t.due_on NULLS LAST, c.case_id",
+        {"me": person_ref, "as_of": as_of, "first": first_year, "last": last_year}).fetchall()
+    result = []
+    for (case_id, law, muni, status, coordinator, manager, bk, kind, plan_id, due, watch, year) in rows:
+        roles = [name for name, held in (("coordinator", coordinator), ("case_manager", manager),
+                                         ("barnekoordinator", bk)) if held]
+        result.append(MyCase(case_id, law, muni, status, roles, kind, plan_id if kind else None, due,
+                             due is not None and due < as_of, 0 if due is None else max(0, (as_of - due).days),
+                             bool(watch), date(year + 18, 12, 31) if watch else None))
+    return result
+
+
 # ---- national aggregate ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class NationalCell:

@@ -38,6 +38,7 @@ class ReadKind(enum.StrEnum):
     DASHBOARD = "dashboard"
     NATIONAL = "national"
     AUDIT = "audit"
+    CASELOAD = "caseload"
 
 
 _EVERYONE = frozenset(Role)
@@ -49,6 +50,8 @@ READ_ROLES: Mapping[ReadKind, frozenset[Role]] = {
     ReadKind.DASHBOARD: frozenset({R.MUNICIPALITY_LEAD, R.SUPERVISOR}),  # §6 consumers
     ReadKind.NATIONAL: frozenset({R.NATIONAL_AGENCY, R.SUPERVISOR}),  # §1.8, §8.3 item 8: suppressed only
     ReadKind.AUDIT: frozenset({R.SUPERVISOR}),  # §1.9, §5; §8.3 item 4: log access separately permissioned
+    # §6 my_caseload: one's own open cases as coordinator, case manager or barnekoordinator (a coordinator role).
+    ReadKind.CASELOAD: frozenset({R.COORDINATOR, R.CASE_MANAGER}),
 }
 
 

@@ -140,6 +140,25 @@ class ComplaintStageCount(_Out):
     longest_waiting_days: int | None
 
 
+class MyCaseView(_Out):
+    """One open case of the caller's caseload (``GET /v1/me/caseload``) and its next deadline."""
+
+    case_id: str
+    jurisdiction: str
+    municipality_ref: str
+    status: str
+    roles: list[Literal["coordinator", "case_manager", "barnekoordinator"]] = Field(
+        description="The caller's roles in the case: IS coordinator (tengiliður) or case manager; NO barnekoordinator.")
+    plan_kind: Literal["support_plan", "individual_plan"] | None
+    plan_id: str | None
+    next_due_on: date | None = Field(
+        description="The earliest pending plan review (IS) or individual plan revision (NO); none when none is due.")
+    overdue: bool
+    days_overdue: int
+    transition_watch: bool = Field(description="IS: possibly 16.5-18 years old and no adult transition plan yet.")
+    eighteenth_birthday_by: date | None
+
+
 class Caseload(_Out):
     jurisdiction: str
     municipality_ref: str

@@ -3,6 +3,8 @@
 * ``GET /v1/cases/{case_id}``: the case now, from its aggregate (the event store, never stale), for the people
   related to it (``services.api.access``); every such read, and every audit read of one case, is recorded with
   the caller's stated purpose (``X-Purpose``, required).
+* ``GET /v1/me/caseload``: the caller's open cases (coordinator, case manager, barnekoordinator) and their next
+  deadlines, from the dashboard read model; one read-log entry per case returned.
 * ``GET /v1/institutions/{org_ref}``: the coordinator directory ("who is the coordinator of this institution").
 * ``GET /v1/dashboards/...``: the dashboard read model (``projections.dashboard``), for the municipality and
   supervisors; ``/v1/dashboards/national`` is the suppressed national aggregate.
@@ -189,6 +191,7 @@ def install_queries(api: FastAPI, app: Casework, verifier: TokenVerifier, bearer
     dashboard_reader = Depends(caller(ReadKind.DASHBOARD, "the dashboards"))
     national_reader = Depends(caller(ReadKind.NATIONAL, "the national aggregate"))
     audit_reader = Depends(caller(ReadKind.AUDIT, "the audit trail and the read-access log"))
+    caseload_reader = Depends(caller(ReadKind.CASELOAD, "a caseload"))
     purpose_header = Header(alias="X-Purpose", description="Why the case is read; recorded in the read-access log.")
     case_path = Path(description="The case id.")
     org_path = Path(pattern=ORG_PATTERN, description="The institution's organisation ref.")
@@ -223,6 +226,20 @@ def install_queries(api: FastAPI, app: Casework, verifier: TokenVerifier, bearer
                                  municipality_ref=institution.municipality_ref,
                                  jurisdiction="NO" if str(institution.jurisdiction) == "NO" else "IS",
                                  coordinators=list(institution.coordinators), version=institution.version)
+
+    # ---- my caseload ---------------------------------------------------------------------------------------------
+    @api.get("/v1/me/caseload", tags=["cases"], summary="My open cases and their next deadlines",
+             response_model=list[m.MyCaseView], responses=responses(401, 403, 422, 503), operation_id="my_caseload")
+    def my_caseload(request: Request, purpose: Purpose = purpose_header, as_of: date | None = as_of_query,
+                    actor: Actor = caseload_reader) -> list[m.MyCaseView]:
+        """The open cases where the caller is the coordinator, case manager or barnekoordinator (from the
+        dashboard read model), the earliest next deadline first. Each case returned is a read of its data,
+        recorded in the read-access log with the stated purpose."""
+        with read_models.reading("dashboard") as cur:
+            rows = dash_q.my_caseload(cur, person_ref=actor.person_ref, as_of=_day("as_of", as_of))
+        for row in rows:
+            record(request, actor, UUID(row.case_id), "caseload", purpose)
+        return [m.MyCaseView.model_validate(row) for row in rows]
 
     # ---- dashboards ----------------------------------------------------------------------------------------------
     dashboard: dict[str, Any] = {"tags": ["dashboards"], "responses": responses(401, 403, 422, 503)}

@@ -65,6 +65,7 @@ KIND_OF_PATH: dict[str, ReadKind] = {
     "/v1/cases/{case_id}": ReadKind.CASE,
     "/v1/institutions/{org_ref}": ReadKind.DIRECTORY,
     "/v1/dashboards/national": ReadKind.NATIONAL,
+    "/v1/me/caseload": ReadKind.CASELOAD,
 }
 """Every other GET under /v1/dashboards is a dashboard, under /v1/audit an audit read."""
 
@@ -322,7 +323,7 @@ def test_read_authorization_matrix(api: Api, team_case: UUID, pg_schema: PgTarge
     build_read_models(api, pg_schema)
     routes = [r for r in api.client.app.routes  # type: ignore[attr-defined]
               if isinstance(r, APIRoute) and "GET" in (r.methods or ()) and r.path.startswith("/v1/")]
-    assert len(routes) == 18
+    assert len(routes) == 19
     for route in routes:
         kind = kind_of(route.path)
         params = {"at": "2024-02-01T00:00:00Z", "by": "occurred"} if route.path.endswith("/as-of") else {}

@@ -1,0 +1,279 @@
+"""HTTP commands per second and latency against the same commands issued in-process, measured in one run.
+
+1. setup: an isolated schema; N Iceland cases opened and taken to integration (level 1 active) through
+   ``Casework`` directly, 32 threads;
+2. in-process (the floor): 32 threads, each issuing ``Casework.record_service`` on its own cases (client k uses
+   cases k, k+32, ...: no two clients touch one case, so no version conflicts) for ``--seconds``;
+3. HTTP: ``prosperity api`` (uvicorn, one process) as a subprocess on the same schema and a free port, and 32
+   concurrent httpx async clients POSTing the same command to ``/v1/cases/{id}/services`` with a coordinator
+   token, same case split, for ``--seconds``.
+
+Both sides use an event-store pool of ``PROSPERITY_PG_POOL_SIZE`` (default 5, the server's default). Reported:
+commands/s, p50/p95/p99 latency, the ratio HTTP/in-process (goal >= 0.5) and the HTTP p99 (goal <= 50 ms).
+``PROSPERITY_PG_DSN`` is required (the API subprocess needs a server it can reach).
+
+    .venv/bin/python -m bench.http_commands [--cases 640] [--seconds 15] [--clients 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+import httpx
+
+from contracts import commands as c
+from domain.values import Actor, Role
+from services.api.identity import mint_token
+from services.api.settings import ApiSettings
+from services.casework.application import Casework, CommandMeta
+from services.infra.postgres_env import PgTarget, drop_schema, ensure_schema
+from services.log import configure_logging
+from services.walkthrough import ensure_institution
+
+SCHOOL, HEALTH, MUNICIPALITY = "org:school-bench-1", "org:health-bench-1", "muni:reykjavik"
+COORD = Actor("person:coord-bench-1", Role.COORDINATOR, SCHOOL)
+NURSE = Actor("person:nurse-bench-1", Role.SERVICE_PROVIDER_REP, HEALTH)
+
+
+def progress(label: str, done: int, total: int, started: float) -> None:
+    rate = done / max(time.perf_counter() - started, 1e-9)
+    end = "\n" if done >= total else ""
+    print(f"\r  {label}: {done:>7}/{total} ({rate:,.0f}/s)", end=end, flush=True)
+
+
+@dataclass(frozen=True)
+class Result:
+    commands: int
+    seconds: float
+    latencies_ms: list[float]
+    errors: int
+
+    @property
+    def per_second(self) -> float:
+        return self.commands / self.seconds
+
+    def percentile(self, q: int) -> float:
+        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[q - 1]
+
+    def __str__(self) -> str:
+        p50, p95, p99 = (self.percentile(q) for q in (50, 95, 99))
+        return (f"{self.per_second:,.0f} commands/s ({self.commands} in {self.seconds:.1f} s, {self.errors} errors);"
+                f" p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms")
+
+
+def open_case(app: Casework, i: int) -> UUID:
+    """A new Iceland case, shared, contacted and with a written integration request (integration active)."""
+    child, parent = f"person:child-bench-{i}", f"person:parent-bench-{i}"
+    meta = CommandMeta(COORD)
+    case_id = app.register_contact(c.RegisterContact(
+        child_ref=child, parent_refs=(parent,), birth_date=date(2009, 3, 1), municipality_ref=MUNICIPALITY,
+        coordinator_ref=COORD.person_ref, coordinator_org_ref=SCHOOL, life_stage="secondary",
+        conflict_of_interest_declared_none=True, initiated_by="provider_guidance"), meta).case_id
+    app.sign_information_sharing_request(c.SignInformationSharingRequest(
+        case_id=case_id, request_id="share-1", signatory_refs=(parent,), source_provider_org_refs=(HEALTH,),
+        target_refs=(COORD.person_ref,), form_doc_ref="doc:share-form-1"), meta)
+    app.share_information_with_coordinator(c.ShareInformationWithCoordinator(
+        case_id=case_id, request_id="share-1", source_provider_org_ref=HEALTH, recipient_ref=COORD.person_ref,
+        summary_doc_ref="doc:health-summary-1"), CommandMeta(NURSE))
+    app.record_contact_with_family(c.RecordContactWithFamily(
+        case_id=case_id, offered_to=("parent", "child"), contact_refs=(parent, child), response="accepted"), meta)
+    app.record_integration_request(c.RecordIntegrationRequest(
+        case_id=case_id, request_id="request-1", requested_by_refs=(parent, child), requester_roles=("parent", "child"),
+        written=True, form_doc_ref="doc:request-form-1"), meta)
+    return case_id
+
+
+def setup_cases(app: Casework, n: int, clients: int) -> list[UUID]:
+    meta = CommandMeta(Actor("person:lead-bench-1", Role.MUNICIPALITY_LEAD, "org:muni-bench-1"))
+    ensure_institution(app, SCHOOL, "secondary_school", MUNICIPALITY, "IS", COORD.person_ref, meta)
+    started, done, lock = time.perf_counter(), [0], threading.Lock()
+
+    def one(i: int) -> UUID:
+        case_id = open_case(app, i)
+        with lock:
+            done[0] += 1
+            if done[0] % 50 == 0 or done[0] == n:
+                progress("opening cases", done[0], n, started)
+        return case_id
+
+    with ThreadPoolExecutor(clients) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def service(case_id: UUID, k: int) -> c.RecordService:
+    return c.RecordService(case_id=case_id, service_id=f"svc-{k}", provider_org_ref=SCHOOL, service_level=1,
+                           service_type_code="study_support", start_date=date(2024, 1, 22))
+
+
+def body(command: c.RecordService) -> dict[str, object]:
+    return command.model_dump(mode="json", exclude={"case_id"})
+
+
+def shares(cases: list[UUID], clients: int) -> list[list[UUID]]:
+    return [cases[k::clients] for k in range(clients)]
+
+
+def in_process(app: Casework, cases: list[UUID], clients: int, seconds: float) -> Result:
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    deadline = time.perf_counter() + seconds
+
+    def client(k: int, own: list[UUID]) -> None:
+        meta = CommandMeta(COORD)
+        for n in itertools.count():
+            if time.perf_counter() >= deadline:
+                return
+            started = time.perf_counter()
+            try:
+                app.record_service(service(own[n % len(own)], 1_000_000 + n), meta)
+            except Exception as error:  # counted; the run goes on
+                errors[k] += 1
+                if sum(errors) == 1:
+                    print(f"  first in-process error: {error!r}")
+                continue
+            latencies[k].append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(k, own)) for k, own in enumerate(shares(cases, clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    flat = [x for xs in latencies for x in xs]
+    return Result(len(flat), elapsed, flat, sum(errors))
+
+
+async def over_http(base: str, token: str, cases: list[UUID], clients: int, seconds: float) -> Result:
+    latencies: list[float] = []
+    errors = [0]
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as http:
+        deadline = time.perf_counter() + seconds
+
+        async def client(own: list[UUID]) -> None:
+            for n in itertools.count():
+                if time.perf_counter() >= deadline:
+                    return
+                case_id = own[n % len(own)]
+                started = time.perf_counter()
+                response = await http.post(f"/v1/cases/{case_id}/services", json=body(service(case_id, 2_000_000 + n)))
+                if response.status_code in (200, 201):
+                    latencies.append((time.perf_counter() - started) * 1000)
+                else:
+                    errors[0] += 1
+                    if errors[0] == 1:
+                        print(f"  first HTTP error: {response.status_code} {response.text[:300]}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client(own) for own in shares(cases, clients)))
+        elapsed = time.perf_counter() - started
+    return Result(len(latencies), elapsed, latencies, errors[0])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_api(dsn: str, schema: str, port: int, pool_size: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PROSPERITY_PG_DSN": dsn, "PROSPERITY_PG_SCHEMA": schema,
+           "PROSPERITY_PG_POOL_SIZE": str(pool_size), "PROSPERITY_API_PORT": str(port)}
+    return subprocess.Popen([sys.executable, "-m", "services.cli", "api", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    until = time.perf_counter() + timeout
+    while time.perf_counter() < until:
+        if server.poll() is not None:
+            raise RuntimeError(f"prosperity api exited with {server.returncode}")
+        try:
+            if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("prosperity api did not answer in time")
+
+
+def run(measure: Callable[[], Result], label: str) -> Result:
+    print(f"  {label} ...", flush=True)
+    result = measure()
+    print(f"  {label}: {result}", flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--cases", type=int, default=640, help="Iceland cases opened (split over the clients)")
+    parser.add_argument("--seconds", type=float, default=15, help="duration of each measurement")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients (threads / async clients)")
+    args = parser.parse_args()
+    dsn = os.environ.get("PROSPERITY_PG_DSN")
+    if not dsn:
+        raise SystemExit("PROSPERITY_PG_DSN is required")
+    pool_size = int(os.environ.get("PROSPERITY_PG_POOL_SIZE", "5"))
+    configure_logging("console", level=30)
+    print(f"HTTP commands: {args.cases} cases, {args.clients} clients, {args.seconds:.0f} s each, event-store pool "
+          f"{pool_size}; {platform.platform()}, {platform.python_implementation()} {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    target = PgTarget(dsn, f"bench_{uuid.uuid4().hex[:8]}")
+    ensure_schema(dsn, target.schema)
+    try:
+        app = Casework(env=target.eventsourcing_env(pool_size=pool_size, max_overflow=10))
+        try:
+            cases = setup_cases(app, args.cases, args.clients)
+            local = run(lambda: in_process(app, cases, args.clients, args.seconds), "in-process record_service")
+        finally:
+            app.close()
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = start_api(dsn, target.schema, port, pool_size)
+        try:
+            wait_ready(base, server)
+            token = mint_token(ApiSettings(), person_ref=COORD.person_ref, role=COORD.role, org_ref=COORD.org_ref,
+                               ttl_seconds=3600)
+            remote = run(lambda: asyncio.run(over_http(base, token, cases, args.clients, args.seconds)),
+                         "HTTP POST /v1/cases/{id}/services")
+        finally:
+            server.terminate()
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    finally:
+        drop_schema(dsn, target.schema)
+    ratio = remote.per_second / local.per_second
+    p99 = remote.percentile(99)
+    print("== results ==")
+    print(f"in-process (Casework.record_service, {args.clients} threads): {local}")
+    print(f"HTTP (uvicorn, {args.clients} async clients):            {remote}")
+    print(f"ratio HTTP/in-process: {ratio:.2f} ({'meets' if ratio >= 0.5 else 'below'} the goal >= 0.5); "
+          f"HTTP p99 {p99:.1f} ms ({'meets' if p99 <= 50 else 'above'} the goal <= 50 ms)")
+    load = os.getloadavg()
+    print(f"machine load average at the end: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} on {os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    main()
