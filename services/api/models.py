@@ -1,17 +1,22 @@
 """Response models of the read endpoints (``services.api.queries``): what the OpenAPI document publishes.
 
-They mirror the frozen dataclasses of the query modules (``projections.dashboard``, ``projections.audit``)
-field for field and are filled from them with ``model_validate(..., from_attributes=True)``, so a query's
-result and the published response cannot drift apart silently (a missing attribute fails the request).
+Where a query module (``projections.dashboard``, ``projections.audit``) already returns a frozen dataclass,
+that dataclass *is* the response model (FastAPI publishes dataclasses through pydantic), so a query's result
+and the published response cannot drift apart; the models defined here are the views no query returns as is.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from projections.audit import queries as audit_q
+from projections.audit import time_travel
+from projections.dashboard import oversight
+from projections.dashboard import queries as dash_q
 
 
 class _Out(BaseModel):
@@ -80,53 +85,19 @@ class InstitutionView(_Out):
 
 
 # ---- dashboards (projections.dashboard) ------------------------------------------------------------------
-class LevelCount(_Out):
-    group: str
-    level: int
-    children: int
-    services: int
+LevelCount = dash_q.LevelCount
 
 
-class Timeliness(_Out):
-    timer: str
-    group: str
-    completed: int
-    median_days: float | None
-    p90_days: float | None
-    threshold: int | None
-    breaches: int | None
-    running: int
-    running_breaches: int | None
+Timeliness = dash_q.Timeliness
 
 
-class PlanReview(_Out):
-    case_id: str
-    jurisdiction: str
-    municipality_ref: str
-    plan_kind: Literal["support_plan", "individual_plan"]
-    plan_id: str | None
-    lead_ref: str | None
-    due_on: date
-    overdue: bool
-    days_overdue: int
+PlanReview = dash_q.PlanReview
 
 
-class TransitionWatch(_Out):
-    case_id: str
-    municipality_ref: str
-    case_manager_ref: str | None
-    birth_year: int
-    age_this_year: int
-    eighteenth_birthday_by: date
+TransitionWatch = dash_q.TransitionWatch
 
 
-class ClosuresWithoutPlanCount(_Out):
-    municipality_ref: str
-    teams_concluded: int
-    without_plan: int
-    rate: float | None
-    complaints_linked: int
-    complaints_about_closure: int
+ClosuresWithoutPlanCount = oversight.ClosuresWithoutPlan
 
 
 class ComplaintStageCount(_Out):
@@ -140,96 +111,26 @@ class ComplaintStageCount(_Out):
     longest_waiting_days: int | None
 
 
-class MyCaseView(_Out):
-    """One open case of the caller's caseload (``GET /v1/me/caseload``) and its next deadline."""
-
-    case_id: str
-    jurisdiction: str
-    municipality_ref: str
-    status: str
-    roles: list[Literal["coordinator", "case_manager", "barnekoordinator"]] = Field(
-        description="The caller's roles in the case: IS coordinator (tengiliður) or case manager; NO barnekoordinator.")
-    plan_kind: Literal["support_plan", "individual_plan"] | None
-    plan_id: str | None
-    next_due_on: date | None = Field(
-        description="The earliest pending plan review (IS) or individual plan revision (NO); none when none is due.")
-    overdue: bool
-    days_overdue: int
-    transition_watch: bool = Field(description="IS: possibly 16.5-18 years old and no adult transition plan yet.")
-    eighteenth_birthday_by: date | None
+MyCaseView = dash_q.MyCase
 
 
-class Caseload(_Out):
-    jurisdiction: str
-    municipality_ref: str
-    person_ref: str
-    role: Literal["case_manager", "barnekoordinator"]
-    open_cases: int
-    children: int
+Caseload = oversight.Caseload
 
 
-class Coverage(_Out):
-    org_ref: str
-    institution_type: str
-    municipality_ref: str
-    jurisdiction: str | None
-    designated: bool
-    coordinators: int
+Coverage = oversight.Coverage
 
 
-class NationalCell(_Out):
-    """Counts from 1 to 4 are published as ``"<5"`` (small-cell suppression); no totals."""
-
-    municipality_ref: str
-    level: int
-    age_band: str
-    children: str
-    services: str
+NationalCell = dash_q.NationalCell
 
 
 # ---- audit (projections.audit) -----------------------------------------------------------------------------
-class AuditEntryView(_Out):
-    case_id: UUID
-    case_version: int
-    notification_id: int
-    event_type: str
-    occurred_at: datetime
-    recorded_at: datetime
-    actor_role: str
-    actor_person_ref: str
-    legal_basis: str | None
-    rule_id: str | None
-    payload: dict[str, Any]
-    prev_hash: str
-    hash: str
+AuditEntryView = audit_q.AuditEntry
 
 
-class ClosureWithoutPlanView(_Out):
-    case_id: UUID
-    case_version: int
-    team_id: str
-    concluded_at: datetime
-    concluded_by: str
-    justification_doc_ref: str | None
-    notice_case_version: int | None
-    notice_at: datetime | None
-    notice_recipients: list[str]
-    notice_justification_doc_ref: str | None
-    complaint_info_included: bool
-    complaint_body: str | None
+ClosureWithoutPlanView = audit_q.ClosureWithoutPlan
 
 
-class AgeOutView(_Out):
-    case_id: UUID
-    case_version: int
-    reached_majority_on: date
-    case_manager_ref: str | None
-    transition_plan_id: str | None
-    transition_plan_adopted_at: datetime | None
-    child_age_at_adoption: int | None
-    plan_before_birthday: bool
-    transition_plan_existed: bool
-    age_out_override_reason: str | None
+AgeOutView = audit_q.AgeOut
 
 
 class RequestWithoutDecision(_Out):
@@ -238,54 +139,16 @@ class RequestWithoutDecision(_Out):
     case_id: UUID
 
 
-class ComplaintStageView(_Out):
-    stage: str
-    case_version: int
-    at: datetime
-    outcome: str | None = None
+ComplaintStageView = audit_q.ComplaintStage
 
 
-class ComplaintTimelineView(_Out):
-    case_id: UUID
-    jurisdiction: str | None
-    complaint_id: str
-    body: str | None
-    decision_id: str | None
-    subject: str | None
-    within_deadline: bool | None
-    stages: list[ComplaintStageView]
+ComplaintTimelineView = audit_q.ComplaintTimeline
 
 
-class FactRefView(_Out):
-    case_version: int
-    fact: str
-    occurred_at: datetime
-    recorded_at: datetime
+FactRefView = time_travel.FactRef
 
 
-class CaseSnapshotView(_Out):
-    """A case as of an instant: ``by=recorded`` what the system knew then, ``by=occurred`` the world then."""
-
-    case_id: UUID
-    as_of: datetime
-    by: Literal["occurred", "recorded"]
-    version: int
-    latest_version: int
-    status: str
-    jurisdiction: str
-    municipality_ref: str
-    child_ref: str
-    episode: int
-    closed_on: date | None
-    coordinator_ref: str | None
-    case_manager_ref: str | None
-    team_id: str | None
-    plan_id: str | None
-    plan_version: int | None
-    highest_level: int | None
-    consent_active: bool | None
-    last_fact: FactRefView
-    backdated_after: list[FactRefView]
+CaseSnapshotView = time_travel.CaseSnapshot
 
 
 class ReadLogEntry(_Out):
