@@ -26,8 +26,9 @@ from projections.audit.hashing import ChainBreak, ChainLink, DigestEntry, check_
 
 Cursor = psycopg.Cursor[Any]
 
-_COLUMNS = ("case_id, case_version, notification_id, event_type, occurred_at, recorded_at, actor_role,"
+COLUMNS = ("case_id, case_version, notification_id, event_type, occurred_at, recorded_at, actor_role,"
             " actor_person_ref, legal_basis, rule_id, payload, prev_hash, hash")
+"""The audit_trail columns in the order of :class:`AuditEntry`'s fields."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class AuditEntry:
 
 
 def _entries(cursor: Cursor, where: str = "TRUE", params: Sequence[Any] = ()) -> list[AuditEntry]:
-    rows = cursor.execute(f"SELECT {_COLUMNS} FROM audit_trail WHERE {where} ORDER BY case_id, case_version",
+    rows = cursor.execute(f"SELECT {COLUMNS} FROM audit_trail WHERE {where} ORDER BY case_id, case_version",
                           params).fetchall()
     return [AuditEntry(*row) for row in rows]
 

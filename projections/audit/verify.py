@@ -27,7 +27,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
 from itertools import islice
 from typing import Any
@@ -38,14 +37,13 @@ from eventsourcing.persistence import PersistenceError
 
 from contracts.events import EventEnvelopeV1
 from projections.audit.hashing import GENESIS_HASH, canonical_json, chain_hash, contract_document, document_hash
+from projections.audit.queries import COLUMNS, AuditEntry
 from services.casework.application import Casework
 from services.consumers.replay import published_events
 
 Progress = Callable[[int, int], None]
 """``progress(events_checked, max_notification_id)``."""
 
-_ROW_COLUMNS = ("case_id, case_version, notification_id, event_type, occurred_at, recorded_at, actor_role,"
-                " actor_person_ref, legal_basis, rule_id, payload, prev_hash, hash")
 
 
 class DivergenceKind(enum.StrEnum):
@@ -97,23 +95,6 @@ class VerifyReport:
 
 
 @dataclass(frozen=True)
-class _Row:
-    case_id: UUID
-    case_version: int
-    notification_id: int
-    event_type: str
-    occurred_at: datetime
-    recorded_at: datetime
-    actor_role: str
-    actor_person_ref: str
-    legal_basis: str | None
-    rule_id: str | None
-    payload: dict[str, Any]
-    prev_hash: str
-    hash: str
-
-
-@dataclass(frozen=True)
 class _Unreadable:
     error: Exception
 
@@ -153,17 +134,17 @@ def _unreadable(app: Casework, after: int, error: Exception) -> Divergence:
                       f"{message}): the event store was changed or corrupted")
 
 
-def _fetch(cursor: psycopg.Cursor[Any], batch: list[EventEnvelopeV1]) -> tuple[dict[tuple[UUID, int], _Row],
+def _fetch(cursor: psycopg.Cursor[Any], batch: list[EventEnvelopeV1]) -> tuple[dict[tuple[UUID, int], AuditEntry],
                                                                                 dict[UUID, int]]:
     ids = [e.case_id for e in batch]
     versions = [e.case_version for e in batch]
     if not batch:
         return {}, {}
     rows = cursor.execute(
-        f"SELECT {_ROW_COLUMNS} FROM audit_trail a"
+        f"SELECT {COLUMNS} FROM audit_trail a"
         " JOIN unnest(%s::uuid[], %s::int[]) AS k(case_id, case_version) USING (case_id, case_version)",
         (ids, versions)).fetchall()
-    found = {(r[0], r[1]): _Row(*r) for r in rows}
+    found = {(r[0], r[1]): AuditEntry(*r) for r in rows}
     positions = dict(cursor.execute(
         "SELECT case_id, case_version FROM consumer_positions WHERE case_id = ANY(%s::uuid[])",
         (list(set(ids)),)).fetchall())
@@ -174,7 +155,7 @@ _COLUMN_FIELDS = ("notification_id", "event_type", "occurred_at", "recorded_at",
                   "legal_basis", "rule_id")
 
 
-def _compare(event: EventEnvelopeV1, row: _Row | None, expected_prev: str, stored_prev: str | None,
+def _compare(event: EventEnvelopeV1, row: AuditEntry | None, expected_prev: str, stored_prev: str | None,
              position: int | None, next_prev_hash: Callable[[], str | None]) -> Divergence | None:
     """The first thing wrong with ``row`` as the audit of ``event`` (None when it is right)."""
     at = (event.case_id, event.case_version, event.notification_id)
