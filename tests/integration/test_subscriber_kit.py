@@ -13,10 +13,8 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +33,7 @@ from services.infra.postgres_env import PgTarget
 from services.relay.relay import Relay
 from services.relay.stream import RelaySettings
 from services.walkthrough import iceland_lifecycle, norway_lifecycle
+from tests.integration.test_relay import StreamMessage, caught_up, stream_messages, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "contracts" / "schemas"
@@ -43,19 +42,6 @@ SCHOOL, COORDINATOR = "org:school-rvk-1", "person:coord-is-1"   # set up by icel
 
 
 # ---- publishing the cases ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class StreamMessage:
-    seq: int
-    subject: str
-    headers: dict[str, str]
-    payload: bytes
-
-    @property
-    def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = json.loads(self.payload)
-        return body
-
-
 def record_cases(app: Casework) -> UUID:
     """The two walkthrough lifecycles (Reykjavík, Bodø) and a Reykjavík case that moves to Kópavogur with a
     complaint before and after the move; returns the moving case's id."""
@@ -75,27 +61,6 @@ def record_cases(app: Casework) -> UUID:
     return case_id
 
 
-async def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await asyncio.to_thread(condition):
-        assert time.monotonic() < deadline, "timed out waiting for the relay"
-        await asyncio.sleep(0.05)
-
-
-async def stream_messages(target: JsTarget) -> list[StreamMessage]:
-    client = await nats.connect(target.url)
-    try:
-        js = client.jetstream()
-        info = await js.stream_info(target.stream)
-        messages = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            raw = await js.get_msg(target.stream, seq)
-            messages.append(StreamMessage(seq, raw.subject or "", dict(raw.headers or {}), raw.data or b""))
-        return messages
-    finally:
-        await client.close()
-
-
 async def publish_cases(pg: PgTarget, target: JsTarget) -> list[StreamMessage]:
     """Record the cases, run the relay until it has published them all, and return the stream."""
     app = Casework(env=pg.eventsourcing_env())
@@ -107,7 +72,7 @@ async def publish_cases(pg: PgTarget, target: JsTarget) -> list[StreamMessage]:
         stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop))
         try:
-            await wait_until(lambda: relay.status().position > 0 and relay.status().lag == 0)
+            await wait_until(caught_up(relay), what="the relay to publish the cases")
         finally:
             stop.set()
             await asyncio.wait_for(task, timeout=10)
