@@ -21,11 +21,14 @@ import re
 from contracts.events import DIRECTORY_EVENT_TYPES, EVENT_MODELS
 
 STREAM_NAME = "CASES"
-STREAM_SUBJECTS = ["cases.v1.>", "directory.v1.>", "deadletter.>"]
-"""What the stream ``CASES`` captures: the facts, and the dead letters consumers set aside
-(``deadletter.<consumer>.<event_type>``, outside every consumer's ``*.v1.>`` filter). The stream is declared in
-one place only (the relay's setup); every other service binds to it with
+STREAM_SUBJECTS = ["cases.v1.>", "directory.v1.>"]
+"""What the stream ``CASES`` captures: the published facts, and nothing else. It is declared in one place only
+(``services.bus.provision``, run with the bus's ``admin`` identity); every other service binds to it with
 ``JStream(STREAM_NAME, declare=False)`` (tech-notes §5.2 a)."""
+DEADLETTER_STREAM_NAME = "DEADLETTERS"
+DEADLETTER_SUBJECTS = ["deadletter.>"]
+"""Messages a consumer set aside, ``deadletter.<consumer>.<event_type>``, in their own stream: a subscriber to
+``cases.>`` (or ``>``) must never see them as second copies of an event."""
 CASES_PREFIX = "cases.v1"
 DIRECTORY_PREFIX = "directory.v1"
 ALL_CASE_EVENTS = "cases.v1.>"

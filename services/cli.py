@@ -202,7 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     token_parser.add_argument("--person", required=True, help="the caller's pseudonymous ref, person:…")
     token_parser.add_argument("--org", help="the caller's organisation, org:…")
     from services import dashboard_summary, demo, up
+    from services.bus import cli as bus_cli
 
+    bus_cli.add_parsers(sub)
     up.add_arguments(sub.add_parser("up", help="run the whole system: servers, API, relay, consumers, notifier"))
     demo.add_arguments(sub.add_parser("demo", help="generate a synthetic population through the HTTP API"))
     dashboard_summary.add_arguments(sub.add_parser("dashboard", help="print the main dashboard figures"))
@@ -235,6 +237,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from services import dashboard_summary, demo, up
 
         return {"up": up.run, "demo": demo.run, "dashboard": dashboard_summary.run}[args.command](args)
+    if args.command in ("nats-config", "nats-provision"):
+        from services.bus import cli as bus_cli
+
+        return bus_cli.run(args)
     if args.command == "audit" and args.audit_command == "verify":
         return verify_command(settings, up_to=args.up_to)
     parser.error(f"unknown command {args.command}")

@@ -1,18 +1,20 @@
 """``prosperity up``: the whole system on one machine, in one command.
 
 Starts (unless told where they already run) a real PostgreSQL and a real nats-server with JetStream under the
-data directory, declares the stream, starts a local mail catcher (SMTP → ``<data>/mail/*.eml``), then runs the
+data directory (the nats-server runs the configuration ``prosperity nats-config`` generates, with an account per
+agency of ``deploy/nats/agencies.toml`` and an identity per service, ``services.bus.supervise``), provisions the
+streams and durable consumers, starts a local mail catcher (SMTP → ``<data>/mail/*.eml``), then runs the
 API, the relay, the three read-model consumers and the notifier as separate ``python -m services.cli``
 processes, each logging to ``<data>/logs/<name>.log``. It waits until all are healthy, prints where everything
 is and a development token per role, writes the same facts to ``<data>/up.json`` (read by ``prosperity demo``
 and ``prosperity dashboard``), then supervises: a service that dies is reported and restarted with backoff
-while the others keep running. SIGINT/SIGTERM stops everything; the data stays for the next run.
+while the others keep running; so is the nats-server. SIGINT/SIGTERM stops everything; the data stays for the
+next run.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import itertools
 import json
@@ -33,7 +35,8 @@ from typing import Any
 import httpx
 import structlog
 
-from services.infra.embedded import LOCALHOST, EmbeddedNats, EmbeddedPostgres, free_port, port_answers
+from services.bus.supervise import UpBus
+from services.infra.embedded import LOCALHOST, EmbeddedPostgres, free_port, port_answers
 from services.settings import StoreSettings
 
 log = structlog.get_logger()
@@ -172,21 +175,6 @@ class Endpoints:
     logs_dir: Path
 
 
-def _declare_stream(nats_url: str) -> None:
-    import nats
-
-    from services.relay.stream import RelaySettings, declare_stream
-
-    async def declare() -> None:
-        client = await nats.connect(nats_url, connect_timeout=5, max_reconnect_attempts=0)
-        try:
-            await declare_stream(client.jetstream(), RelaySettings(nats_url=nats_url))
-        finally:
-            await client.close()
-
-    asyncio.run(declare())
-
-
 def _prepare_read_models(dsn: str, base_schema: str) -> None:
     """Create the read-model registry and serving generations before any process races to (the notifier reads
     them; the consumers would create them too, idempotently)."""
@@ -205,7 +193,6 @@ def _service_env(endpoints: Endpoints, api_port: int, data_dir: Path) -> dict[st
     env = dict(os.environ)
     env.update({
         "PROSPERITY_PG_DSN": endpoints.pg_dsn,
-        "PROSPERITY_NATS_URL": endpoints.nats_url,
         "PROSPERITY_DATA_DIR": str(data_dir),
         "PROSPERITY_API_HOST": LOCALHOST,
         "PROSPERITY_API_PORT": str(api_port),
@@ -271,11 +258,12 @@ def _print_ready(endpoints: Endpoints, services: list[Service], data_dir: Path) 
           flush=True)
 
 
-def _write_state(data_dir: Path, endpoints: Endpoints, services: list[Service]) -> None:
+def _write_state(data_dir: Path, endpoints: Endpoints, services: list[Service], bus: UpBus) -> None:
     state = {
         "pid": os.getpid(),
         "api_url": endpoints.api_url,
         "nats_url": endpoints.nats_url,
+        "nats_pid": bus.pid,
         "pg_dsn": endpoints.pg_dsn,
         "pg_schema": endpoints.pg_schema,
         "mail_dir": str(endpoints.mail_dir),
@@ -286,9 +274,11 @@ def _write_state(data_dir: Path, endpoints: Endpoints, services: list[Service]) 
     path.write_text(json.dumps(state, indent=2))
 
 
-def _supervise(services: list[Service], env: dict[str, str], stop: threading.Event, *, restart: bool,
-               data_dir: Path, endpoints: Endpoints) -> None:
+def _supervise(services: list[Service], envs: dict[str, dict[str, str]], stop: threading.Event, *, restart: bool,
+               data_dir: Path, endpoints: Endpoints, bus: UpBus) -> None:
     while not stop.wait(0.5):
+        if bus.check():
+            _write_state(data_dir, endpoints, services, bus)
         now = time.monotonic()
         for service in services:
             process = service.process
@@ -311,8 +301,8 @@ def _supervise(services: list[Service], env: dict[str, str], stop: threading.Eve
                     service.process = None
             elif service.next_start is not None and now >= service.next_start:
                 service.restarts += 1
-                service.start(env)
-                _write_state(data_dir, endpoints, services)
+                service.start(envs[service.name])
+                _write_state(data_dir, endpoints, services, bus)
                 print(f"!! service {service.name} restarted (pid {service.process.pid if service.process else '-'},"
                       f" restart #{service.restarts})", flush=True)
 
@@ -324,15 +314,6 @@ def _postgres(args: argparse.Namespace, data_dir: Path) -> Iterator[tuple[str, s
         return
     with EmbeddedPostgres(data_dir / "postgres") as server:
         yield server.dsn, f"embedded, data in {server.data_dir} (DSN {server.dsn})"
-
-
-@contextlib.contextmanager
-def _nats(args: argparse.Namespace, data_dir: Path) -> Iterator[tuple[str, str]]:
-    if args.nats_url:
-        yield args.nats_url, "external"
-        return
-    with EmbeddedNats(data_dir / "nats", port=args.nats_port) as server:
-        yield server.url, f"embedded, JetStream data in {server.store_dir}"
 
 
 def _host_port(url: str) -> tuple[str, int]:
@@ -361,9 +342,12 @@ def run(args: argparse.Namespace) -> int:
     services = [Service(name, argv, logs_dir / f"{name}.log") for name, argv in SERVICES]
     catcher: MailCatcher | None = None
     try:
-        with _postgres(args, data_dir) as (pg_dsn, pg_location), _nats(args, data_dir) as (nats_url, nats_location):
-            log.info("up.servers", postgres=pg_location, nats=nats_url)
-            _declare_stream(nats_url)
+        consumers = [name.removeprefix("consume-") for name, _ in SERVICES if name.startswith("consume-")]
+        with _postgres(args, data_dir) as (pg_dsn, pg_location), UpBus.open(
+                data_dir, external_url=args.nats_url, port=args.nats_port, registry_path=args.registry,
+                consumers=consumers, say=lambda line: print(line, flush=True)) as bus:
+            nats_url, nats_location = bus.url, bus.location
+            log.info("up.servers", postgres=pg_location, nats=nats_url, nats_pid=bus.pid)
             _prepare_read_models(pg_dsn, store.pg_schema or "public")
             smtp_port = args.smtp_port if args.smtp_port else free_port()
             catcher = MailCatcher(mail_dir, smtp_port)
@@ -377,19 +361,21 @@ def run(args: argparse.Namespace) -> int:
                                   api_url=f"http://{LOCALHOST}:{api_port}", smtp_port=smtp_port,
                                   mail_dir=mail_dir, logs_dir=logs_dir)
             env = _service_env(endpoints, api_port, data_dir)
+            envs = {service.name: env | bus.env_for(service.name) for service in services}  # each its own identity
             try:
                 for service in services:
-                    service.start(env)
+                    service.start(envs[service.name])
                 failures = _wait_healthy(services, endpoints, _host_port(nats_url), stop, args.start_timeout)
                 if failures:
                     for failure in failures:
                         print(f"prosperity up: {failure}", file=sys.stderr)
                     print(f"prosperity up: logs in {logs_dir}", file=sys.stderr)
                     return 1
-                _write_state(data_dir, endpoints, services)
+                _write_state(data_dir, endpoints, services, bus)
                 _print_ready(endpoints, services, data_dir)
                 log.info("up.ready", api=endpoints.api_url)
-                _supervise(services, env, stop, restart=not args.no_restart, data_dir=data_dir, endpoints=endpoints)
+                _supervise(services, envs, stop, restart=not args.no_restart, data_dir=data_dir, endpoints=endpoints,
+                           bus=bus)
             except Stopped:
                 pass
             finally:
@@ -399,7 +385,8 @@ def run(args: argparse.Namespace) -> int:
                 with contextlib.suppress(OSError):
                     state_path(data_dir).unlink()
                 log.info("up.services.stopped")
-    except (RuntimeError, OSError) as error:  # a server that cannot start (e.g. its port is taken by another `up`)
+    except (RuntimeError, OSError, ValueError) as error:  # a server that cannot start (its port is taken by another
+        # `up`), or an agency registry that does not validate
         print(f"prosperity up: {error}", file=sys.stderr)
         return 1
     finally:
@@ -416,6 +403,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nats-url", help="use this NATS with JetStream (default PROSPERITY_NATS_URL, else embedded)")
     parser.add_argument("--nats-port", type=int, default=DEFAULT_NATS_PORT,
                         help=f"port of the embedded nats-server (default {DEFAULT_NATS_PORT})")
+    parser.add_argument("--registry", type=Path, help="agency registry for the embedded nats-server's accounts "
+                                                      "(default deploy/nats/agencies.toml)")
     parser.add_argument("--api-port", type=int, default=int(os.environ.get("PROSPERITY_API_PORT", DEFAULT_API_PORT)),
                         help=f"port of the HTTP API (default PROSPERITY_API_PORT or {DEFAULT_API_PORT})")
     parser.add_argument("--smtp-port", type=int, default=DEFAULT_SMTP_PORT,

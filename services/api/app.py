@@ -51,6 +51,7 @@ from services.api.problems import (
 from services.api.queries import ReadModels, install_queries
 from services.api.routes import ROUTES, CommandRoute
 from services.api.settings import ApiSettings
+from services.bus.probe import bus_unready_reason
 from services.casework.application import Casework, CommandMeta, CommandResult
 
 log = structlog.get_logger()
@@ -167,7 +168,7 @@ def create_app(app: Casework, settings: ApiSettings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @api.get("/ready", tags=["operations"], summary="Readiness: PostgreSQL answers",
+    @api.get("/ready", tags=["operations"], summary="Readiness: PostgreSQL (and the bus, if configured) answers",
              responses={503: {"model": Problem, "content": {PROBLEM_JSON: {"schema": _PROBLEM_REF}}}})
     def ready() -> Response:
         try:
@@ -175,6 +176,9 @@ def create_app(app: Casework, settings: ApiSettings | None = None) -> FastAPI:
         except Exception as error:
             log.warning("api.not_ready", error=type(error).__name__)
             return problem(503, "not-ready", "Not ready", "PostgreSQL does not answer.")
+        if (bus_down := bus_unready_reason()) is not None:  # only when this API was given a bus identity
+            log.warning("api.not_ready", error="bus")
+            return problem(503, "not-ready", "Not ready", bus_down)
         return JSONResponse({"status": "ready"})
 
     for route in ROUTES:

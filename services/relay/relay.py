@@ -42,8 +42,9 @@ from eventsourcing.utils import Environment
 from nats.aio.client import Client as NATS
 
 from contracts.mapping import MunicipalityTracker, PublishedEvent, repository_lookup
+from services.bus.plan import RELAY
 from services.relay import postgres
-from services.relay.stream import RelaySettings, declare_stream
+from services.relay.stream import RelaySettings
 
 log = structlog.get_logger("relay")
 
@@ -138,7 +139,6 @@ class Relay:
         """Mapped, not yet recorded, in order: the batch awaiting its PubAcks and, at most, the one read ahead
         (already published behind it, or about to be)."""
         self._municipalities = self._new_tracker()
-        self._stream_declared = False
         self._last_lag_log = 0.0
         self._closing = False
 
@@ -185,7 +185,9 @@ class Relay:
 
     async def _connect_nats(self) -> Any:
         async def on_error(error: Exception) -> None:
-            log.warning("relay.nats_error", error=repr(error))
+            # A refused permission reaches nats-py only here (the publish then times out): say so plainly.
+            refused = "permissions violation" in str(error).lower()
+            log.warning("relay.permission_violation" if refused else "relay.nats_error", error=repr(error))
 
         async def on_disconnected() -> None:
             if not self._closing:
@@ -199,7 +201,7 @@ class Relay:
         client = NATS()
         try:
             await asyncio.wait_for(client.connect(
-                self.settings.nats_url, name="prosperity-relay", max_reconnect_attempts=-1,
+                **self.settings.connect_options(RELAY), max_reconnect_attempts=-1,
                 reconnect_time_wait=1, connect_timeout=2, allow_reconnect=True, error_cb=on_error,
                 disconnected_cb=on_disconnected, reconnected_cb=on_reconnected,
             ), timeout=self.settings.relay_connect_timeout)
@@ -207,7 +209,8 @@ class Relay:
             await client.close()
             raise RelayError(f"cannot reach NATS at {self.settings.nats_url} within "
                              f"{self.settings.relay_connect_timeout:g}s ({error!r}); set PROSPERITY_NATS_URL to a "
-                             "NATS server with JetStream enabled") from error
+                             "NATS server with JetStream enabled, and PROSPERITY_NATS_SEED_FILE to the relay's "
+                             "seed when the server requires authentication") from error
         return client
 
     async def _stand_by_then_lead(self, js: Any, stop: asyncio.Event) -> None:
@@ -233,7 +236,7 @@ class Relay:
             # State from an earlier leadership may be stale (another relay may have moved on): start afresh.
             self._position = await asyncio.to_thread(self.position)
             self._abandon_sends()
-            self._batches, self._municipalities, self._stream_declared = deque(), self._new_tracker(), False
+            self._batches, self._municipalities = deque(), self._new_tracker()
             log.info("relay.leading", app=self.app.name, position=self._position, stream=self.settings.stream_name)
             backoff = _Backoff(self.settings.relay_max_backoff)
             while not stop.is_set():
@@ -247,7 +250,6 @@ class Relay:
                     backoff.reset()
                 except NATS_UNAVAILABLE as error:
                     self._abandon_sends()
-                    self._stream_declared = False
                     delay = backoff.next()
                     log.warning("relay.nats_unavailable", error=repr(error), position=self._position,
                                 unrecorded=sum(len(batch.messages) for batch in self._batches),
@@ -277,9 +279,6 @@ class Relay:
             if not first:
                 return 0
             self._batches.append(_Batch(first))
-        if not self._stream_declared:
-            await declare_stream(js, self.settings)
-            self._stream_declared = True
         head = self._batches[0]
         if head.futures is None:
             head.futures = await self._send(js, head.messages)

@@ -1,47 +1,23 @@
-"""The JetStream stream the relay publishes into: its settings and its one declaration.
+"""The relay's settings: where it publishes (its bus identity, stream and subject namespace) and how.
 
-Why one place: faststream (and any client that "declares" a stream on start-up) sends its own idea of the
-stream to the server and, when the stream already exists with another configuration, *updates* it, silently
-replacing the duplicate window and retention of the live stream (tech-notes §5.2a: a publisher declared with
-``stream="CASES"`` reset ``duplicate_window`` to 120 s and ``max_age`` to unlimited). The duplicate window is
-what makes the relay's at-least-once publication exactly-once in the stream, so it must never be reset by a
-consumer's start-up. Therefore :func:`declare_stream` here is the only code that creates or updates the stream;
-every other component binds to it without declaring (``JStream(STREAM_NAME, declare=False)`` in faststream).
+The stream itself is not declared here: ``services.bus.provision`` is the one place streams are created or
+updated, run by the bus's ``admin`` identity before the relay starts. The relay's own identity may publish
+the facts and nothing else (``services.bus.plan``), so it could not declare the stream if it tried, and a
+forged fact or a pre-empted ``Nats-Msg-Id`` cannot come from anyone else.
 """
 
 from __future__ import annotations
 
-from typing import Any, Self
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig, StreamInfo
-from nats.js.errors import NotFoundError
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from contracts.subjects import STREAM_NAME, STREAM_SUBJECTS
-
-SECONDS_PER_DAY = 24 * 3600
+from services.bus.settings import BusSettings
 
 
-class RelaySettings(BaseSettings):
+class RelaySettings(BusSettings):
     """Where and how the relay publishes (``PROSPERITY_*`` environment variables)."""
 
     model_config = SettingsConfigDict(env_prefix="PROSPERITY_", extra="ignore")
-
-    nats_url: str = "nats://127.0.0.1:4222"
-    stream_name: str = STREAM_NAME
-    subject_prefix: str = ""
-    """Prepended (with a dot) to every published subject and to the stream's subjects. Empty in production;
-    tests set it so that per-test streams on one shared server do not capture each other's messages."""
-    stream_max_age_days: float = Field(default=365, gt=0)
-    """How long JetStream keeps an event. Consumers that start later (a new read model, an agency that
-    subscribes next month) replay from the stream, so this is long; the event store remains the record."""
-    duplicate_window_seconds: float = Field(default=600, gt=0)
-    """JetStream drops a message whose ``Nats-Msg-Id`` it saw within this window. It must exceed the relay's
-    worst restart time (crash → standby takes over → republish of the unrecorded batch), or a republished
-    event is stored twice."""
-    stream_replicas: int = Field(default=1, ge=1, le=5)
-    """1 for one server; 3 for a JetStream cluster."""
 
     relay_batch_size: int = Field(default=500, ge=1, le=500)
     """Notifications read, published (pipelined) and acknowledged per round; the position moves per batch."""
@@ -56,51 +32,3 @@ class RelaySettings(BaseSettings):
     """Upper bound of the retry delay while NATS (or PostgreSQL) is unavailable."""
     relay_lag_log_interval: float = Field(default=30.0, gt=0)
     """Seconds between ``relay.lag`` log lines."""
-
-    @model_validator(mode="after")
-    def _window_within_max_age(self) -> Self:
-        if self.duplicate_window_seconds > self.stream_max_age_days * SECONDS_PER_DAY:
-            raise ValueError("duplicate_window_seconds must not exceed the stream's max age (JetStream refuses it)")
-        return self
-
-    def subject(self, subject: str) -> str:
-        """The subject as published: the contract's subject under :attr:`subject_prefix`."""
-        return f"{self.subject_prefix}.{subject}" if self.subject_prefix else subject
-
-    @property
-    def stream_subjects(self) -> list[str]:
-        return [self.subject(subject) for subject in STREAM_SUBJECTS]
-
-    def stream_config(self) -> StreamConfig:
-        """The whole configuration, explicitly: nothing is left to server or client defaults."""
-        return StreamConfig(
-            name=self.stream_name,
-            description="prosperity integration events (contracts), published by services/relay",
-            subjects=self.stream_subjects,
-            # LIMITS, not INTEREST or WORK_QUEUE: messages stay for max_age whether or not anyone consumed
-            # them, so a consumer added later can replay history.
-            retention=RetentionPolicy.LIMITS,
-            # FILE: the stream survives a server restart (memory storage would lose the outbox's output).
-            storage=StorageType.FILE,
-            num_replicas=self.stream_replicas,
-            max_age=self.stream_max_age_days * SECONDS_PER_DAY,
-            duplicate_window=self.duplicate_window_seconds,
-            max_msgs=-1,
-            max_bytes=-1,
-            discard=DiscardPolicy.OLD,
-        )
-
-
-async def declare_stream(js: Any, settings: RelaySettings) -> StreamInfo:
-    """Create the stream, or bring an existing one to exactly :meth:`RelaySettings.stream_config`.
-
-    ``js`` is a nats-py ``JetStreamContext`` (typed ``Any`` because nats-py ships no type information).
-    """
-    config = settings.stream_config()
-    try:
-        await js.stream_info(settings.stream_name)
-    except NotFoundError:
-        info: StreamInfo = await js.add_stream(config)
-        return info
-    updated: StreamInfo = await js.update_stream(config)
-    return updated

@@ -55,12 +55,21 @@ def test_eventsourcing_writes_into_the_test_schema(pg_schema: PgTarget) -> None:
 
 
 async def test_jetstream_publish_is_acked_by_the_test_stream(js_stream: JsTarget) -> None:
-    client = await nats.connect(js_stream.url)
+    relay = await js_stream.connect("relay")
     try:
-        jetstream = client.jetstream()
-        ack = await jetstream.publish(js_stream.subject("probe", "hello"), b"hello")
-        info = await jetstream.stream_info(js_stream.stream)
+        ack = await relay.jetstream().publish(js_stream.subject("cases", "v1", "is", "probe", "hello"), b"hello")
     finally:
-        await client.close()
+        await relay.close()
+    admin = await js_stream.connect("admin")
+    try:
+        info = await admin.jetstream().stream_info(js_stream.stream)
+    finally:
+        await admin.close()
     assert (ack.stream, ack.seq) == (js_stream.stream, 1)
     assert info.state.messages == 1
+
+
+async def test_the_test_bus_refuses_a_connection_without_credentials(js_stream: JsTarget) -> None:
+    """Every NATS test runs with authorization on: nothing anonymous gets in."""
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        await nats.connect(js_stream.url, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=2)

@@ -1,0 +1,237 @@
+"""The permission table: every identity on the bus, and exactly what it may publish and subscribe to.
+
+This module is the one statement of least privilege (issue 10; ``docs/nats-security.md`` shows the same table):
+
+=================  ===========================================================================================
+identity           may
+=================  ===========================================================================================
+``relay``          publish the facts (``cases.v1.>``, ``directory.v1.>``) and nothing else; receive its PubAcks
+                   on its own inbox prefix. Being the only publisher defeats a forged fact and the
+                   ``Nats-Msg-Id`` pre-emption (JetStream's duplicate window does not care who published).
+consumer *c*       pull from its own durable *c* (``MSG.NEXT``, ``INFO``), acknowledge it, and publish dead
+                   letters under ``deadletter.c.>``; receive on its own inbox prefix.
+``api``            connect, nothing else: the HTTP API's readiness probe sees whether the bus is reachable.
+``admin``          the JetStream API (create, update, delete streams and consumers): used by
+                   ``prosperity nats-provision`` and operators, held by no running service. It cannot
+                   publish facts either.
+agency *a*         in its own account: pull from the durable ``agency-a`` that ``admin`` created with the
+                   agency's filter, and acknowledge it, through two service imports from ``APP``; nothing of
+                   ``APP`` is visible to it (not ``>``, not the JetStream API, not other agencies' inboxes).
+=================  ===========================================================================================
+
+Allow-lists only: a deny-list leaves everything else allowed (tech note §8.1). Each ``APP`` user subscribes
+only under ``_INBOX_<name>``, because ``_INBOX.>`` in one account is shared and would show other users'
+pull deliveries (tech note §8.3).
+
+Agencies reach their consumer's JetStream API under :data:`AGENCY_JS_API_PREFIX` (``nc.jetstream(prefix=…)``)
+instead of ``$JS.API``: a request on ``$JS.API.…`` is answered by the agency account's own (disabled)
+JetStream, while a request on the prefix crosses the import to ``APP``. That is what lets an agency call
+``CONSUMER.INFO`` and so use ``pull_subscribe(durable=…)`` and faststream, not only ``pull_subscribe_bind``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.subjects import DEADLETTER_STREAM_NAME, DEADLETTER_SUBJECTS, STREAM_NAME, STREAM_SUBJECTS
+from services.bus.registry import Agency, AgencyRegistry
+
+APP_ACCOUNT = "APP"
+AGENCY_JS_API_PREFIX = "prosperity.API"
+RELAY, ADMIN, API = "relay", "admin", "api"
+RESERVED = frozenset({RELAY, ADMIN, API})
+DEFAULT_CONSUMERS = ("dashboard", "audit", "notifications")
+"""The read models ``prosperity consume`` runs (``services.consumers.registry.KNOWN``)."""
+IdentityName = str
+
+Role = Literal["relay", "admin", "probe", "consumer", "agency"]
+
+
+def inbox_prefix(identity: IdentityName) -> str:
+    """``_INBOX_<identity>``: the only subjects an ``APP`` identity may subscribe to (``…>``)."""
+    return f"_INBOX_{identity}"
+
+
+class Namespace(BaseModel):
+    """Where the system's messages live: production uses the defaults; tests one namespace each."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stream: str = Field(default=STREAM_NAME, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    subject_prefix: str = Field(default="", pattern=r"^([a-z0-9_-]{1,64})?$")
+    deadletter_stream: str = Field(default=DEADLETTER_STREAM_NAME, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+    def subject(self, subject: str) -> str:
+        return f"{self.subject_prefix}.{subject}" if self.subject_prefix else subject
+
+    @property
+    def fact_subjects(self) -> tuple[str, ...]:
+        return tuple(self.subject(subject) for subject in STREAM_SUBJECTS)
+
+    @property
+    def deadletter_subjects(self) -> tuple[str, ...]:
+        return tuple(self.subject(subject) for subject in DEADLETTER_SUBJECTS)
+
+    def consumer_filter(self) -> str:
+        """What an internal read model consumes: every v1 fact (``*.v1.>``)."""
+        return self.subject("*.v1.>")
+
+
+class ConsumerSpec(BaseModel):
+    """An internal read-model consumer: its identity, durable and dead-letter subjects share one name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")
+    ack_wait_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """A replica that dies holding messages gives them back after this long."""
+
+
+class Permissions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    publish: tuple[str, ...] = ()
+    subscribe: tuple[str, ...] = ()
+
+    def to_config(self) -> dict[str, Any]:
+        """The nats-server form. Nothing to allow is written as a deny of everything: an empty allow-list
+        would mean "no restriction"."""
+        return {kind: ({"allow": list(subjects)} if subjects else {"deny": [">"]})
+                for kind, subjects in (("publish", self.publish), ("subscribe", self.subscribe))}
+
+
+class Identity(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: IdentityName
+    role: Role
+    account: str
+    public_key: str
+    permissions: Permissions
+    inbox_prefix: str
+    """What the client must pass as ``inbox_prefix`` (agencies: the default ``_INBOX``, their own account's)."""
+
+
+class Durable(BaseModel):
+    """A durable pull consumer ``admin`` creates in the stream; its filter is the boundary of what it reads."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    filter_subjects: tuple[str, ...]
+    ack_wait_seconds: float
+    max_deliver: int
+    """-1 for read models: their runtime bounds poison itself, while a gap must be allowed to wait."""
+
+
+class AgencyGrant(BaseModel):
+    """An agency account and the two ``APP`` service subjects exported to it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agency_id: str
+    account: str
+    durable: str
+    services: tuple[str, ...]
+    """``$JS.API.CONSUMER.MSG.NEXT…``, ``$JS.API.CONSUMER.INFO…`` and ``$JS.ACK…`` of its durable, in ``APP``."""
+
+    def local_subject(self, service: str) -> str:
+        """The subject the agency publishes to: its JetStream API under :data:`AGENCY_JS_API_PREFIX`."""
+        return service.replace("$JS.API", AGENCY_JS_API_PREFIX, 1) if service.startswith("$JS.API.") else service
+
+
+class BusPlan(BaseModel):
+    """Everything the generated configuration and the provisioning step need; written as ``bus.json``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    namespace: Namespace
+    identities: tuple[Identity, ...]
+    durables: tuple[Durable, ...]
+    agencies: tuple[AgencyGrant, ...]
+
+    def identity(self, name: IdentityName) -> Identity:
+        for identity in self.identities:
+            if identity.name == name:
+                return identity
+        raise KeyError(f"no identity {name!r} on this bus; known: {[i.name for i in self.identities]}")
+
+    def accounts(self) -> dict[str, Any]:
+        """The ``accounts`` block of the nats-server configuration."""
+        app_users = [_user(i) for i in self.identities if i.account == APP_ACCOUNT]
+        exports: list[dict[str, Any]] = []
+        accounts: dict[str, Any] = {}
+        for grant in self.agencies:
+            for service in grant.services:
+                export: dict[str, Any] = {"service": service, "accounts": [grant.account]}
+                if ".MSG.NEXT." in service:
+                    export["response_type"] = "stream"  # one pull request, many messages back
+                exports.append(export)
+            accounts[grant.account] = {
+                "users": [_user(i) for i in self.identities if i.account == grant.account],
+                "imports": [{"service": {"account": APP_ACCOUNT, "subject": s}, "to": grant.local_subject(s)}
+                            for s in grant.services],
+            }
+        app: dict[str, Any] = {"jetstream": "enabled", "users": app_users}
+        if exports:
+            app["exports"] = exports
+        return {APP_ACCOUNT: app, **accounts}
+
+
+def _user(identity: Identity) -> dict[str, Any]:
+    return {"nkey": identity.public_key, "permissions": identity.permissions.to_config()}
+
+
+def consumer_permissions(namespace: Namespace, name: str) -> Permissions:
+    stream = namespace.stream
+    return Permissions(
+        publish=(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}", f"$JS.API.CONSUMER.INFO.{stream}.{name}",
+                 f"$JS.ACK.{stream}.{name}.>", namespace.subject(f"deadletter.{name}.>")),
+        subscribe=(f"{inbox_prefix(name)}.>",))
+
+
+def agency_services(namespace: Namespace, agency: Agency) -> tuple[str, ...]:
+    stream, durable = namespace.stream, agency.durable
+    return (f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}", f"$JS.API.CONSUMER.INFO.{stream}.{durable}",
+            f"$JS.ACK.{stream}.{durable}.>")
+
+
+def plan_bus(namespace: Namespace, consumers: Sequence[ConsumerSpec], registry: AgencyRegistry,
+             public_key: Callable[[IdentityName], str]) -> BusPlan:
+    """The whole table for one namespace. ``public_key(name)`` gives each identity's nkey (generating it if
+    needed); an agency that brought its own key (``nkey`` in the registry) is not asked for."""
+    names = [c.name for c in consumers]
+    clash = sorted((set(names) & RESERVED) | {n for n in names if names.count(n) > 1})
+    if clash:
+        raise ValueError(f"consumer names must be unique and not one of {sorted(RESERVED)}: {clash}")
+
+    def app_identity(name: str, role: Role, permissions: Permissions) -> Identity:
+        return Identity(name=name, role=role, account=APP_ACCOUNT, public_key=public_key(name),
+                        permissions=permissions, inbox_prefix=inbox_prefix(name))
+
+    identities = [
+        app_identity(RELAY, "relay", Permissions(publish=namespace.fact_subjects,
+                                                 subscribe=(f"{inbox_prefix(RELAY)}.>",))),
+        app_identity(ADMIN, "admin", Permissions(publish=("$JS.API.>", "$JS.ACK.>", "$JS.FC.>"),
+                                                 subscribe=(f"{inbox_prefix(ADMIN)}.>",))),
+        app_identity(API, "probe", Permissions()),
+        *(app_identity(c.name, "consumer", consumer_permissions(namespace, c.name)) for c in consumers),
+    ]
+    durables = [Durable(name=c.name, filter_subjects=(namespace.consumer_filter(),),
+                        ack_wait_seconds=c.ack_wait_seconds, max_deliver=-1) for c in consumers]
+    grants = []
+    for agency in registry.agency:
+        services = agency_services(namespace, agency)
+        grant = AgencyGrant(agency_id=agency.id, account=agency.account, durable=agency.durable, services=services)
+        grants.append(grant)
+        identities.append(Identity(
+            name=agency.durable, role="agency", account=agency.account,
+            public_key=agency.nkey or public_key(agency.durable),
+            permissions=Permissions(publish=tuple(grant.local_subject(s) for s in services), subscribe=("_INBOX.>",)),
+            inbox_prefix="_INBOX"))
+        durables.append(Durable(name=agency.durable, filter_subjects=agency.filter_subjects(namespace.subject_prefix),
+                                ack_wait_seconds=agency.ack_wait_seconds, max_deliver=agency.max_deliver))
+    return BusPlan(namespace=namespace, identities=tuple(identities), durables=tuple(durables), agencies=tuple(grants))
