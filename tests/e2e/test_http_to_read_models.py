@@ -1,5 +1,6 @@
 """End to end: both lifecycles over HTTP, then the facts on NATS JetStream and their effects in every read
-model, with the relay and the three consumers running as real processes."""
+model, with the relay and the three consumers running as real processes, each as its own restricted identity
+on a nats-server running the generated configuration."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nats
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -60,12 +60,11 @@ def http(pg_schema: PgTarget) -> Iterator[Api]:
 @pytest.fixture
 def processes(pg_schema: PgTarget, js_stream: JsTarget) -> Iterator[list[subprocess.Popen[bytes]]]:
     env = {**os.environ, "PROSPERITY_PG_DSN": pg_schema.dsn, "PROSPERITY_PG_SCHEMA": pg_schema.schema,
-           "PROSPERITY_NATS_URL": js_stream.url, "PROSPERITY_STREAM_NAME": js_stream.stream,
-           "PROSPERITY_SUBJECT_PREFIX": js_stream.subject_prefix, "PROSPERITY_RELAY_POLL_INTERVAL": "0.2",
-           "PROSPERITY_LOG_FORMAT": "json"}
-    commands = [["relay"], *(["consume", name] for name in READ_MODELS)]
-    started = [subprocess.Popen([sys.executable, "-m", "services.cli", *command], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for command in commands]
+           "PROSPERITY_RELAY_POLL_INTERVAL": "0.2", "PROSPERITY_LOG_FORMAT": "json"}
+    commands = [("relay", ["relay"]), *((name, ["consume", name]) for name in READ_MODELS)]
+    started = [subprocess.Popen([sys.executable, "-m", "services.cli", *command], cwd=ROOT,
+                                env=env | js_stream.env(identity), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+               for identity, command in commands]
     yield started
     for process in started:
         if process.poll() is None:
@@ -103,7 +102,7 @@ def wait_until_applied(pg_schema: PgTarget, expected: dict[str, int], processes:
 
 
 async def stream_messages(js_stream: JsTarget) -> list[Any]:
-    client = await nats.connect(js_stream.url)
+    client = await js_stream.connect("admin")
     try:
         js = client.jetstream()
         subscription = await js.subscribe(js_stream.subject(">"), stream=js_stream.stream, ordered_consumer=True)

@@ -54,10 +54,11 @@ def stored_messages(app: Casework) -> list[PublishedEvent]:
 
 async def publish(js_stream: JsTarget, messages: list[PublishedEvent], *, copies: int, seed: int) -> None:
     """Publish every message ``copies`` times under distinct Nats-Msg-Ids (so JetStream keeps the duplicates,
-    as after a republish outside its duplicate window), in a shuffled order."""
+    as after a republish outside its duplicate window), in a shuffled order: as the relay (the only identity
+    allowed to publish facts) would after such a republish."""
     deliveries = [(m, f"{m.headers['Nats-Msg-Id']}#{copy}") for m in messages for copy in range(copies)]
     random.Random(seed).shuffle(deliveries)
-    client = await nats.connect(js_stream.url)
+    client = await js_stream.connect("relay")
     try:
         js = client.jetstream()
         acks = [await js.publish_async(js_stream.subject(m.subject), m.payload,
@@ -70,10 +71,8 @@ async def publish(js_stream: JsTarget, messages: list[PublishedEvent], *, copies
 
 def replica(pg_schema: PgTarget, js_stream: JsTarget, base: str, consumer: str, projection: str = PROJECTION,
             **settings: str) -> subprocess.Popen[bytes]:
-    env = {**settings, **os.environ, "PROSPERITY_PG_DSN": pg_schema.dsn, "PROSPERITY_PG_SCHEMA": base,
-           "PROSPERITY_NATS_URL": js_stream.url, "PROSPERITY_STREAM_NAME": js_stream.stream,
-           "PROSPERITY_SUBJECT_PREFIX": js_stream.subject_prefix, "PROSPERITY_CONSUMER_NAME": consumer,
-           "PROSPERITY_ACK_WAIT_SECONDS": "2", "PROSPERITY_LOG_FORMAT": "json"}
+    env = {**settings, **os.environ, **js_stream.consumer_env(consumer), "PROSPERITY_PG_DSN": pg_schema.dsn,
+           "PROSPERITY_PG_SCHEMA": base, "PROSPERITY_LOG_FORMAT": "json"}
     return subprocess.Popen([sys.executable, "-m", "services.cli", "consume", projection], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -213,11 +212,15 @@ async def test_poison_and_malformed_messages_are_dead_lettered_and_the_rest_goes
         pg_schema: PgTarget, js_stream: JsTarget, casework: Casework) -> None:
     messages = stored_messages(casework)
     await publish(js_stream, messages, copies=1, seed=3)
-    client = await nats.connect(js_stream.url)
+    relay = await js_stream.connect("relay")
+    try:
+        await relay.jetstream().publish(js_stream.subject("cases.v1.is.reykjavik.support_team_concluded"),
+                                        b'{"event_type": 42}', stream=js_stream.stream)
+    finally:
+        await relay.close()
+    client = await js_stream.connect("admin")
     try:
         js = client.jetstream()
-        await js.publish(js_stream.subject("cases.v1.is.reykjavik.support_team_concluded"), b'{"event_type": 42}',
-                         stream=js_stream.stream)
         base = f"{pg_schema.schema}__poisoned"
         process = replica(pg_schema, js_stream, base, "poisoned", "tests.integration.consumer_support:PoisonedTally",
                           PROSPERITY_POISON_AFTER="2", PROSPERITY_RETRY_DELAY_SECONDS="0.1")
@@ -228,13 +231,15 @@ async def test_poison_and_malformed_messages_are_dead_lettered_and_the_rest_goes
         try:
             rows = await asyncio.to_thread(wait_for, pg_schema.dsn, base, len(expected), [process], 60.0, "poisoned")
             dead: list[Any] = []
-            subscription = await js.pull_subscribe(js_stream.subject("deadletter.>"), stream=js_stream.stream)
+            subscription = await js.pull_subscribe(js_stream.subject("deadletter.>"),
+                                                   stream=js_stream.deadletter_stream)
             deadline = time.monotonic() + 30
             while len(dead) < len(first_level_raised) + 1 and time.monotonic() < deadline:
                 with contextlib.suppress(nats.errors.TimeoutError):
                     dead += await subscription.fetch(10, timeout=1)
             time.sleep(1.0)  # nothing further must be applied: later versions of the poisoned cases wait
             rows_after = tally_rows(pg_schema.dsn, base, "poisoned")
+            facts_stored = (await js.stream_info(js_stream.stream)).state.messages
         finally:
             stop([process])
     finally:
@@ -245,3 +250,4 @@ async def test_poison_and_malformed_messages_are_dead_lettered_and_the_rest_goes
     poisoned = ["deadletter.poisoned.level_raised"] * len(first_level_raised)
     assert subjects == sorted(["deadletter.poisoned.unknown", *poisoned])
     assert all("Prosperity-Error" in (m.headers or {}) for m in dead)
+    assert facts_stored == len(messages) + 1, "dead letters are kept apart, never as second copies among the facts"

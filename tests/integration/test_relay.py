@@ -2,9 +2,10 @@
 once, in order, as a valid contract without personal data, across restarts, crashes, a second relay and a
 NATS outage.
 
-Each test has its own schema (``pg_schema``) and its own stream (``js_stream``); the relay publishes under the
-stream's subject prefix (``RelaySettings.subject_prefix``), so tests sharing one NATS server cannot see each
-other's messages. The stream is read back message by message (``get_msg``) in stream order.
+Each test has its own schema (``pg_schema``) and its own nats-server with the generated accounts (``js_stream``);
+the relay connects as its own identity (it may publish the facts and nothing else) under the test's subject
+prefix (``RelaySettings.subject_prefix``). The stream is read back message by message (``get_msg``, as
+``admin``) in stream order.
 """
 
 from __future__ import annotations
@@ -29,14 +30,13 @@ from typing import Any
 from uuid import UUID
 
 import jsonschema  # type: ignore[import-untyped]
-import nats
 import pytest
 from eventsourcing.persistence import Tracking
 
 from contracts import commands as c
 from domain.values import Actor, Role
 from services.casework.application import Casework, CommandMeta
-from services.infra.embedded import EmbeddedNats, free_port
+from services.infra.embedded import free_port
 from services.infra.nats_env import JsTarget
 from services.infra.postgres_env import PgTarget
 from services.relay import postgres as relay_postgres
@@ -67,7 +67,8 @@ class StreamMessage:
 
 
 def settings_for(target: JsTarget, **overrides: Any) -> RelaySettings:
-    values: dict[str, Any] = {"nats_url": target.url, "stream_name": target.stream,
+    values: dict[str, Any] = {"nats_url": target.url, "nats_seed_file": target.seed_file("relay"),
+                              "stream_name": target.stream,
                               "subject_prefix": target.subject_prefix, "relay_poll_interval": 0.2,
                               "relay_max_backoff": 0.5, "relay_ack_timeout": 3.0, "relay_connect_timeout": 3.0}
     return RelaySettings(**(values | overrides))
@@ -108,8 +109,8 @@ def caught_up(relay: Relay) -> Callable[[], bool]:
 
 
 async def stream_messages(target: JsTarget) -> list[StreamMessage]:
-    """Every message of the stream in stream order."""
-    client = await nats.connect(target.url)
+    """Every message of the stream in stream order (read as ``admin``)."""
+    client = await target.connect("admin")
     try:
         js = client.jetstream()
         info = await js.stream_info(target.stream)
@@ -297,10 +298,9 @@ async def test_only_the_leader_publishes_and_the_standby_takes_over_when_it_dies
 
 # ---- d. the relay process killed at random points while commands keep coming -------------------------------
 def relay_process_env(pg: PgTarget, target: JsTarget) -> dict[str, str]:
-    return os.environ | {
+    return os.environ | target.env("relay") | {
         "PROSPERITY_PG_DSN": pg.dsn, "PROSPERITY_PG_SCHEMA": pg.schema, "PROSPERITY_PG_POOL_SIZE": "2",
-        "PROSPERITY_NATS_URL": target.url, "PROSPERITY_STREAM_NAME": target.stream,
-        "PROSPERITY_SUBJECT_PREFIX": target.subject_prefix, "PROSPERITY_RELAY_POLL_INTERVAL": "0.2",
+        "PROSPERITY_RELAY_POLL_INTERVAL": "0.2",
         "PROSPERITY_RELAY_BATCH_SIZE": "20", "PROSPERITY_RELAY_CONNECT_TIMEOUT": "15",  # a loaded CI host is slow
         "PROSPERITY_LOG_FORMAT": "json",
     }
@@ -403,31 +403,26 @@ async def test_a_standby_relay_process_takes_over_when_the_leader_process_is_kil
 
 # ---- e. NATS stopped under load ------------------------------------------------------------------------------
 async def test_commands_succeed_while_nats_is_down_and_the_backlog_drains_after(
-        pg_schema: PgTarget, tmp_path: Path) -> None:
-    port, store = free_port(), tmp_path / "nats"
-    server = EmbeddedNats(store, port).start()
-    target = JsTarget(url=server.url, stream="OUTAGE", subject_prefix="outage")
-    try:
-        with casework(pg_schema) as app:
-            relay = Relay(app, pg_schema.eventsourcing_env(), settings_for(target))
-            try:
-                async with running(relay):
-                    await asyncio.to_thread(iceland_lifecycle, app, "person:child-before-outage")
-                    await wait_until(caught_up(relay), what="publication before the outage")
-                    server.stop()
-                    position = relay.status().position
-                    await asyncio.to_thread(norway_lifecycle, app, "person:child-during-outage")
-                    await asyncio.to_thread(iceland_lifecycle, app, "person:child-during-outage-2")
-                    await asyncio.sleep(1.5)                  # the relay retries meanwhile
-                    assert relay.status().position == position
-                    assert relay.status().lag > 0
-                    server = EmbeddedNats(store, port).start()
-                    await wait_until(caught_up(relay), timeout=30, what="the backlog after NATS came back")
-                assert_exactly_once_in_order(await stream_messages(target), app)
-            finally:
-                relay.close()
-    finally:
-        server.stop()
+        pg_schema: PgTarget, js_stream: JsTarget) -> None:
+    server = js_stream.bus.server                            # same configuration, port and store when restarted
+    with casework(pg_schema) as app:
+        relay = Relay(app, pg_schema.eventsourcing_env(), settings_for(js_stream))
+        try:
+            async with running(relay):
+                await asyncio.to_thread(iceland_lifecycle, app, "person:child-before-outage")
+                await wait_until(caught_up(relay), what="publication before the outage")
+                server.stop()
+                position = relay.status().position
+                await asyncio.to_thread(norway_lifecycle, app, "person:child-during-outage")
+                await asyncio.to_thread(iceland_lifecycle, app, "person:child-during-outage-2")
+                await asyncio.sleep(1.5)                      # the relay retries meanwhile
+                assert relay.status().position == position
+                assert relay.status().lag > 0
+                server.start()
+                await wait_until(caught_up(relay), timeout=30, what="the backlog after NATS came back")
+            assert_exactly_once_in_order(await stream_messages(js_stream), app)
+        finally:
+            relay.close()
 
 
 # ---- f. no personal data leaves the system ----------------------------------------------------------------

@@ -8,11 +8,9 @@ and in order, each fact once in the stream.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from eventsourcing.persistence import Tracking
 
-from services.infra.embedded import EmbeddedNats, free_port
 from services.infra.nats_env import JsTarget
 from services.infra.postgres_env import PgTarget
 from services.relay.relay import Relay
@@ -59,26 +57,21 @@ async def test_pipelined_small_batches_publish_every_fact_once_in_order(
 
 
 async def test_after_a_nats_outage_every_unrecorded_batch_is_sent_again_in_order(
-        pg_schema: PgTarget, tmp_path: Path) -> None:
-    port, store = free_port(), tmp_path / "nats"
-    server = EmbeddedNats(store, port).start()
-    target = JsTarget(url=server.url, stream="PIPELINE", subject_prefix="pipeline")
-    try:
-        with casework(pg_schema) as app:
-            relay = Relay(app, pg_schema.eventsourcing_env(), settings_for(target, relay_batch_size=SMALL))
-            try:
-                async with running(relay):
-                    await asyncio.to_thread(iceland_lifecycle, app, "person:child-before-outage")
-                    await wait_until(caught_up(relay), what="publication before the outage")
-                    server.stop()
-                    position = relay.status().position
-                    await asyncio.to_thread(norway_lifecycle, app, "person:child-during-outage")
-                    await asyncio.sleep(1.5)
-                    assert relay.status().position == position
-                    server = EmbeddedNats(store, port).start()
-                    await wait_until(caught_up(relay), timeout=30, what="the backlog after NATS came back")
-                assert_exactly_once_in_order(await stream_messages(target), app)
-            finally:
-                relay.close()
-    finally:
-        server.stop()
+        pg_schema: PgTarget, js_stream: JsTarget) -> None:
+    server = js_stream.bus.server                            # same configuration, port and store when restarted
+    with casework(pg_schema) as app:
+        relay = Relay(app, pg_schema.eventsourcing_env(), settings_for(js_stream, relay_batch_size=SMALL))
+        try:
+            async with running(relay):
+                await asyncio.to_thread(iceland_lifecycle, app, "person:child-before-outage")
+                await wait_until(caught_up(relay), what="publication before the outage")
+                server.stop()
+                position = relay.status().position
+                await asyncio.to_thread(norway_lifecycle, app, "person:child-during-outage")
+                await asyncio.sleep(1.5)
+                assert relay.status().position == position
+                server.start()
+                await wait_until(caught_up(relay), timeout=30, what="the backlog after NATS came back")
+            assert_exactly_once_in_order(await stream_messages(js_stream), app)
+        finally:
+            relay.close()
