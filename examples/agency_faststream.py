@@ -5,10 +5,13 @@ agency that installs prosperity's published Python package and codes against its
 
 * **discover** the channels in the AsyncAPI document ``contracts/asyncapi.json`` (one channel per event
   type, with its payload schema): ``python examples/agency_faststream.py --channels``;
+* connect **as the agency**: its nkey seed (``security=NatsNKey.from_file(…)``) into its own NATS account,
+  whose way to prosperity's JetStream is the API prefix ``prosperity.API`` (``js_options={"prefix": …}``);
 * bind to the stream **without declaring it**: ``JStream("CASES", declare=False)``. A faststream stream
   declared by a consumer is sent to the server on start-up and *reconfigures* the live stream (its
-  duplicate window and retention); only prosperity declares ``CASES``;
-* a **durable pull subscriber** (``PullSub``) on a narrow filter built with ``contracts.subjects``;
+  duplicate window and retention); only prosperity declares ``CASES`` (and the agency may not);
+* a **durable pull subscriber** (``PullSub``) on the durable prosperity created for the agency, whose filter
+  (the agency registry's; here built with ``contracts.subjects``) the agency cannot change;
 * ``AckPolicy.MANUAL``: the handler acks after processing, rejects (terminates) a payload that is not a
   valid v1 contract, and nacks (redelivery after a delay) when processing failed;
 * each payload parsed into its typed contract model with ``contracts.events.parse_event``, ignoring fields
@@ -17,8 +20,8 @@ agency that installs prosperity's published Python package and codes against its
 Run it as a service with ``faststream run examples.agency_faststream:app`` (settings from ``AGENCY_*``
 environment variables), or bounded from the command line (``--help``)::
 
-    python examples/agency_faststream.py --nats-url nats://127.0.0.1:4222 --durable gev-complaints-fs \\
-        --filter cases.v1.is.reykjavik.complaint_lodged --idle-exit 5
+    python examples/agency_faststream.py --nats-url nats://127.0.0.1:4223 --seed-file agency-gev-capital.nk \\
+        --durable agency-gev-capital --filter cases.v1.is.reykjavik.complaint_lodged --idle-exit 5
 """
 
 from __future__ import annotations
@@ -28,15 +31,16 @@ import asyncio
 import json
 import logging
 import os
+import ssl
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from faststream import AckPolicy, FastStream
-from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats.security import NatsCredentials, NatsNKey, NatsSecurity
 from faststream.specification import AsyncAPI
 from pydantic import ValidationError
 
@@ -49,15 +53,23 @@ DEFAULT_FILTER = subject_for("complaint_lodged", "IS", "muni:reykjavik")
 ``jurisdiction_filter`` in ``contracts.subjects``."""
 
 
+JS_API_PREFIX = "prosperity.API"
+"""Where an agency's account reaches prosperity's JetStream (``services.bus.plan.AGENCY_JS_API_PREFIX``)."""
+
+
 @dataclass
 class Settings:
     nats_url: str = "nats://127.0.0.1:4222"
     stream: str = STREAM_NAME
-    durable: str = "agency-complaints-fs"
+    durable: str = "agency-gev-capital"
     filter_subject: str = DEFAULT_FILTER
+    """The durable's filter (set by prosperity); faststream names the subscriber after it."""
+    seed_file: str | None = None
     creds: str | None = None
-    ack_wait: float = 30.0
+    tls_ca: str | None = None
+    js_api_prefix: str = JS_API_PREFIX
     max_deliver: int = 5
+    """The durable's ``max_deliver`` (the agency registry's, default 5): the last delivery is dead-lettered."""
     retry_delay: float = 5.0
 
     @classmethod
@@ -65,7 +77,17 @@ class Settings:
         env = os.environ
         return cls(nats_url=env.get("AGENCY_NATS_URL", cls.nats_url), stream=env.get("AGENCY_STREAM", cls.stream),
                    durable=env.get("AGENCY_DURABLE", cls.durable),
-                   filter_subject=env.get("AGENCY_FILTER", cls.filter_subject), creds=env.get("AGENCY_CREDS"))
+                   filter_subject=env.get("AGENCY_FILTER", cls.filter_subject),
+                   seed_file=env.get("AGENCY_SEED_FILE"), creds=env.get("AGENCY_CREDS"),
+                   tls_ca=env.get("AGENCY_TLS_CA"), js_api_prefix=env.get("AGENCY_JS_API_PREFIX", cls.js_api_prefix))
+
+    def security(self) -> NatsSecurity | None:
+        context = ssl.create_default_context(cafile=self.tls_ca) if self.tls_ca else None
+        if self.seed_file:
+            return NatsNKey.from_file(self.seed_file, ssl_context=context)
+        if self.creds:
+            return NatsCredentials.from_file(self.creds, ssl_context=context)
+        return NatsSecurity(ssl_context=context) if context else None
 
 
 @dataclass
@@ -119,21 +141,20 @@ def process(event: EventEnvelopeV1) -> str:
 
 def build_broker(settings: Settings, out: Callable[[str], None] = print) -> tuple[NatsBroker, Tally]:
     """The broker with the agency's one subscriber, and the tally the handler keeps."""
-    connect: dict[str, Any] = {"user_credentials": settings.creds} if settings.creds else {}
+    js_options = {"prefix": settings.js_api_prefix} if settings.js_api_prefix else {}
     # Per-message logs at DEBUG: the handler prints its own line per event.
-    broker = NatsBroker(settings.nats_url, max_reconnect_attempts=-1, log_level=logging.DEBUG, **connect)
+    broker = NatsBroker(settings.nats_url, security=settings.security(), js_options=js_options,
+                        max_reconnect_attempts=-1, log_level=logging.DEBUG)
     stream = JStream(settings.stream, declare=False)    # bind, never declare (tech-notes §5.2a)
     tally, seen = Tally(), set[str]()
 
     @broker.subscriber(
         settings.filter_subject,
         stream=stream,
-        durable=settings.durable,                          # the server keeps the position: restarts resume
+        durable=settings.durable,       # prosperity's durable for the agency: restarts resume at its position
         # batch_size=1 keeps the stream's order: faststream 0.7 runs the messages of one fetched batch
         # *concurrently* (one task each), so with batch_size=20 a case's version 5 can be handled before 4.
         pull_sub=PullSub(batch_size=1, timeout=1.0),
-        config=ConsumerConfig(ack_wait=settings.ack_wait, max_deliver=settings.max_deliver,
-                              deliver_policy=DeliverPolicy.ALL),   # a new durable replays the history
         ack_policy=AckPolicy.MANUAL,
         title="agency-events",
         description="Case events of the agency's filter, acknowledged after processing.",
@@ -219,7 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     add = parser.add_argument
     add("--channels", action="store_true", help="list the published channels (from contracts/asyncapi.json)")
     add("--nats-url", default=defaults.nats_url)
-    add("--creds", default=defaults.creds, help="NATS user credentials file")
+    add("--seed-file", default=defaults.seed_file, help="the agency's nkey seed file")
+    add("--creds", default=defaults.creds, help="or a NATS JWT credentials file")
+    add("--tls-ca", default=defaults.tls_ca, help="CA of the server's certificate, for TLS")
+    add("--js-api-prefix", default=defaults.js_api_prefix, help="JetStream API prefix of the agency's account")
     add("--stream", default=defaults.stream)
     add("--durable", default=defaults.durable)
     add("--filter", dest="filter_subject", default=defaults.filter_subject)
@@ -232,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{address}\t{description}")
         return 0
     settings = Settings(nats_url=args.nats_url, stream=args.stream, durable=args.durable,
-                        filter_subject=args.filter_subject, creds=args.creds)
+                        filter_subject=args.filter_subject, seed_file=args.seed_file, creds=args.creds,
+                        tls_ca=args.tls_ca, js_api_prefix=args.js_api_prefix)
     tally = asyncio.run(run_bounded(settings, max_messages=args.max_messages, run_for=args.run_for,
                                     idle_exit=args.idle_exit, out=lambda line: print(line, flush=True)))
     print(f"done ok={tally.ok} duplicate={tally.duplicate} invalid={tally.invalid} retry={tally.retry} "

@@ -2,9 +2,13 @@
 
 What it shows (the guide is ``docs/subscribing.md``):
 
-* a **durable pull consumer** on a narrow filter: by default every ``complaint_lodged`` fact of Reykjavík,
-  ``cases.v1.is.reykjavik.complaint_lodged``. JetStream keeps the consumer's position on the server, so a
-  restarted agency resumes where it left off and a new one replays the stream's history from the start;
+* **connecting as the agency**: with the nkey seed prosperity handed over (``--seed-file``; or a JWT
+  ``--creds`` file), into the agency's own NATS account, which reaches prosperity's JetStream only under the
+  API prefix ``prosperity.API`` (``--js-api-prefix``);
+* **binding to the durable pull consumer prosperity created** for the agency (``--durable agency-<id>``):
+  its filter is the agency registry's, for example every ``complaint_lodged`` fact of Reykjavík,
+  ``cases.v1.is.reykjavik.complaint_lodged``; the agency can neither widen it nor create another consumer.
+  JetStream keeps the consumer's position on the server, so a restarted agency resumes where it left off;
 * **validation** of every payload against the published JSON Schema files (``contracts/schemas``, one
   ``<event_type>.v1.json`` per event type), chosen by the payload's ``event_type``;
 * **acknowledgement after processing**: ack once the event is processed; nak (redelivery later) when
@@ -12,11 +16,11 @@ What it shows (the guide is ``docs/subscribing.md``):
   dead-letter file;
 * **de-duplication** by ``event_id``: delivery is at least once, so the same fact can arrive twice.
 
-It needs only ``nats-py`` and ``jsonschema``, not prosperity's code. Run it (``--help`` lists every option;
-each also reads an ``AGENCY_*`` environment variable)::
+It needs only ``nats-py`` (with ``nkeys``, for the seed) and ``jsonschema``, not prosperity's code. Run it
+(``--help`` lists every option; each also reads an ``AGENCY_*`` environment variable)::
 
-    python examples/agency_nats_py.py --nats-url nats://127.0.0.1:4222 --durable gev-complaints \\
-        --filter cases.v1.is.reykjavik.complaint_lodged --schema-dir contracts/schemas --seen-file gev.seen
+    python examples/agency_nats_py.py --nats-url nats://127.0.0.1:4223 --seed-file agency-gev-capital.nk \\
+        --durable agency-gev-capital --schema-dir contracts/schemas --seen-file gev.seen
 
 It prints one line per message: ``OK``, ``DUPLICATE``, ``INVALID``, ``SKIPPED``, ``RETRY`` or ``DEAD``, then
 the stream sequence, the subject and the details. ``--max-messages``, ``--run-for`` and ``--idle-exit`` bound
@@ -32,6 +36,7 @@ import json
 import os
 import re
 import signal
+import ssl
 import sys
 import time
 from collections.abc import Callable
@@ -42,7 +47,6 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped]
 import nats
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 # ---- the filter -------------------------------------------------------------------------------------------
@@ -59,6 +63,8 @@ from nats.js.errors import NotFoundError
 # ``event_type_filter("complaint_lodged")``, ``jurisdiction_filter("NO")`` (the tests check they agree).
 DEFAULT_FILTER = "cases.v1.is.reykjavik.complaint_lodged"
 STREAM = "CASES"
+JS_API_PREFIX = "prosperity.API"
+"""Where an agency's account reaches prosperity's JetStream (``services.bus.plan.AGENCY_JS_API_PREFIX``)."""
 _NOT_TOKEN_SAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -146,10 +152,14 @@ class Options:
     nats_url: str
     stream: str
     durable: str
-    filter_subject: str
+    filter_subject: str | None
+    """What the agency expects its durable's filter to be; the run is refused when it is not."""
     schema_dir: Path
     strict: bool = False
+    seed_file: str | None = None
     creds: str | None = None
+    tls_ca: str | None = None
+    js_api_prefix: str = JS_API_PREFIX
     seen_file: Path | None = None
     dead_letter_file: Path | None = None
     max_messages: int | None = None
@@ -157,8 +167,6 @@ class Options:
     idle_exit: float | None = None
     batch: int = 20
     fetch_timeout: float = 1.0
-    ack_wait: float = 30.0
-    max_deliver: int = 5
     retry_delay: float = 5.0
 
 
@@ -182,45 +190,55 @@ class Agency:
         self.schemas = Schemas(options.schema_dir, strict=options.strict)
         self.seen = SeenEvents(options.seen_file)
         self.tally = Tally()
+        self.max_deliver = 5
+        """Deliveries before a failing message is dead-lettered: the durable's own ``max_deliver``."""
 
-    def consumer_config(self) -> ConsumerConfig:
-        return ConsumerConfig(
-            durable_name=self.options.durable,
-            filter_subject=self.options.filter_subject,
-            deliver_policy=DeliverPolicy.ALL,   # a new agency starts at the beginning of the stream's history
-            ack_policy=AckPolicy.EXPLICIT,      # every message is acked (or nak'ed / term'ed) one by one
-            ack_wait=self.options.ack_wait,     # not acked within this → redelivered (even while still working)
-            max_deliver=self.options.max_deliver,
-        )
+    def connect_options(self) -> dict[str, Any]:
+        """The agency's identity: an nkey seed (what prosperity hands over), or a JWT credentials file."""
+        options = self.options
+        connect: dict[str, Any] = {"name": f"agency-{options.durable}", "max_reconnect_attempts": -1,
+                                   "error_cb": self._on_error}
+        if options.seed_file:
+            connect["nkeys_seed"] = options.seed_file
+        elif options.creds:
+            connect["user_credentials"] = options.creds
+        if options.tls_ca:
+            connect["tls"] = ssl.create_default_context(cafile=options.tls_ca)
+        return connect
+
+    async def _on_error(self, error: Exception) -> None:
+        # A refused permission reaches nats-py only here; the request itself then just times out.
+        print(f"nats: {error}", file=sys.stderr, flush=True)
 
     async def run(self, stop: asyncio.Event) -> Tally:
         options = self.options
-        connect: dict[str, Any] = {"name": f"agency-{options.durable}", "max_reconnect_attempts": -1}
-        if options.creds:
-            connect["user_credentials"] = options.creds
-        nc = await nats.connect(options.nats_url, **connect)
+        nc = await nats.connect(options.nats_url, **self.connect_options())
         try:
-            js = nc.jetstream()
-            await self._check_existing_consumer(js)
-            # Creates the durable consumer the first time, binds to it afterwards. Never creates the stream:
-            # only prosperity declares ``CASES``.
-            sub = await js.pull_subscribe(options.filter_subject, durable=options.durable, stream=options.stream,
-                                          config=self.consumer_config())
+            js = nc.jetstream(prefix=options.js_api_prefix) if options.js_api_prefix else nc.jetstream()
+            await self._check_consumer(js)
+            # Bind to the durable prosperity created: no lookup of the stream, no creation of anything.
+            sub = await js.pull_subscribe_bind(options.durable, options.stream)
             await self._consume(sub, stop)
         finally:
             await nc.close()
         return self.tally
 
-    async def _check_existing_consumer(self, js: Any) -> None:
-        """nats-py binds to an existing durable as it is: a changed ``--filter`` would be silently ignored."""
+    async def _check_consumer(self, js: Any) -> None:
+        """The durable must exist (prosperity creates it), and carry the filter the agency expects."""
         try:
             info = await js.consumer_info(self.options.stream, self.options.durable)
         except NotFoundError:
-            return
-        existing = info.config.filter_subject
-        if existing and existing != self.options.filter_subject:
-            raise SystemExit(f"durable {self.options.durable!r} already exists with filter {existing!r}; use "
-                             f"another --durable for {self.options.filter_subject!r} (or delete the old one)")
+            raise SystemExit(f"no consumer {self.options.durable!r} in {self.options.stream}: ask prosperity's "
+                             "operators to add the agency to the registry") from None
+        filters = list(info.config.filter_subjects or ([info.config.filter_subject] if info.config.filter_subject
+                                                         else []))
+        expected = self.options.filter_subject
+        if expected is not None and filters != [expected]:
+            raise SystemExit(f"durable {self.options.durable!r} has filter {filters}, not {expected!r}: the filter is "
+                             "set in prosperity's agency registry; ask for the change (or drop --filter)")
+        self.max_deliver = info.config.max_deliver if info.config.max_deliver and info.config.max_deliver > 0 else 5
+        print(f"bound to {self.options.durable} (filter {', '.join(filters)}; max_deliver {self.max_deliver})",
+              file=sys.stderr, flush=True)
 
     async def _consume(self, sub: Any, stop: asyncio.Event) -> None:
         options = self.options
@@ -285,7 +303,7 @@ class Agency:
         try:
             process(payload)
         except Exception as error:             # could succeed later (a database down): nak, bounded
-            if meta.num_delivered >= self.options.max_deliver:
+            if meta.num_delivered >= self.max_deliver:
                 self.tally.dead += 1
                 self.out(f"DEAD {where} event_id={event_id} deliveries={meta.num_delivered} error={error!r}")
                 self.dead_letter(msg, repr(error))
@@ -327,11 +345,16 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     add = parser.add_argument
     add("--nats-url", default=_env("NATS_URL", "nats://127.0.0.1:4222"), help="env AGENCY_NATS_URL")
-    add("--creds", default=_env("CREDS"), help="NATS user credentials file (env AGENCY_CREDS)")
+    add("--seed-file", default=_env("SEED_FILE"), help="the agency's nkey seed file (env AGENCY_SEED_FILE)")
+    add("--creds", default=_env("CREDS"), help="or a NATS JWT credentials file (env AGENCY_CREDS)")
+    add("--tls-ca", default=_env("TLS_CA"), help="CA of the server's certificate, for TLS (env AGENCY_TLS_CA)")
+    add("--js-api-prefix", default=_env("JS_API_PREFIX", JS_API_PREFIX),
+        help=f"JetStream API prefix of the agency's account (default {JS_API_PREFIX}; '' for none)")
     add("--stream", default=_env("STREAM", STREAM), help="env AGENCY_STREAM (default CASES)")
-    add("--durable", default=_env("DURABLE", "agency-complaints"),
-        help="durable consumer name: the server keeps its position (env AGENCY_DURABLE)")
-    add("--filter", dest="filter_subject", default=_env("FILTER", DEFAULT_FILTER), help="env AGENCY_FILTER")
+    add("--durable", default=_env("DURABLE"), required=_env("DURABLE") is None,
+        help="the durable consumer prosperity created for the agency, agency-<id> (env AGENCY_DURABLE)")
+    add("--filter", dest="filter_subject", default=_env("FILTER"),
+        help="refuse to run unless the durable's filter is exactly this (env AGENCY_FILTER)")
     add("--schema-dir", type=Path, default=_env("SCHEMA_DIR", str(default_schemas)),
         help="directory of <event_type>.v1.json files (env AGENCY_SCHEMA_DIR)")
     add("--strict", action="store_true", default=_env("STRICT", "") == "1",
@@ -344,14 +367,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
     add("--run-for", type=float, default=_optional(float, _env("RUN_FOR")), help="stop after N seconds")
     add("--idle-exit", type=float, default=_optional(float, _env("IDLE_EXIT")),
         help="stop after N seconds without a message")
-    add("--max-deliver", type=int, default=int(_env("MAX_DELIVER", "5") or 5),
-        help="deliveries before a failing message is dead-lettered")
     args = parser.parse_args(argv)
     return Options(nats_url=args.nats_url, stream=args.stream, durable=args.durable,
                    filter_subject=args.filter_subject, schema_dir=Path(args.schema_dir), strict=args.strict,
-                   creds=args.creds, seen_file=args.seen_file, dead_letter_file=args.dead_letter_file,
-                   max_messages=args.max_messages, run_for=args.run_for, idle_exit=args.idle_exit,
-                   max_deliver=args.max_deliver)
+                   seed_file=args.seed_file, creds=args.creds, tls_ca=args.tls_ca, js_api_prefix=args.js_api_prefix,
+                   seen_file=args.seen_file, dead_letter_file=args.dead_letter_file,
+                   max_messages=args.max_messages, run_for=args.run_for, idle_exit=args.idle_exit)
 
 
 async def main(argv: list[str] | None = None) -> int:

@@ -3,8 +3,10 @@ and NATS JetStream.
 
 Casework records the walkthrough lifecycles plus a case that moves from Reykjavík to Kópavogur; the relay
 publishes them into the per-test stream (under its subject prefix); then each example consumes with a
-bounded run. Each must see exactly the events of its filter, see nothing new when run again (its durable
-consumer resumed), and report an invalid payload on a matching subject without stopping.
+bounded run, connected as an agency of the test's registry (its own NATS account and nkey seed, bound to the
+durable prosperity created with the registry's filter). Each must see exactly the events of its filter, see
+nothing new when run again (its durable consumer resumed), and report an invalid payload on a matching
+subject without stopping.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import nats
 import pytest
 
 from contracts import commands as c
 from contracts.subjects import event_type_filter, municipality_filter, subject_for, subject_matches
 from domain.values import Actor, Role
 from examples import agency_faststream, agency_nats_py
+from services.bus.registry import Agency, AgencyRegistry
 from services.casework.application import Casework, CommandMeta
 from services.infra.nats_env import JsTarget
 from services.infra.postgres_env import PgTarget
@@ -39,6 +41,16 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "contracts" / "schemas"
 NATS_PY_EXAMPLE = ROOT / "examples" / "agency_nats_py.py"
 SCHOOL, COORDINATOR = "org:school-rvk-1", "person:coord-is-1"   # set up by iceland_lifecycle
+COMPLAINTS = Agency(id="kit-complaints", jurisdiction="IS", municipalities=("muni:reykjavik",),
+                    event_types=("complaint_lodged",))
+REYKJAVIK = Agency(id="kit-reykjavik", jurisdiction="IS", municipalities=("muni:reykjavik",))
+
+
+@pytest.fixture
+def js_stream(bus_factory: Any) -> JsTarget:
+    """This module's bus has two agencies: Reykjavík's complaints, and everything about Reykjavík."""
+    target: JsTarget = bus_factory(registry=AgencyRegistry(agency=(COMPLAINTS, REYKJAVIK)))
+    return target
 
 
 # ---- publishing the cases ---------------------------------------------------------------------------------
@@ -66,7 +78,8 @@ async def publish_cases(pg: PgTarget, target: JsTarget) -> list[StreamMessage]:
     app = Casework(env=pg.eventsourcing_env())
     try:
         await asyncio.to_thread(record_cases, app)
-        settings = RelaySettings(nats_url=target.url, stream_name=target.stream, subject_prefix=target.subject_prefix,
+        settings = RelaySettings(nats_url=target.url, nats_seed_file=target.seed_file("relay"),
+                                 stream_name=target.stream, subject_prefix=target.subject_prefix,
                                  relay_poll_interval=0.2, relay_max_backoff=0.5, relay_connect_timeout=3.0)
         relay = Relay(app, pg.eventsourcing_env(), settings)
         stop = asyncio.Event()
@@ -87,8 +100,9 @@ def matching(messages: list[StreamMessage], filter_subject: str) -> list[StreamM
 
 
 async def publish_raw(target: JsTarget, subject: str, payloads: list[tuple[bytes, str]]) -> None:
-    """Publish payloads with the given ``Nats-Msg-Id`` each, as someone (or something) else than the relay."""
-    client = await nats.connect(target.url)
+    """Publish payloads with the given ``Nats-Msg-Id`` each, as a relay gone wrong would (no other identity may
+    publish facts at all)."""
+    client = await target.connect("relay")
     try:
         js = client.jetstream()
         for payload, msg_id in payloads:
@@ -99,7 +113,7 @@ async def publish_raw(target: JsTarget, subject: str, payloads: list[tuple[bytes
 
 async def consumer_state(target: JsTarget, durable: str) -> tuple[int, int]:
     """(num_pending, num_ack_pending) of a durable consumer: (0, 0) when it has consumed everything."""
-    client = await nats.connect(target.url)
+    client = await target.connect("admin")
     try:
         info = await client.jetstream().consumer_info(target.stream, durable)
         return info.num_pending, info.num_ack_pending
@@ -156,9 +170,9 @@ def test_the_schemas_ignore_unknown_fields_unless_strict() -> None:
 # ---- a. plain nats-py, as a process ---------------------------------------------------------------------
 def run_nats_py_example(target: JsTarget, durable: str, filter_subject: str, tmp_path: Path) -> list[str]:
     command = [sys.executable, str(NATS_PY_EXAMPLE), "--nats-url", target.url, "--stream", target.stream,
-               "--durable", durable, "--filter", filter_subject, "--schema-dir", str(SCHEMAS),
-               "--seen-file", str(tmp_path / "seen.txt"), "--dead-letter-file", str(tmp_path / "dead.jsonl"),
-               "--idle-exit", "0.8", "--run-for", "20"]
+               "--seed-file", str(target.seed_file(durable)), "--durable", durable, "--filter", filter_subject,
+               "--schema-dir", str(SCHEMAS), "--seen-file", str(tmp_path / "seen.txt"),
+               "--dead-letter-file", str(tmp_path / "dead.jsonl"), "--idle-exit", "0.8", "--run-for", "20"]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("done ok="), result.stderr
@@ -175,7 +189,7 @@ async def test_the_nats_py_example_consumes_its_filter_resumes_and_survives_inva
     complaints = matching(messages, js_stream.subject(event_type_filter("complaint_lodged")))
     assert len(complaints) == 3 and complaints[-1].subject.split(".")[-2] == "kopavogur"
 
-    durable = "agency-nats-py"
+    durable = COMPLAINTS.durable
     first = [fields(line) for line in await asyncio.to_thread(run_nats_py_example, js_stream, durable, wanted,
                                                               tmp_path)]
     assert [f["status"] for f in first] == ["OK", "OK"]
@@ -202,21 +216,21 @@ async def test_the_nats_py_example_consumes_its_filter_resumes_and_survives_inva
     assert await asyncio.to_thread(run_nats_py_example, js_stream, durable, wanted, tmp_path) == []
 
 
-async def test_the_nats_py_example_refuses_a_changed_filter_on_an_existing_durable(
+async def test_the_nats_py_example_refuses_to_run_when_its_durable_has_another_filter(
         js_stream: JsTarget, tmp_path: Path) -> None:
-    """nats-py would bind to the existing consumer and silently keep its old filter."""
+    """The filter is prosperity's (the agency registry's): an agency expecting another one is told so."""
     wanted = js_stream.subject(agency_nats_py.DEFAULT_FILTER)
-    assert await asyncio.to_thread(run_nats_py_example, js_stream, "agency-x", wanted, tmp_path) == []
+    assert await asyncio.to_thread(run_nats_py_example, js_stream, COMPLAINTS.durable, wanted, tmp_path) == []
     other = js_stream.subject(municipality_filter("IS", "muni:reykjavik"))
-    with pytest.raises(AssertionError, match="already exists with filter"):
-        await asyncio.to_thread(run_nats_py_example, js_stream, "agency-x", other, tmp_path)
+    with pytest.raises(AssertionError, match="is set in prosperity's agency registry"):
+        await asyncio.to_thread(run_nats_py_example, js_stream, COMPLAINTS.durable, other, tmp_path)
 
 
 # ---- b. faststream with the contracts, in process ---------------------------------------------------------
 @asynccontextmanager
 async def unchanged_stream(target: JsTarget) -> AsyncIterator[None]:
     """The consumer must not reconfigure the stream (it binds with ``declare=False``)."""
-    client = await nats.connect(target.url)
+    client = await target.connect("admin")
     try:
         before = (await client.jetstream().stream_info(target.stream)).config
         yield
@@ -228,7 +242,7 @@ async def unchanged_stream(target: JsTarget) -> AsyncIterator[None]:
 async def run_faststream_example(target: JsTarget, durable: str, filter_subject: str) -> list[dict[str, str]]:
     lines: list[str] = []
     settings = agency_faststream.Settings(nats_url=target.url, stream=target.stream, durable=durable,
-                                          filter_subject=filter_subject)
+                                          filter_subject=filter_subject, seed_file=str(target.seed_file(durable)))
     await agency_faststream.run_bounded(settings, idle_exit=0.8, run_for=20, out=lines.append)
     return [fields(line) for line in lines]
 
@@ -239,7 +253,7 @@ async def test_the_faststream_example_consumes_a_municipality_in_case_version_or
     wanted = js_stream.subject(municipality_filter("IS", "muni:reykjavik"))     # <prefix>.cases.v1.is.reykjavik.>
     expected = matching(messages, wanted)
     assert {m.subject.split(".")[-2] for m in expected} == {"reykjavik"}
-    durable = "agency-faststream"
+    durable = REYKJAVIK.durable
 
     async with unchanged_stream(js_stream):
         first = await run_faststream_example(js_stream, durable, wanted)
