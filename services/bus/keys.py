@@ -14,6 +14,8 @@ nats-config`` again changes nothing an identity holds unless that identity is ro
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 from pathlib import Path
@@ -43,6 +45,18 @@ def public_key_of(seed: str) -> str:
         return key.decode()
     finally:
         keypair.wipe()
+
+
+def is_user_public_key(key: str) -> bool:
+    """A well-formed nkey *user* public key: base32 of the user prefix byte, 32 key bytes and a CRC-16 (the
+    nkeys package has no parser for public keys, only for seeds)."""
+    if len(key) != 56 or not key.startswith("U"):
+        return False
+    try:
+        raw = base64.b32decode(key)
+    except (binascii.Error, ValueError):
+        return False
+    return raw[0] == nkeys.PREFIX_BYTE_USER and bytes(nkeys.crc16_checksum(raw[:-2])) == raw[-2:]
 
 
 def new_user_seed() -> str:

@@ -16,12 +16,12 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-import nkeys  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from contracts.events import DIRECTORY_EVENT_TYPES, EVENT_MODELS
 from contracts.refs import MunicipalityRef
 from contracts.subjects import directory_filter, municipality_filter, subject_for
+from services.bus.keys import is_user_public_key
 
 AgencyId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,39}$")]
 """Lower-case letters, digits and ``-``: it becomes an account name, a durable name and a file name."""
@@ -67,13 +67,7 @@ class Agency(BaseModel):
     @field_validator("nkey")
     @classmethod
     def _user_public_key(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            valid = value.startswith("U") and nkeys.from_public_key(value.encode()) is not None  # checks the CRC
-        except Exception:  # nkeys raises its own ErrInvalidPublicKey family
-            valid = False
-        if not valid:
+        if value is not None and not is_user_public_key(value):
             raise ValueError("must be an nkey user public key (56 characters starting with 'U', from `nk -gen user`)")
         return value
 
