@@ -1,14 +1,15 @@
 """``prosperity up`` + ``prosperity demo`` end to end: the whole system as separate processes, through HTTP.
 
-``up`` runs against the session's real PostgreSQL and NATS (``PROSPERITY_PG_DSN``/``PROSPERITY_NATS_URL``, else
-the embedded servers of the root conftest) in its own schema and its own JetStream stream, so it is isolated and
-fast. The test drives it as a user would: waits for "prosperity is up", runs the demo, then checks the dashboard
-read model, the mail catcher, an audit trail, the supervision of a killed service, and a clean stop on SIGINT.
+``up`` runs against the session's real PostgreSQL (``PROSPERITY_PG_DSN``, else the embedded server of the root
+conftest) in its own schema, and its own embedded nats-server on a free port, from the generated configuration
+(auth on, each service its own identity). The test drives it as a user would: waits for "prosperity is up",
+kills its nats-server (reported, restarted, ``/ready`` not ready meanwhile, every service reconnects), runs the
+demo, then checks the dashboard read model, the mail catcher, an audit trail, the supervision of a killed
+service, and a clean stop on SIGINT.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import queue
@@ -23,7 +24,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import nats
 import psycopg
 import pytest
 
@@ -83,11 +83,11 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def isolated(pg_dsn: str, nats_url: str) -> Iterator[dict[str, str]]:
-    """Environment for one ``up``: its own schema, stream and subjects on the session's servers; cleaned after."""
+def isolated(pg_dsn: str) -> Iterator[dict[str, str]]:
+    """Environment for one ``up``: its own schema on the session's PostgreSQL; cleaned after. No NATS settings:
+    ``up`` runs its own nats-server with the generated accounts."""
     token = uuid.uuid4().hex[:10]
-    env = {"PROSPERITY_PG_DSN": pg_dsn, "PROSPERITY_PG_SCHEMA": f"e2e_{token}", "PROSPERITY_NATS_URL": nats_url,
-           "PROSPERITY_STREAM_NAME": f"E2E_{token}", "PROSPERITY_SUBJECT_PREFIX": f"e2e{token}"}
+    env = {"PROSPERITY_PG_DSN": pg_dsn, "PROSPERITY_PG_SCHEMA": f"e2e_{token}"}
     yield env
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         schemas = [row[0] for row in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s",
@@ -95,23 +95,37 @@ def isolated(pg_dsn: str, nats_url: str) -> Iterator[dict[str, str]]:
     for schema in schemas:
         drop_schema(pg_dsn, schema)
 
-    async def delete_stream() -> None:
-        client = await nats.connect(nats_url)
-        try:
-            await client.jetstream().delete_stream(env["PROSPERITY_STREAM_NAME"])
-        finally:
-            await client.close()
 
-    asyncio.run(delete_stream())
+def ready_status(api_url: str) -> int:
+    try:
+        return httpx.get(f"{api_url}/ready", timeout=1).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def kill_nats_and_watch_ready(state: dict[str, Any], output: Output) -> list[int]:
+    """SIGKILL `up`'s nats-server; return the /ready statuses seen until it is back and ready."""
+    os.kill(state["nats_pid"], signal.SIGKILL)
+    statuses: list[int] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        statuses.append(ready_status(state["api_url"]))
+        if 503 in statuses and statuses[-1] == 200:
+            break
+        time.sleep(0.1)
+    output.wait_for(f"nats-server (pid {state['nats_pid']}) exited with code -9", timeout=5)
+    output.wait_for("nats-server restarted", timeout=15)
+    return statuses
 
 
 def test_up_runs_the_system_the_demo_fills_it_and_ctrl_c_stops_it(isolated: dict[str, str], tmp_path: Path) -> None:
     data_dir = tmp_path / "var"
-    env = {**os.environ, **isolated, "PROSPERITY_LOG_FORMAT": "json"}
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("PROSPERITY_NATS")}
+    env = {**inherited, **isolated, "PROSPERITY_LOG_FORMAT": "json"}
     schema = isolated["PROSPERITY_PG_SCHEMA"]
     up = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--data-dir", str(data_dir), "--api-port",
-                           str(free_port()), "--smtp-port", "0"], cwd=ROOT, env=env, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                           str(free_port()), "--smtp-port", "0", "--nats-port", str(free_port())], cwd=ROOT, env=env,
+                          text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output = Output(up)
     try:
         output.wait_for("prosperity is up", timeout=60)
@@ -120,6 +134,15 @@ def test_up_runs_the_system_the_demo_fills_it_and_ctrl_c_stops_it(isolated: dict
         assert set(state["services"]) == {"api", "relay", "consume-dashboard", "consume-audit",
                                           "consume-notifications", "notifier"}
         assert "case_manager " in "".join(output.lines)  # a dev token per role is printed
+        assert state["nats_url"] != os.environ.get("PROSPERITY_NATS_URL") and state["nats_pid"]
+
+        # Its nats-server dies: reported, reaped, restarted on the same configuration; /ready says not ready
+        # meanwhile; the relay and the consumers reconnect (the demo's facts below reach the read models).
+        statuses = kill_nats_and_watch_ready(state, output)
+        assert 503 in statuses and statuses[-1] == 200, statuses
+        assert not _alive(state["nats_pid"]), "the killed nats-server was reaped, not left as a zombie"
+        state = json.loads((data_dir / "up.json").read_text())
+        assert _alive(state["nats_pid"])
 
         demo = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--cases", "20", "--seed", "1",
                                "--data-dir", str(data_dir)], cwd=ROOT, env=env, text=True, capture_output=True,
@@ -172,7 +195,8 @@ def test_up_runs_the_system_the_demo_fills_it_and_ctrl_c_stops_it(isolated: dict
         output.wait_for("service consume-dashboard", timeout=10)
         assert httpx.get(f"{state['api_url']}/health", timeout=5).status_code == 200
         output.wait_for("consume-dashboard restarted", timeout=15)
-        pids = list(json.loads((data_dir / "up.json").read_text())["services"].values())
+        final = json.loads((data_dir / "up.json").read_text())
+        pids = [*final["services"].values(), final["nats_pid"]]
         assert victim not in pids
 
         up.send_signal(signal.SIGINT)
@@ -186,6 +210,7 @@ def test_up_runs_the_system_the_demo_fills_it_and_ctrl_c_stops_it(isolated: dict
             up.wait()
             # `up` was killed before it could stop its services (they run in their own sessions): stop them here.
             state_file = data_dir / "up.json"
-            for pid in json.loads(state_file.read_text())["services"].values() if state_file.exists() else ():
-                if _alive(pid):
+            last = json.loads(state_file.read_text()) if state_file.exists() else {"services": {}}
+            for pid in [*last["services"].values(), last.get("nats_pid")]:
+                if pid and _alive(pid):
                     os.kill(pid, signal.SIGKILL)
