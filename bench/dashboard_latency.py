@@ -6,7 +6,7 @@ Measured in one run, on one machine, against the same servers:
    JetStream publish → consume round trip (publish of a contract-sized message, paced at the target rate, to
    a push consumer's callback);
 2. the system: ``prosperity relay`` and N x ``prosperity consume dashboard`` as separate processes, on an
-   isolated schema and stream (declared with ``declare_stream`` under a subject prefix, deleted afterwards).
+   isolated schema and streams (declared with ``declare_streams`` under a subject prefix, deleted afterwards).
    Open Iceland cases are stored beforehand; then threads record one service on them at a paced rate
    (``IcelandCase.record_service`` on the case held in memory, then ``Casework.save``: one fact, one
    transaction each; ``--reload`` goes through ``Casework.record_service``, which reloads the case first).
@@ -64,11 +64,12 @@ from contracts import commands as c  # noqa: E402
 from contracts.mapping import MunicipalityTracker, repository_lookup  # noqa: E402
 from domain.case_iceland import IcelandCase  # noqa: E402
 from domain.values import Actor, Context, FamilyMember, LifeStage, OfferResponse, Role  # noqa: E402
+from services.bus.provision import StreamSettings, declare_streams  # noqa: E402
 from services.casework.application import Casework, CommandMeta  # noqa: E402
 from services.infra.embedded import EmbeddedNats, EmbeddedPostgres  # noqa: E402
 from services.infra.postgres_env import PgTarget, drop_schema, ensure_schema  # noqa: E402
 from services.log import configure_logging  # noqa: E402
-from services.relay.stream import RelaySettings, declare_stream  # noqa: E402
+from services.relay.stream import RelaySettings  # noqa: E402
 from services.walkthrough import ensure_institution  # noqa: E402
 
 SCHOOL, COORDINATOR, MUNICIPALITY = "org:school-lat-1", "person:coord-lat-1", "muni:reykjavik"
@@ -504,7 +505,8 @@ def main_run(args: argparse.Namespace) -> None:
         token = uuid.uuid4().hex[:8]
         target = PgTarget(dsn, f"bench_lat_{token}")
         read_base = f"{target.schema}__rm"
-        settings = RelaySettings(nats_url=url, stream_name=f"BENCHLAT_{token}", subject_prefix=f"benchlat{token}")
+        settings = RelaySettings(nats_url=url, stream_name=f"BENCHLAT_{token}", subject_prefix=f"benchlat{token}",
+                                 deadletter_stream_name=f"BENCHLATDL_{token}")
         ensure_schema(dsn, target.schema)
         procs = Processes(Path(tmp))
         app = Casework(env=target.eventsourcing_env(pool_size=args.threads, max_overflow=4))
@@ -522,7 +524,8 @@ def main_run(args: argparse.Namespace) -> None:
             asyncio.run(_declare(settings))
             common = {"PROSPERITY_PG_DSN": dsn, "PROSPERITY_NATS_URL": url, "PROSPERITY_LOG_FORMAT": "json",
                       "PROSPERITY_STREAM_NAME": settings.stream_name,
-                      "PROSPERITY_SUBJECT_PREFIX": settings.subject_prefix}
+                      "PROSPERITY_SUBJECT_PREFIX": settings.subject_prefix,
+                      "PROSPERITY_DEADLETTER_STREAM_NAME": settings.deadletter_stream_name}
             procs.start("relay", ["relay"], {**common, "PROSPERITY_PG_SCHEMA": target.schema,
                                              "PROSPERITY_RELAY_LAG_LOG_INTERVAL": "3600"})
             replica_env = {**common, "PROSPERITY_PG_SCHEMA": read_base}
@@ -570,6 +573,7 @@ def main_run(args: argparse.Namespace) -> None:
             procs.stop()
             app.close()
             asyncio.run(_delete_stream(url, settings.stream_name))
+            asyncio.run(_delete_stream(url, settings.deadletter_stream_name))
             drop_schema(dsn, target.schema)
     report(args, raw_pg, raw_nats, phases, catch_up)
 
@@ -577,7 +581,7 @@ def main_run(args: argparse.Namespace) -> None:
 async def _declare(settings: RelaySettings) -> None:
     client = await nats.connect(settings.nats_url)
     try:
-        await declare_stream(client.jetstream(), settings)
+        await declare_streams(client.jetstream(), settings.namespace, StreamSettings())
     finally:
         await client.close()
 

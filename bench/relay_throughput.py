@@ -33,6 +33,7 @@ import nats
 from contracts.mapping import MunicipalityTracker, repository_lookup, to_published
 from domain.case_iceland import IcelandCase
 from domain.values import Actor, Context, LifeStage, Role
+from services.bus.provision import StreamSettings, declare_stream
 from services.casework.application import Casework, CommandMeta
 from services.infra.embedded import EmbeddedNats, EmbeddedPostgres
 from services.infra.postgres_env import PgTarget, drop_schema, ensure_schema
@@ -132,6 +133,9 @@ async def relay_rate(app: Casework, env: dict[str, str], url: str) -> tuple[int,
     token = uuid.uuid4().hex[:8]
     settings = RelaySettings(nats_url=url, stream_name=f"BENCHRELAY_{token}", subject_prefix=f"benchrelay{token}",
                              relay_lag_log_interval=3600)
+    client = await nats.connect(url)
+    await declare_stream(client.jetstream(), StreamSettings().stream_config(settings.namespace))  # as nats-provision
+    await client.close()
     relay = Relay(app, env, settings)
     total = app.recorder.max_notification_id() or 0
     stop = asyncio.Event()

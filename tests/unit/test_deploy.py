@@ -11,6 +11,8 @@ import pytest
 from pydantic_settings import BaseSettings
 
 from services.cli import build_parser
+from services.bus.provision import StreamSettings
+from services.bus.settings import BusSettings
 from services.consumers.registry import load_projection
 from services.consumers.runtime import ConsumerSettings
 from services.notifier.run import NotifierSettings
@@ -33,14 +35,27 @@ def commands() -> list[list[str]]:
 
 
 def known_settings() -> set[str]:
-    classes: list[type[BaseSettings]] = [StoreSettings, ConsumerSettings, RelaySettings, NotifierSettings]
+    classes: list[type[BaseSettings]] = [StoreSettings, ConsumerSettings, RelaySettings, NotifierSettings,
+                                         BusSettings, StreamSettings]
     return {f"{cls.model_config.get('env_prefix', '')}{name}".upper() for cls in classes for name in cls.model_fields}
 
 
 def test_deploy_starts_every_process() -> None:
     started = {tuple(command[:2]) if command[0] == "consume" else (command[0],) for command in commands()}
     assert started == {("relay",), ("notifier",), ("consume", "dashboard"), ("consume", "audit"),
-                       ("consume", "notifications")}
+                       ("consume", "notifications"), ("nats-provision",)}
+
+
+def test_every_process_that_uses_the_bus_is_given_its_own_identity_only() -> None:
+    """compose: each bus client names the seed of its own identity, and only the provisioning step holds admin's."""
+    compose = (DEPLOY / "compose.yaml").read_text()
+    for identity in ("relay", "dashboard", "audit", "notifications", "admin"):
+        assert compose.count(f"PROSPERITY_NATS_SEED_FILE: /run/secrets/{identity}}}") == 1, identity
+    kubernetes = (DEPLOY / "k8s" / "prosperity.yaml").read_text()
+    for identity in ("relay", "dashboard", "audit", "notifications"):
+        assert kubernetes.count(f"value: /var/run/prosperity/{identity}.nk") == 1, identity
+        assert kubernetes.count(f"items: [{{key: {identity}.nk, path: {identity}.nk}}]") == 1, identity
+    assert kubernetes.count("prosperity-bus-admin") == 2  # created (comment) and mounted by the Job only
 
 
 @pytest.mark.parametrize("command", commands(), ids=" ".join)
