@@ -69,8 +69,14 @@ def test_an_agency_entry_is_refused_with_its_field_and_rule(fields: dict[str, ob
 def test_an_agency_may_bring_its_own_public_key_and_then_no_seed_is_made_for_it() -> None:
     own = public_key_of(new_user_seed())
     asked: list[str] = []
-    plan_bus(Namespace(), [], AgencyRegistry(agency=(agency(nkey=own),)), public_key=lambda n: asked.append(n) or "U")
+
+    def key(name: str) -> str:
+        asked.append(name)
+        return f"U-{name}"
+
+    bus = plan_bus(Namespace(), [], AgencyRegistry(agency=(agency(nkey=own),)), public_key=key)
     assert "agency-gev" not in asked
+    assert bus.identity("agency-gev").public_key == own
 
 
 def test_a_registry_file_with_a_typo_is_refused_naming_the_file_the_field_and_the_rule(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from pydantic_settings import BaseSettings
 
-from services.cli import build_parser
 from services.bus.provision import StreamSettings
 from services.bus.settings import BusSettings
+from services.cli import build_parser
 from services.consumers.registry import load_projection
 from services.consumers.runtime import ConsumerSettings
 from services.notifier.run import NotifierSettings
