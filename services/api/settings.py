@@ -18,7 +18,7 @@ class ProductionConfigError(RuntimeError):
 
 
 class ApiSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PROSPERITY_API_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PROSPERITY_API_", extra="ignore", populate_by_name=True)
 
     environment: Literal["development", "production"] = Field(
         "development", validation_alias=AliasChoices("PROSPERITY_ENV", "PROSPERITY_API_ENVIRONMENT"))

@@ -34,6 +34,7 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from contracts import commands as c
+from contracts.mapping import PUBLISHED_TOPICS
 from domain.values import Actor, Role
 from services.casework.application import Casework, CommandMeta
 from services.infra.embedded import EmbeddedNats, free_port
@@ -131,7 +132,7 @@ def assert_exactly_once_in_order(messages: list[StreamMessage], app: Casework) -
     """
     max_id = app.recorder.max_notification_id() or 0
     assert max_id > 0
-    stored = {n.id: n for n in app.recorder.select_notifications(start=1, limit=max_id)}
+    stored = {n.id: n for n in app.recorder.select_notifications(start=1, limit=max_id, topics=PUBLISHED_TOPICS)}
     assert [m.msg_id for m in messages] == [f"Casework:{notification_id}" for notification_id in stored]
     last_version: dict[str, int] = {}
     for message in messages:
