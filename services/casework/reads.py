@@ -60,7 +60,7 @@ class CaseReads:
             raise
 
     def rows_read(self, actor: Actor, kind: ReadKind, *, resource: str, purpose: Purpose,
-                  cases: Iterable[tuple[UUID, str | None]], correlation_id: str | None = None) -> None:
+                  cases: Iterable[tuple[UUID | None, str | None]], correlation_id: str | None = None) -> None:
         """Row-level answers (caseload, plans due, transition watch): one granted row per case shown."""
         rule_id = access.MAY_READ[kind].rule_id
         self.log.record([ReadAttempt(actor, resource, purpose, Outcome.GRANTED, rule_id, case_id, jurisdiction,

@@ -16,7 +16,7 @@ from uuid import UUID
 import psycopg
 from fastapi import APIRouter, Depends, Header, Query, Request
 
-from domain.access import ReadKind, Scope
+from domain.access import AccessDenied, ReadKind, Scope
 from domain.values import Actor
 from projections.dashboard import oversight
 from projections.dashboard import queries as dash_q
@@ -52,11 +52,29 @@ def _municipalities(cur: psycopg.Cursor[Any], scope: Scope) -> set[str] | None:
     return {row[0] for row in rows}
 
 
-def _scoped(svc: Services, scope: Scope, query: Callable[[psycopg.Cursor[Any], str | None], Sequence[T]]) -> list[T]:
+def _municipality_of(row: Any) -> str | None:
+    found: str | None = getattr(row, "municipality_ref", None)
+    return found
+
+
+def _scoped(svc: Services, scope: Scope, query: Callable[[psycopg.Cursor[Any], str | None], Sequence[T]],
+            municipality_of: Callable[[T], str | None] = _municipality_of) -> list[T]:
     with svc.read_models.reading("dashboard") as cur:
         rows = query(cur, scope.municipality_ref)
         allowed = _municipalities(cur, scope)
-    return [row for row in rows if allowed is None or getattr(row, "municipality_ref", None) in allowed]
+    return [row for row in rows if allowed is None or municipality_of(row) in allowed]
+
+
+def _grouped(scope: Scope, by: str) -> Callable[[Any], str | None]:
+    """Rows grouped by municipality are filtered by their group; grouped otherwise (institution, age band), a
+    jurisdiction's figures cannot be told apart after the fact, so a supervisor names one municipality."""
+    if by == "municipality":
+        return lambda row: str(row.group)
+    if scope.jurisdiction is not None and scope.municipality_ref is None:
+        raise AccessDenied("ACCESS-SCOPE", f"figures grouped by {by}", (), (), reason=(
+            f"Figures grouped by {by} are given for one municipality at a time to a supervisor."),
+            remedy="Add municipality_ref=<a municipality of your jurisdiction>, or group by municipality.")
+    return _municipality_of
 
 
 def _aggregate(request: Request, actor: Actor, svc: Services, resource: str, asked: str | None) -> Scope:
@@ -69,13 +87,13 @@ def _row_level(request: Request, actor: Actor, svc: Services, resource: str, ask
     scope = svc.reads.scope(actor, ReadKind.DASHBOARD_ROWS, resource=resource, purpose=purpose,
                             asked_municipality=asked, correlation_id=correlation(request))
     rows = _scoped(svc, scope, query)
-    cases: list[tuple[UUID, str | None]] = []
-    for row in rows:
+    for row in rows:  # a row names a case, or (caseload per case manager) a member of staff
         case_id = getattr(row, "case_id", None)
-        if case_id is not None:
-            cases.append((UUID(str(case_id)), getattr(row, "jurisdiction", None)))
-    svc.reads.rows_read(actor, ReadKind.DASHBOARD_ROWS, resource=resource, purpose=purpose, cases=cases,
-                        correlation_id=correlation(request))
+        person = getattr(row, "person_ref", None)
+        svc.reads.rows_read(actor, ReadKind.DASHBOARD_ROWS, resource=resource if person is None else
+                            f"{resource} {person}", purpose=purpose,
+                            cases=[(None if case_id is None else UUID(str(case_id)),
+                                    getattr(row, "jurisdiction", None))], correlation_id=correlation(request))
     return rows
 
 
@@ -87,7 +105,7 @@ def services_by_level(request: Request, as_of: date | None = AS_OF,
                       svc: Services = Depends(services)) -> list[m.LevelCount]:  # noqa: B008
     scope = _aggregate(request, actor, svc, "services_by_level", municipality_ref)
     return _scoped(svc, scope, lambda cur, muni: dash_q.services_by_level(
-        cur, as_of=day("as_of", as_of), by=by, municipality_ref=muni))
+        cur, as_of=day("as_of", as_of), by=by, municipality_ref=muni), _grouped(scope, by))
 
 
 @router.get("/v1/dashboards/timeliness", summary="T1-T4: medians, 90th percentiles, breaches",
@@ -100,7 +118,8 @@ def timeliness(request: Request, as_of: date | None = AS_OF,
     span = period(period_from, period_to)
     thresholds = dash_q.Thresholds.from_legal_settings(svc.app.legal_settings)
     return _scoped(svc, scope, lambda cur, muni: dash_q.timeliness(
-        cur, as_of=day("as_of", as_of), thresholds=thresholds, period=span, by=by, municipality_ref=muni))
+        cur, as_of=day("as_of", as_of), thresholds=thresholds, period=span, by=by, municipality_ref=muni),
+        _grouped(scope, by))
 
 
 @router.get("/v1/dashboards/plans-due", summary="Plans due for review or overdue",
