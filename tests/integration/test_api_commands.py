@@ -24,6 +24,7 @@ with warnings.catch_warnings():  # starlette's TestClient still runs on httpx; t
     from fastapi.testclient import TestClient
 
 from contracts import commands as c
+from domain import access
 from domain.values import (
     Actor,
     AdultServiceHandover,
@@ -36,7 +37,6 @@ from domain.values import (
     TeamMember,
 )
 from services.api.app import create_app
-from domain import access
 from services.api.identity import mint_token
 from services.api.routes import ROUTES
 from services.api.settings import ApiSettings
