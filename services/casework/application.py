@@ -2,9 +2,11 @@
 
 Each method is the same three steps as in the eventsourcing examples: load the case, call the command
 method (the domain checks the law), save. What this layer adds is what a real system needs around it:
-validated commands in (pydantic, ``contracts.commands``), a clock and the acting person, and optimistic
-concurrency: if another writer saved the case first, the command is re-run on the new version and saved
-if it is still valid there; otherwise the caller gets a clear ``ConcurrencyConflict``.
+validated commands in (pydantic, ``contracts.commands``), a clock and the acting person, the access model
+(``domain.access``: the caller's relationship to the case decides whether it may issue the command, checked on
+every attempt), and optimistic concurrency: if another writer saved the case first, the command is re-run on
+the new version and saved if it is still allowed and valid there; otherwise the caller gets a clear
+``ConcurrencyConflict`` (or ``AccessDenied``, when the relationship ended meanwhile).
 """
 
 from __future__ import annotations
