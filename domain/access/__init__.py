@@ -16,6 +16,7 @@ from domain.access import iceland, norway
 from domain.access.reads import CASE_READERS, MAY_READ, PERSONAL_DATA_READS, ReadKind, Scope, scope_for
 from domain.access.relations import (
     FAMILY_ROLES,
+    ROLES_OF,
     Prospect,
     Relation,
     relations_to_case,
@@ -26,10 +27,28 @@ from domain.access.rules import AccessDenied, AccessRule, FamilyActsForItself, c
 from domain.values import Actor, Jurisdiction, Role
 
 __all__ = [
-    "CASE_READERS", "DIRECTORY", "FAMILY_ROLES", "MAY_ISSUE", "MAY_READ", "PERSONAL_DATA_READS", "AccessDenied",
-    "AccessRule", "FamilyActsForItself", "Prospect", "ReadKind", "Relation", "Scope", "authorize_command",
-    "authorize_directory", "authorize_opening", "may_see_case", "relations_to_case", "relations_to_scope",
-    "rules_for_command", "scope_for",
+    "CASE_READERS",
+    "DIRECTORY",
+    "FAMILY_ROLES",
+    "MAY_ISSUE",
+    "MAY_READ",
+    "PERSONAL_DATA_READS",
+    "ROLES_OF",
+    "AccessDenied",
+    "AccessRule",
+    "FamilyActsForItself",
+    "Prospect",
+    "ReadKind",
+    "Relation",
+    "Scope",
+    "authorize_command",
+    "authorize_directory",
+    "authorize_opening",
+    "may_see_case",
+    "relations_to_case",
+    "relations_to_scope",
+    "rules_for_command",
+    "scope_for",
 ]
 
 MAY_ISSUE: Mapping[Jurisdiction, Mapping[str, AccessRule]] = {

@@ -61,6 +61,24 @@ class Relation(StrEnum):
     """The coordinator directory: the lead of the institution's municipality."""
 
 
+ROLES_OF: dict[Relation, frozenset[Role]] = {
+    Relation.COORDINATOR: frozenset({Role.COORDINATOR}), Relation.CASE_MANAGER: frozenset({Role.CASE_MANAGER}),
+    Relation.TEAM_MEMBER: frozenset({Role.COORDINATOR, Role.SERVICE_PROVIDER_REP, Role.GENERAL_SERVICE_REP}),
+    Relation.TEAM_PROVIDER: frozenset({Role.SERVICE_PROVIDER_REP}),
+    Relation.SHARING_PROVIDER: frozenset({Role.SERVICE_PROVIDER_REP}),
+    Relation.SHARING_RECIPIENT: frozenset({Role.COORDINATOR, Role.CASE_MANAGER}),
+    Relation.PARENT: frozenset({Role.PARENT}), Relation.CHILD: frozenset({Role.YOUNG_PERSON}),
+    Relation.DOMICILE_STAFF: frozenset({Role.MUNICIPAL_STAFF}),
+    Relation.DOMICILE_LEAD: frozenset({Role.MUNICIPALITY_LEAD}),
+    Relation.FORMER_CASEWORKER: frozenset({Role.COORDINATOR, Role.CASE_MANAGER}),
+    Relation.SUPERVISOR: frozenset({Role.SUPERVISOR}), Relation.CLOCK: frozenset({Role.SYSTEM}),
+    Relation.NATIONAL_AGENCY: frozenset({Role.NATIONAL_AGENCY}),
+    Relation.OWN_CASES: frozenset({Role.COORDINATOR, Role.CASE_MANAGER}),
+    Relation.OPENING_COORDINATOR: frozenset({Role.COORDINATOR}),
+    Relation.INSTITUTION_LEAD: frozenset({Role.MUNICIPALITY_LEAD}),
+}
+"""The roles in which each relationship can be held (the token's role must be one of them): what the OpenAPI
+document states as "which roles may call it"."""
 STAFF_ROLES = frozenset({Role.COORDINATOR, Role.CASE_MANAGER, Role.SERVICE_PROVIDER_REP, Role.GENERAL_SERVICE_REP,
                          Role.MUNICIPALITY_LEAD, Role.MUNICIPAL_STAFF, Role.SUPERVISOR, Role.NATIONAL_AGENCY})
 FAMILY_ROLES = frozenset({Role.PARENT, Role.YOUNG_PERSON})

@@ -95,9 +95,12 @@ def describe_access(rules: dict[str, AccessRule]) -> tuple[str, dict[str, Any]]:
     lines, extension = [], {}
     for where, rule in rules.items():
         relations = sorted(r.value for r in rule.may) or ["anyone signed in"]
-        lines.append(f"{where}: {' or '.join(relations)} ({rule.rule_id})")
-        extension[where] = {"rule_id": rule.rule_id, "relationships": relations, "basis": rule.basis}
-    return "Who may call it (relationship to the case, from the token): " + "; ".join(lines) + ".", extension
+        roles = sorted({role.value for r in rule.may for role in access.ROLES_OF[r]}) or ["any"]
+        lines.append(f"{where}: roles {', '.join(roles)}, holding the relationship {' or '.join(relations)} "
+                     f"({rule.rule_id})")
+        extension[where] = {"rule_id": rule.rule_id, "roles": roles, "relationships": relations,
+                            "basis": rule.basis}
+    return "Who may call it (from the token, checked against the case): " + "; ".join(lines) + ".", extension
 
 
 def read_access(kind: access.ReadKind) -> tuple[str, dict[str, Any]]:

@@ -470,6 +470,7 @@ def test_openapi_publishes_every_command_with_its_models(api: Api) -> None:
         extension = operation["x-prosperity-access"]
         rules = access.rules_for_command(route.model.__name__)
         assert extension == {where: {"rule_id": rule.rule_id, "relationships": sorted(r.value for r in rule.may),
+                                     "roles": sorted({role.value for r in rule.may for role in access.ROLES_OF[r]}),
                                      "basis": rule.basis} for where, rule in rules.items()}
         assert all(rule.rule_id in operation["description"] for rule in rules.values())
         problem = operation["responses"]["409"]["content"]["application/problem+json"]["schema"]

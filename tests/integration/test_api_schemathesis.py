@@ -32,6 +32,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from domain import access
 from domain.access import Relation
 from domain.values import Actor, Jurisdiction, Role
 from services.api.app import create_app
@@ -54,24 +55,12 @@ NEGATIVE_EXAMPLES_PER_OPERATION = 10
 """Malformed requests (wrong types, missing fields, bad headers): they must be refused as documented, never 5xx."""
 MINIMUM_TOTAL = 2_000
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
-ROLE_OF: dict[str, Role] = {
-    Relation.COORDINATOR: Role.COORDINATOR, Relation.OPENING_COORDINATOR: Role.COORDINATOR,
-    Relation.FORMER_CASEWORKER: Role.COORDINATOR, Relation.CASE_MANAGER: Role.CASE_MANAGER,
-    Relation.OWN_CASES: Role.CASE_MANAGER, Relation.TEAM_MEMBER: Role.GENERAL_SERVICE_REP,
-    Relation.TEAM_PROVIDER: Role.SERVICE_PROVIDER_REP, Relation.SHARING_PROVIDER: Role.SERVICE_PROVIDER_REP,
-    Relation.SHARING_RECIPIENT: Role.COORDINATOR, Relation.PARENT: Role.PARENT, Relation.CHILD: Role.YOUNG_PERSON,
-    Relation.DOMICILE_STAFF: Role.MUNICIPAL_STAFF, Relation.DOMICILE_LEAD: Role.MUNICIPALITY_LEAD,
-    Relation.INSTITUTION_LEAD: Role.MUNICIPALITY_LEAD, Relation.SUPERVISOR: Role.SUPERVISOR,
-    Relation.NATIONAL_AGENCY: Role.NATIONAL_AGENCY, Relation.CLOCK: Role.SYSTEM,
-}
-
-
 def caller_for(operation: dict[str, Any]) -> Actor:
     """A caller in a role of the first relationship the operation's access rule names (stable order), with every
     claim (organisation, Reykjavík, Iceland), so requests get past identity to the access model and beyond."""
     relations = sorted(r for rule in operation.get("x-prosperity-access", {}).values() for r in rule["relationships"]
-                       if r in ROLE_OF)
-    role = ROLE_OF[relations[0]] if relations else Role.PARENT
+                       if r in set(Relation))
+    role = sorted(access.ROLES_OF[Relation(relations[0])])[0] if relations else Role.PARENT
     return Actor(f"person:{role.value}-fuzz", role, "org:fuzz-1", "muni:reykjavik", Jurisdiction.ICELAND)
 
 

@@ -223,3 +223,13 @@ def test_callers_are_generated_for_every_role_and_scenario() -> None:
         assert {s for r, s in scenarios if r is role} >= {"present", "other_municipality"} or \
             {s for r, s in scenarios if r is role} >= {"present", "other_family"}, role
     assert all(isinstance(caller, Caller) for callers in CALLERS.values() for caller in callers)
+
+
+def test_every_relationship_is_held_only_in_its_roles() -> None:
+    assert set(access.ROLES_OF) == set(Relation)
+    for jurisdiction in (Jurisdiction.ICELAND, Jurisdiction.NORWAY):
+        told = story(jurisdiction, False)
+        case = told.fresh().get_case(told.case_id)
+        for caller in CALLERS[jurisdiction]:
+            for relation in access.relations_to_case(caller.actor, case):
+                assert caller.actor.role in access.ROLES_OF[relation], (caller.label, relation)
