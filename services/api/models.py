@@ -1,4 +1,4 @@
-"""Response models of the read endpoints (``services.api.queries``): what the OpenAPI document publishes.
+"""Response models of the read endpoints (``services.api.routers``): what the OpenAPI document publishes.
 
 Where a query module (``projections.dashboard``, ``projections.audit``) already returns a frozen dataclass,
 that dataclass *is* the response model (FastAPI publishes dataclasses through pydantic), so a query's result
