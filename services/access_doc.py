@@ -23,6 +23,8 @@ def _row(name: str, rule: AccessRule) -> str:
         extra.append(f"family: {', '.join(f'`{f}`' for f in rule.family_self_fields)} = the caller")
     if rule.provider_self_fields:
         extra.append(f"provider: {', '.join(f'`{f}`' for f in rule.provider_self_fields)} = the caller")
+    if rule.family_role_field:
+        extra.append(f"family: `{rule.family_role_field}` = the caller's own capacity")
     if rule.family_in_field:
         extra.append(f"`{rule.family_in_field}` names the family")
     suffix = f" ({'; '.join(extra)}; ACCESS-SELF)" if extra else ""

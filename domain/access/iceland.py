@@ -39,7 +39,7 @@ MAY_ISSUE: Mapping[str, AccessRule] = {
                                      "§1.3 (seed 001): the coordinator contacts the family and no one else"),
     "RecordIntegrationRequest": _rule(
         6, _CASEWORKERS | _FAMILY, "§1.1/§1.2: the parents and/or the child request; staff record a written request",
-        family_self_fields=("requested_by_refs",)),
+        family_self_fields=("requested_by_refs",), family_role_field="requester_roles"),
     "WithdrawIntegrationRequest": _rule(
         7, _CASEWORKERS | _FAMILY, "§1.1: the family withdraws (in person, or as recorded by its caseworkers)",
         family_self_fields=("withdrawn_by_ref",)),

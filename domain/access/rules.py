@@ -37,6 +37,9 @@ class AccessRule:
     representative issues the command (ACCESS-SELF)."""
     family_in_field: str | None = None
     """A field that must name one of the case's family whoever issues it (NO consent withdrawal)."""
+    family_role_field: str | None = None
+    """A field stating in which capacity the family acts: a parent acts as ``parent``, the child as ``child``
+    (ACCESS-SELF), so a young person cannot make a request look like the parents' (IS-R6, a child alone)."""
 
     def allows(self, held: Iterable[Relation]) -> bool:
         return not self.may.isdisjoint(held)
@@ -65,8 +68,9 @@ class FamilyActsForItself(AccessDenied):
 
     def __init__(self, what: str, field_name: str, actor: Actor) -> None:
         super().__init__("ACCESS-SELF", what, (), (), reason=(
-            f"{field_name} must name the caller ({actor.person_ref}) when a {actor.role.value} issues {what}."),
-            remedy=f"Send your own reference in {field_name}; nobody acts in another person's name.")
+            f"{field_name} must name the caller ({actor.person_ref}, as a {actor.role.value}) when a "
+            f"{actor.role.value} issues {what}."),
+            remedy=f"Send your own reference (or capacity) in {field_name}; nobody acts in another person's name.")
         self.field = field_name
 
 
@@ -81,10 +85,15 @@ def check_self_fields(rule: AccessRule, what: str, actor: Actor, fields: Mapping
         for name in rule.family_self_fields:
             if name in fields and _as_refs(fields[name]) != (actor.person_ref,):
                 raise FamilyActsForItself(what, name, actor)
+    capacity = rule.family_role_field
+    if actor.role in FAMILY_ROLES and capacity is not None and capacity in fields:
+        stated = tuple(str(getattr(v, "value", v)) for v in _as_refs(fields[capacity]))
+        if stated != ("parent" if actor.role is Role.PARENT else "child",):
+            raise FamilyActsForItself(what, capacity, actor)
     if actor.role in (Role.SERVICE_PROVIDER_REP, Role.GENERAL_SERVICE_REP):
         for name, kind in rule.provider_self_fields.items():
-            own = actor.person_ref if kind == "person" else actor.org_ref
-            if name in fields and fields[name] != own:
+            caller = actor.person_ref if kind == "person" else actor.org_ref
+            if name in fields and fields[name] != caller:
                 raise FamilyActsForItself(what, name, actor)
     if rule.family_in_field is not None and family is not None and fields.get(rule.family_in_field) not in family:
         raise AccessDenied("ACCESS-SELF", what, (), (), reason=(

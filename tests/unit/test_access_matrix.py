@@ -305,3 +305,16 @@ def test_a_retry_after_a_concurrent_change_checks_access_again() -> None:
     assert isinstance(error, AccessDenied) and error.rule_id == "ACCESS-IS-R18", repr(error)
     assert error.held == ["former_caseworker"]
     assert app.get_case(told.case_id).version == before + 2  # only the withdrawal and processing stopped
+
+
+def test_a_young_person_cannot_request_integration_as_a_parent() -> None:
+    """ACCESS-SELF on the capacity: the child alone may not make its request look like the parents' (IS-R6)."""
+    told = story(Jurisdiction.ICELAND, False)
+    app = told.fresh()
+    child = Actor(cast.CHILD, Role.YOUNG_PERSON)
+    before = whole_store(app)
+    error = attempt(app, c.RecordIntegrationRequest(
+        case_id=told.case_id, request_id="request-c", requested_by_refs=(cast.CHILD,), requester_roles=("parent",),
+        written=True, form_doc_ref="doc:r"), child)
+    assert isinstance(error, FamilyActsForItself) and error.field == "requester_roles"
+    assert whole_store(app) == before
