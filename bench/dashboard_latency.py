@@ -206,7 +206,8 @@ def open_cases(app: Casework, count: int) -> list[IcelandCase]:
     """``count`` Iceland cases with a written request and a level-3 service (so later level-1 services are one
     fact each), saved STORE_BATCH per transaction."""
     actor = Actor(COORDINATOR, Role.COORDINATOR, SCHOOL)
-    ensure_institution(app, SCHOOL, "secondary_school", MUNICIPALITY, "IS", COORDINATOR, CommandMeta(actor))
+    lead = Actor("person:lead-bench-1", Role.MUNICIPALITY_LEAD, "org:town-hall-bench", MUNICIPALITY)
+    ensure_institution(app, SCHOOL, "secondary_school", MUNICIPALITY, "IS", COORDINATOR, CommandMeta(lead))
     school = app.get_institution(SCHOOL)
     ctx = Context(actor, datetime.now(UTC), "bench-latency")
     cases: list[IcelandCase] = []

@@ -100,7 +100,7 @@ def open_case(app: Casework, i: int) -> UUID:
 
 
 def setup_cases(app: Casework, n: int, clients: int) -> list[UUID]:
-    meta = CommandMeta(Actor("person:lead-bench-1", Role.MUNICIPALITY_LEAD, "org:muni-bench-1"))
+    meta = CommandMeta(Actor("person:lead-bench-1", Role.MUNICIPALITY_LEAD, "org:muni-bench-1", MUNICIPALITY))
     ensure_institution(app, SCHOOL, "secondary_school", MUNICIPALITY, "IS", COORD.person_ref, meta)
     started, done, lock = time.perf_counter(), [0], threading.Lock()
 

@@ -96,8 +96,9 @@ async def raw_publish_rate(url: str, n: int, payload_size: int) -> Rate:
 def store_cases(app: Casework, n: int) -> None:
     """N new Iceland cases, one ``contact_registered`` fact each, saved STORE_BATCH per transaction."""
     ctx = Context(Actor(COORDINATOR, Role.COORDINATOR, SCHOOL), datetime(2024, 1, 8, 9, tzinfo=UTC), "bench")
-    meta = CommandMeta(ctx.actor, ctx.occurred_at, ctx.correlation_id)
-    ensure_institution(app, SCHOOL, "secondary_school", MUNICIPALITY, "IS", COORDINATOR, meta)
+    lead = CommandMeta(Actor("person:lead-bench-1", Role.MUNICIPALITY_LEAD, "org:town-hall-bench", MUNICIPALITY),
+                       ctx.occurred_at, ctx.correlation_id)
+    ensure_institution(app, SCHOOL, "secondary_school", MUNICIPALITY, "IS", COORDINATOR, lead)
     school = app.get_institution(SCHOOL)
     started = time.perf_counter()
     for first in range(0, n, STORE_BATCH):

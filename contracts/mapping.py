@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import DomainEvent
+from eventsourcing.utils import get_topic
 
 from contracts import events as ev
 from contracts.events import SCHEMA_VERSION, EventEnvelopeV1, event_type_of
@@ -173,6 +174,24 @@ _SPECS: dict[type, _Spec] = {
 domain.barnekoordinator) the fact satisfies, where one clearly applies."""
 _CREATION_EVENTS = (IcelandCase.ContactRegistered, NorwayCase.BarnekoordinatorRequested, Institution.Registered)
 _DOMICILE_CHANGED = _fact(IcelandCase, "DomicileChanged")
+
+
+def _published_topics() -> tuple[str, ...]:
+    """The topics of every stored fact that has a contract: what readers of the notification log select
+    (``select_notifications(..., topics=PUBLISHED_TOPICS)``). The natural-key index (``domain.case.CaseKey``)
+    shares the log but is never published; selecting by topic leaves it out without a gap in any case's
+    versions, and it is saved just before its case, so a reader's position passes it with the case's fact."""
+    topics = []
+    for aggregate in (Case, IcelandCase, NorwayCase, Institution):  # Case: facts both laws record
+        for name in dir(aggregate):
+            candidate = getattr(aggregate, name)
+            if isinstance(candidate, type) and issubclass(candidate, DomainEvent):
+                try:
+                    _spec_for(candidate)
+                except UnmappedEventError:
+                    continue
+                topics.append(get_topic(candidate))
+    return tuple(sorted(set(topics)))
 
 
 def mapped_event_classes() -> tuple[type, ...]:
@@ -471,3 +490,7 @@ class MunicipalityTracker:
         return to_published(domain_event, notification_id, app_name,
                             None if placement is None else placement.municipality_ref,
                             jurisdiction=None if placement is None else placement.jurisdiction)
+
+
+PUBLISHED_TOPICS: tuple[str, ...] = _published_topics()
+"""Topics of the facts with a contract (see :func:`_published_topics`)."""

@@ -19,10 +19,37 @@ from domain.rules import age_in_years, birthday
 from domain.values import Context, Jurisdiction
 
 
-def case_id(jurisdiction: Jurisdiction, child_ref: str, episode: int) -> UUID:
-    """Deterministic id: opening the same child's same episode twice collides in the store, so a
-    duplicate case cannot be created by a retried or concurrent request."""
+def natural_key_id(jurisdiction: Jurisdiction, child_ref: str, episode: int) -> UUID:
+    """The id of a case's natural key (jurisdiction, child, episode) in the store.
+
+    v1 used this as the case id itself, so anyone with a child's ref could compute "is this child a case?".
+    Case ids are now random (uuid4, eventsourcing's default); this id is the :class:`CaseKey` saved with the
+    case in one transaction, so opening the same episode twice still collides in the store, and a case
+    stored by v1 under this very id still blocks a second open of its episode."""
     return uuid5(NAMESPACE_URL, f"prosperity:/cases/{jurisdiction.value}/{child_ref}/{episode}")
+
+
+class CaseKey(Aggregate):
+    """The natural key of one case, held once: the eventsourcing way to keep a value unique (the library's
+    wiki example saves a page and its slug index together). Never published, never a case."""
+
+    class Registered(Aggregate.Created):
+        jurisdiction: Jurisdiction
+        child_ref: str
+        episode: int
+        case_id: UUID
+
+    @event(Registered)
+    def __init__(self, jurisdiction: Jurisdiction, child_ref: str, episode: int, case_id: UUID) -> None:
+        self.jurisdiction, self.child_ref, self.episode, self.case_id = jurisdiction, child_ref, episode, case_id
+
+    @staticmethod
+    def create_id(jurisdiction: Jurisdiction, child_ref: str, episode: int) -> UUID:
+        return natural_key_id(jurisdiction, child_ref, episode)
+
+    @classmethod
+    def of(cls, case: Case) -> CaseKey:
+        return cls(jurisdiction=case.jurisdiction, child_ref=case.child_ref, episode=case.episode, case_id=case.id)
 
 
 class Case(Aggregate):

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain import farsaeld
-from domain.case import Case, case_id
+from domain.case import Case
 from domain.directory import Institution
 from domain.errors import InvalidValue, RuleViolation
 from domain.legal_settings import LegalSettings
@@ -109,10 +108,6 @@ class IcelandCase(Case):
         self.transition_plan_adopted_on: date | None = None
         self.conclusion: TeamOutcome | None = None
         self.complaints: dict[str, bool] = {}
-
-    @staticmethod
-    def create_id(child_ref: str, episode: int) -> UUID:
-        return case_id(Jurisdiction.ICELAND, child_ref, episode)
 
     # ---- derived state -------------------------------------------------------------------------------
     @property

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain import barnekoordinator as bk
-from domain.case import Case, case_id
+from domain.case import Case
 from domain.errors import InvalidValue, RuleViolation
 from domain.legal_settings import LegalSettings
 from domain.rules import birthday, require_state
@@ -101,10 +100,6 @@ class NorwayCase(Case):
         self.plan_id: str | None = None
         self.complaints: dict[str, tuple[str, ComplaintStage]] = {}
         self.new_decision_allowed = False
-
-    @staticmethod
-    def create_id(child_ref: str, episode: int) -> UUID:
-        return case_id(Jurisdiction.NORWAY, child_ref, episode)
 
     @property
     def consent_active(self) -> bool:

@@ -218,16 +218,26 @@ def check_refs(field_name: str, values: tuple[str, ...], kind: str) -> tuple[str
 
 @dataclass(frozen=True)
 class Actor:
-    """Who issues a command, in which role, for which organisation (domain.md §2.1 envelope)."""
+    """Who issues a command, in which role, for which organisation (domain.md §2.1 envelope).
+
+    ``municipality_ref`` is the municipality a lead or municipal staff member acts for, and ``jurisdiction``
+    the country a supervisor or national agency acts in; both come from the verified token, never from a
+    request body, and the access model (:mod:`domain.access`) compares them with the case's own."""
 
     person_ref: str
     role: Role
     org_ref: str | None = None
+    municipality_ref: str | None = None
+    jurisdiction: Jurisdiction | None = None
 
     def __post_init__(self) -> None:
         check_ref("actor.person_ref", self.person_ref, "person")
         if self.org_ref is not None:
             check_ref("actor.org_ref", self.org_ref, "org")
+        if self.municipality_ref is not None:
+            check_ref("actor.municipality_ref", self.municipality_ref, "muni")
+        if self.jurisdiction is not None and not isinstance(self.jurisdiction, Jurisdiction):
+            object.__setattr__(self, "jurisdiction", Jurisdiction(self.jurisdiction))
 
 
 SYSTEM_ACTOR = Actor(person_ref="person:system", role=Role.SYSTEM)

@@ -156,9 +156,14 @@ def serve_api(settings: StoreSettings, *, host: str | None, port: int | None) ->
     import uvicorn
 
     from services.api.app import create_app
-    from services.api.settings import ApiSettings
+    from services.api.settings import ApiSettings, ProductionConfigError
 
     api_settings = ApiSettings()
+    try:
+        api_settings.check_production()
+    except ProductionConfigError as error:
+        print(f"prosperity api: {error}", file=sys.stderr)
+        return 2
     with event_store_env(settings) as env:
         app = Casework(env=env)
         try:
@@ -169,15 +174,17 @@ def serve_api(settings: StoreSettings, *, host: str | None, port: int | None) ->
     return 0
 
 
-def mint_dev_token(*, role: str, person: str, org: str | None) -> int:
-    """Print a bearer token signed with the configured HS256 secret (the dev default unless set)."""
+def mint_dev_token(*, role: str, person: str, org: str | None, muni: str | None, jurisdiction: str | None) -> int:
+    """Print a bearer token signed with the configured HS256 secret (the dev default unless set); refused in
+    production mode, where tokens come from the identity provider."""
     from domain.errors import InvalidValue
-    from services.api.identity import mint_token
+    from services.api.identity import MintingDisabled, mint_token
     from services.api.settings import ApiSettings
 
     try:
-        print(mint_token(ApiSettings(), person_ref=person, role=role, org_ref=org))
-    except (InvalidValue, ValueError) as error:
+        print(mint_token(ApiSettings(), person_ref=person, role=role, org_ref=org, municipality_ref=muni,
+                         jurisdiction=jurisdiction))
+    except (InvalidValue, ValueError, MintingDisabled) as error:
         print(f"prosperity token: {error}", file=sys.stderr)
         return 2
     return 0
@@ -197,10 +204,19 @@ def build_parser() -> argparse.ArgumentParser:
     api_parser = sub.add_parser("api", help="serve the HTTP API (uvicorn) on the configured store")
     api_parser.add_argument("--host", help="interface to listen on (default PROSPERITY_API_HOST or 127.0.0.1)")
     api_parser.add_argument("--port", type=int, help="port (default PROSPERITY_API_PORT or 8000)")
-    token_parser = sub.add_parser("token", help="mint a local development bearer token for the HTTP API")
-    token_parser.add_argument("--role", required=True, help="a domain role, e.g. case_manager")
+    from services.api.identity import role_help
+
+    token_parser = sub.add_parser("token", help="mint a local development bearer token for the HTTP API",
+                                  description="Mint a development bearer token (not in production mode). The access "
+                                              "model decides by the token's claims: staff need --org, leads and "
+                                              "municipal staff also --muni, supervisors and national agencies "
+                                              "--jurisdiction.")
+    token_parser.add_argument("--role", required=True, help=f"a domain role: {role_help()}")
     token_parser.add_argument("--person", required=True, help="the caller's pseudonymous ref, person:…")
     token_parser.add_argument("--org", help="the caller's organisation, org:…")
+    token_parser.add_argument("--muni", help="the municipality a lead or municipal staff member acts for, muni:…")
+    token_parser.add_argument("--jurisdiction", choices=["IS", "NO"],
+                              help="the country a supervisor or national agency acts in")
     from services import dashboard_summary, demo, up
     from services.bus import cli as bus_cli
 
@@ -232,7 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "api":
         return serve_api(settings, host=args.host, port=args.port)
     if args.command == "token":
-        return mint_dev_token(role=args.role, person=args.person, org=args.org)
+        return mint_dev_token(role=args.role, person=args.person, org=args.org, muni=args.muni,
+                              jurisdiction=args.jurisdiction)
     if args.command in ("up", "demo", "dashboard"):
         from services import dashboard_summary, demo, up
 

@@ -63,9 +63,13 @@ class DemoError(Exception):
 
 @dataclass(frozen=True)
 class Who:
+    """An acting person with the claims the access model decides by: their organisation, and for leads and
+    municipal staff the municipality they act for (so each actor is related to the cases it acts on)."""
+
     person: str
     role: str
     org: str | None = None
+    muni: str | None = None
 
 
 class Api:
@@ -84,7 +88,7 @@ class Api:
 
         if who not in self._tokens:
             self._tokens[who] = mint_token(self.settings, person_ref=who.person, role=who.role, org_ref=who.org,
-                                           ttl_seconds=24 * 3600)
+                                           municipality_ref=who.muni, ttl_seconds=24 * 3600)
         return self._tokens[who]
 
     def post(self, path: str, command: BaseModel, who: Who, *, allow_conflict: bool = False,
@@ -153,7 +157,7 @@ class Population:
         """ref → language, for the notifier's directory."""
 
     def lead(self, muni: str) -> Who:
-        return Who(f"person:lead-{_slug(muni)}", "municipality_lead")
+        return Who(f"person:lead-{_slug(muni)}", "municipality_lead", f"org:town-hall-{_slug(muni)}", muni)
 
     def org(self, muni: str, kind: str) -> str:
         return f"org:{kind.replace('_', '-')}-{_slug(muni)}"
@@ -378,7 +382,7 @@ def norway_case(api: Api, pop: Population, index: int, stage: str) -> UUID | Non
     tag = f"s{pop.seed}-no-{index:04d}"
     child, mum = f"person:child-{tag}", f"person:parent-{tag}-a"
     unit = f"org:koordinerende-enhet-{_slug(muni)}"
-    staff = Who(f"person:staff-{_slug(muni)}-{rng.randint(1, 3)}", "municipal_staff", unit)
+    staff = Who(f"person:staff-{_slug(muni)}-{rng.randint(1, 3)}", "municipal_staff", unit, muni)
     bk = f"person:bk-{_slug(muni)}-{rng.randint(1, 4)}"
     for ref in (mum, bk, staff.person, muni):
         pop.remember(ref, "nb")

@@ -58,15 +58,18 @@ SERVICES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("notifier", ("notifier",)),
 )
 
-DEV_IDENTITIES: tuple[tuple[str, str, str | None], ...] = (
-    ("coordinator", "person:dev-coordinator", "org:dev-school"),
-    ("case_manager", "person:dev-case-manager", "org:dev-social"),
-    ("municipality_lead", "person:dev-lead", None),
-    ("municipal_staff", "person:dev-staff", "org:dev-koordinerende-enhet"),
-    ("service_provider_rep", "person:dev-provider", "org:dev-health"),
-    ("parent", "person:dev-parent", None),
-    ("supervisor", "person:dev-supervisor", None),
+DEV_IDENTITIES: tuple[tuple[str, str, str | None, str | None, str | None], ...] = (
+    ("coordinator", "person:dev-coordinator", "org:dev-school", None, None),
+    ("case_manager", "person:dev-case-manager", "org:dev-social", None, None),
+    ("municipality_lead", "person:lead-reykjavik", "org:town-hall-reykjavik", "muni:reykjavik", None),
+    ("municipal_staff", "person:staff-bodo-1", "org:koordinerende-enhet-bodo", "muni:bodo", None),
+    ("service_provider_rep", "person:dev-provider", "org:dev-health", None, None),
+    ("parent", "person:dev-parent", None, None, None),
+    ("supervisor", "person:dev-supervisor", "org:gev", None, "IS"),
+    ("national_agency", "person:dev-bofs", "org:bofs", None, "IS"),
 )
+"""One development identity per role (role, person, org, municipality, jurisdiction); the lead and the staff
+member are those of ``prosperity demo``'s Reykjavík and Bodø, so their tokens see the demo's figures."""
 
 
 def state_path(data_dir: Path) -> Path:
@@ -196,6 +199,7 @@ def _service_env(endpoints: Endpoints, api_port: int, data_dir: Path) -> dict[st
         "PROSPERITY_DATA_DIR": str(data_dir),
         "PROSPERITY_API_HOST": LOCALHOST,
         "PROSPERITY_API_PORT": str(api_port),
+        "PROSPERITY_ENV": "development",  # `up` is the development system: the dev key and dev tokens
         "PROSPERITY_NOTIFIER_SMTP_HOST": LOCALHOST,
         "PROSPERITY_NOTIFIER_SMTP_PORT": str(endpoints.smtp_port),
         "PYTHONUNBUFFERED": "1",
@@ -238,8 +242,8 @@ def _print_ready(endpoints: Endpoints, services: list[Service], data_dir: Path) 
     from services.api.identity import mint_token
     from services.api.settings import ApiSettings
 
-    api_settings = ApiSettings()
-    print("\nprosperity is up", flush=True)
+    api_settings = ApiSettings(environment="development")
+    print("\nprosperity is up (development mode)", flush=True)
     print(f"  API          {endpoints.api_url}   (OpenAPI docs: {endpoints.api_url}/docs)")
     print(f"  NATS         {endpoints.nats_url}   ({endpoints.nats_location})")
     schema = f", schema {endpoints.pg_schema}" if endpoints.pg_schema else ""
@@ -250,9 +254,12 @@ def _print_ready(endpoints: Endpoints, services: list[Service], data_dir: Path) 
     for service in services:
         pid = service.process.pid if service.process else "-"
         print(f"  service      {service.name:<22} pid {pid}   log {service.log_path.name}")
-    print("\ndevelopment tokens (valid for a day; `prosperity token` mints more):")
-    for role, person, org in DEV_IDENTITIES:
-        token = mint_token(api_settings, person_ref=person, role=role, org_ref=org, ttl_seconds=24 * 3600)
+    print("\nDEVELOPMENT MODE: tokens are signed with the development key and minted locally; a production API "
+          "(PROSPERITY_ENV=production) refuses that key and mints nothing.")
+    print("development tokens (valid for a day; `prosperity token` mints more):")
+    for role, person, org, muni, jurisdiction in DEV_IDENTITIES:
+        token = mint_token(api_settings, person_ref=person, role=role, org_ref=org, municipality_ref=muni,
+                           jurisdiction=jurisdiction, ttl_seconds=24 * 3600)
         print(f"  {role:<22} {token}")
     print("\nnext: `prosperity demo` (in another terminal), `prosperity dashboard`; Ctrl-C stops everything\n",
           flush=True)

@@ -35,8 +35,9 @@ class _Clock:
     def __init__(self, start: datetime, correlation_id: str) -> None:
         self.start, self.correlation_id = start, correlation_id
 
-    def __call__(self, person: str, role: Role, day: int, org: str | None = None) -> CommandMeta:
-        return CommandMeta(Actor(person, role, org), self.start + timedelta(days=day), self.correlation_id)
+    def __call__(self, person: str, role: Role, day: int, org: str | None = None,
+                 muni: str | None = None) -> CommandMeta:
+        return CommandMeta(Actor(person, role, org, muni), self.start + timedelta(days=day), self.correlation_id)
 
 
 def ensure_institution(app: Casework, org_ref: str, institution_type: str, municipality_ref: str,
@@ -57,8 +58,9 @@ def iceland_lifecycle(app: Casework, child: str = "person:child-is-1", episode: 
     mum, dad, coord, cm, lead = "person:parent-is-1", "person:parent-is-2", "person:coord-is-1", "person:cm-is-1", \
         "person:lead-rvk"
     school, health = "org:school-rvk-1", "org:healthcentre-rvk-1"
+    as_lead = ("org:town-hall-rvk", "muni:reykjavik")
     ensure_institution(app, school, "secondary_school", "muni:reykjavik", "IS", coord,
-                       at(lead, Role.MUNICIPALITY_LEAD, 0))
+                       at(lead, Role.MUNICIPALITY_LEAD, 0, *as_lead))
     opened = app.register_contact(c.RegisterContact(
         child_ref=child, parent_refs=(mum, dad), birth_date=date(2008, 9, 15), municipality_ref="muni:reykjavik",
         coordinator_ref=coord, coordinator_org_ref=school, life_stage="secondary",
@@ -88,7 +90,7 @@ def iceland_lifecycle(app: Casework, child: str = "person:child-is-1", episode: 
     app.appoint_case_manager(c.AppointCaseManager(
         case_id=case_id, case_manager_ref=cm, municipality_ref="muni:reykjavik", org_unit_ref="org:social-rvk",
         needs_l2_l3_multilevel=True, long_term=True, works_in_social_services_or_area_of_needs=True),
-        at(lead, Role.MUNICIPALITY_LEAD, 30))
+        at(lead, Role.MUNICIPALITY_LEAD, 30, *as_lead))
 
     def as_cm(day: int) -> CommandMeta:
         return at(cm, Role.CASE_MANAGER, day, "org:social-rvk")
@@ -129,7 +131,7 @@ def iceland_lifecycle(app: Casework, child: str = "person:child-is-1", episode: 
                                                     justification_doc_ref="doc:closing-1"), as_cm(950))
     app.record_complaint(c.RecordComplaint(
         case_id=case_id, complaint_id="gev-1", complainant_ref=mum, complainant_capacity="user",
-        subject="service_quality", external_ref="GEV-2026-17"), at(coord, Role.COORDINATOR, 960))
+        subject="service_quality", external_ref="GEV-2026-17"), at(coord, Role.COORDINATOR, 960, school))
     return case_id
 
 
@@ -142,7 +144,7 @@ def norway_lifecycle(app: Casework, child: str = "person:child-no-1", episode: i
     unit = "org:koordinerende-enhet-bodo"
 
     def as_staff(day: int) -> CommandMeta:
-        return at(staff, Role.MUNICIPAL_STAFF, day, unit)
+        return at(staff, Role.MUNICIPAL_STAFF, day, unit, "muni:bodo")
 
     opened = app.request_barnekoordinator(c.RequestBarnekoordinator(
         child_ref=child, parent_refs=(mum,), birth_date=date(2016, 5, 2), municipality_ref="muni:bodo",
@@ -182,7 +184,7 @@ def norway_lifecycle(app: Casework, child: str = "person:child-no-1", episode: i
     app.forward_complaint(c.ForwardComplaint(case_id=case_id, complaint_id="klage-1"), as_staff(321))
     app.record_statsforvalteren_decision(c.RecordStatsforvalterenDecision(
         case_id=case_id, complaint_id="klage-1", outcome="decision_reversed", doc_ref="doc:statsforvalteren-1"),
-        at("person:sf-1", Role.SUPERVISOR, 380))
+        as_staff(380))  # the municipality records what Statsforvalteren decided (supervisors never write)
     app.issue_decision(c.IssueDecision(
         case_id=case_id, decision_id="decision-3", decision="granted", written=True,
         justification_doc_ref="doc:decision-3", appeal_info_included=True,

@@ -1,39 +1,82 @@
-"""Who calls: a bearer JWT, verified with the configured key, becomes the :class:`Actor` of the command.
+"""Who calls: a bearer JWT, verified with the configured key, becomes the :class:`Actor` of a command or read.
 
-Claims: ``sub`` is the caller's pseudonymous ``person:…`` ref, ``role`` a :class:`Role` value, ``org`` an
-optional ``org:…`` ref. The actor always comes from the token, never from the request body.
+Claims (names configurable, see ``ApiSettings.claim_*``, for an identity provider that calls them otherwise):
+``sub`` is the caller's pseudonymous ``person:…`` ref, ``role`` a :class:`Role` value, ``org`` the caller's
+``org:…``, ``muni`` the ``muni:…`` a municipality lead or municipal staff member acts for, ``jurisdiction``
+(``IS``/``NO``) the country a supervisor or national agency acts in. A token lacking what its role needs
+(:data:`REQUIRED_CLAIMS`) is refused (401): the access model decides by these, so they cannot be optional.
+The actor always comes from the token, never from the request body.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import jwt
 
 from domain.errors import InvalidValue
-from domain.values import Actor, Role
+from domain.values import Actor, Jurisdiction, Role
 from services.api.settings import ApiSettings
 
 HS_ALGORITHM = "HS256"
 JWKS_ALGORITHMS = ["RS256", "ES256"]
+R = Role
+REQUIRED_CLAIMS: Mapping[Role, tuple[str, ...]] = {
+    R.COORDINATOR: ("org",), R.CASE_MANAGER: ("org",), R.SERVICE_PROVIDER_REP: ("org",),
+    R.GENERAL_SERVICE_REP: ("org",), R.MUNICIPALITY_LEAD: ("org", "muni"), R.MUNICIPAL_STAFF: ("org", "muni"),
+    R.SUPERVISOR: ("org", "jurisdiction"), R.NATIONAL_AGENCY: ("org", "jurisdiction"),
+    R.PARENT: (), R.YOUNG_PERSON: (), R.SYSTEM: (),
+}
+"""What each role's token must carry beside ``sub`` and ``role`` (by logical name; see ``ApiSettings.claim_*``)."""
 
 
 class Unauthenticated(Exception):
-    """No token, or one that does not verify (401)."""
+    """No token, or one that does not verify or lacks what its role needs (401)."""
+
+
+class MintingDisabled(Exception):
+    """Development tokens are not minted in production mode."""
+
+
+def role_help() -> str:
+    """The roles and the claims each needs, for ``prosperity token --help``."""
+    return "; ".join(f"{role.value}" + (f" (needs --{', --'.join(claims)})" if claims else "")
+                     for role, claims in REQUIRED_CLAIMS.items())
 
 
 def mint_token(settings: ApiSettings, *, person_ref: str, role: Role | str, org_ref: str | None = None,
+               municipality_ref: str | None = None, jurisdiction: str | None = None,
                ttl_seconds: int | None = None) -> str:
-    """A locally signed (HS256) token for development and tests; checks the claims it writes."""
-    actor = Actor(person_ref, Role(role), org_ref)  # refuses malformed refs and unknown roles
+    """A locally signed (HS256) token for development and tests; checks the claims it writes. Off in production."""
+    if settings.production:
+        raise MintingDisabled("Development tokens are not minted when PROSPERITY_ENV=production; "
+                              "tokens come from the identity provider.")
+    actor = Actor(person_ref, Role(role), org_ref, municipality_ref,
+                  None if jurisdiction is None else Jurisdiction(jurisdiction))
+    missing = _missing(actor)
+    if missing:
+        raise ValueError(f"the role {actor.role.value} needs {', '.join(missing)}")
     now = int(time.time())
-    claims: dict[str, Any] = {"sub": actor.person_ref, "role": actor.role.value, "iss": settings.issuer,
+    claims: dict[str, Any] = {"sub": actor.person_ref, settings.claim_role: actor.role.value, "iss": settings.issuer,
                               "aud": settings.audience, "iat": now,
                               "exp": now + (ttl_seconds if ttl_seconds is not None else settings.token_ttl_seconds)}
-    if actor.org_ref is not None:
-        claims["org"] = actor.org_ref
+    for name, value in (("org", actor.org_ref), ("muni", actor.municipality_ref),
+                        ("jurisdiction", None if actor.jurisdiction is None else actor.jurisdiction.value)):
+        if value is not None:
+            claims[_claim_name(settings, name)] = value
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=HS_ALGORITHM)
+
+
+def _claim_name(settings: ApiSettings, logical: str) -> str:
+    return {"org": settings.claim_org, "muni": settings.claim_municipality,
+            "jurisdiction": settings.claim_jurisdiction}[logical]
+
+
+def _missing(actor: Actor) -> list[str]:
+    present = {"org": actor.org_ref, "muni": actor.municipality_ref, "jurisdiction": actor.jurisdiction}
+    return [name for name in REQUIRED_CLAIMS[actor.role] if present[name] is None]
 
 
 class TokenVerifier:
@@ -53,14 +96,26 @@ class TokenVerifier:
                                 audience=self.settings.audience, options={"require": ["sub", "exp", "iss", "aud"]})
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"The bearer token is not valid: {error}.") from error
+        return self._actor_from(claims)
+
+    def _actor_from(self, claims: Mapping[str, Any]) -> Actor:
+        s = self.settings
         try:
-            role = Role(str(claims.get("role")))
+            role = Role(str(claims.get(s.claim_role)))
         except ValueError as error:
-            raise Unauthenticated(f"The token's role claim {claims.get('role')!r} is not a known role.") from error
-        org = claims.get("org")
-        if not isinstance(claims["sub"], str) or (org is not None and not isinstance(org, str)):
-            raise Unauthenticated("The token's sub and org claims must be strings.")
+            raise Unauthenticated(f"The token's {s.claim_role} claim {claims.get(s.claim_role)!r} is not a known "
+                                  "role.") from error
+        values = {name: claims.get(_claim_name(s, name)) for name in ("org", "muni", "jurisdiction")}
+        if not isinstance(claims["sub"], str) or any(v is not None and not isinstance(v, str) for v in values.values()):
+            raise Unauthenticated("The token's sub, org, municipality and jurisdiction claims must be strings.")
         try:
-            return Actor(claims["sub"], role, org)
-        except InvalidValue as error:
+            jurisdiction = None if values["jurisdiction"] is None else Jurisdiction(values["jurisdiction"])
+            actor = Actor(claims["sub"], role, values["org"], values["muni"], jurisdiction)
+        except (InvalidValue, ValueError) as error:
             raise Unauthenticated(f"The token's claims are malformed: {error}.") from error
+        missing = _missing(actor)
+        if missing:
+            names = ", ".join(_claim_name(s, name) for name in missing)
+            raise Unauthenticated(f"[ACCESS-TOKEN] A {role.value} token must carry the claims {names}; the access "
+                                  "model decides by them.")
+        return actor

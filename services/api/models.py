@@ -1,4 +1,4 @@
-"""Response models of the read endpoints (``services.api.queries``): what the OpenAPI document publishes.
+"""Response models of the read endpoints (``services.api.routers``): what the OpenAPI document publishes.
 
 Where a query module (``projections.dashboard``, ``projections.audit``) already returns a frozen dataclass,
 that dataclass *is* the response model (FastAPI publishes dataclasses through pydantic), so a query's result
@@ -152,14 +152,19 @@ CaseSnapshotView = time_travel.CaseSnapshot
 
 
 class ReadLogEntry(_Out):
-    """One recorded read of a case's data (domain.md §8.3 item 4): who, in which role, when, why, what."""
+    """One attempt to read personal data (domain.md §8.3 item 4): who, in which role and organisation, when, why,
+    what, and whether it was granted or refused (with the access rule, or ``not_found``)."""
 
     id: int
     read_at: datetime
     subject: str
     role: str
     org_ref: str | None
-    case_id: UUID
+    municipality_ref: str | None
+    case_id: UUID | None
     resource: str
     purpose: str
+    outcome: Literal["granted", "refused"]
+    reason: str | None
+    jurisdiction: str | None
     correlation_id: str | None

@@ -2,7 +2,8 @@
 
 Every problem has ``type`` (a stable URN naming the kind), ``title``, ``status``, ``detail``; the extensions
 say what to act on: the field and rule of a malformed value (422), the rule id, reason and remedy of a refused
-command (409), the current version on a concurrent change (409), the role that is missing (403).
+command (409), the current version on a concurrent change (409), the access rule and the relationships that are
+missing (403).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain.access import AccessDenied
 from domain.errors import DomainError, InvalidValue, RuleViolation
-from services.api.authorization import Forbidden
 from services.api.idempotency import IdempotencyKeyReused
 from services.api.identity import Unauthenticated
 from services.casework.errors import AlreadyExists, CaseNotFound, ConcurrencyConflict, InstitutionNotFound
@@ -86,6 +87,8 @@ def install_problem_handlers(api: FastAPI) -> None:
         return validation_problem([dict(e) for e in error.errors()])
 
     async def domain(_: Request, error: Exception) -> JSONResponse:
+        if isinstance(error, AccessDenied):
+            return access_denied_problem(error)
         if isinstance(error, InvalidValue):
             return invalid_value_problem(error.field, error.rule)
         if isinstance(error, RuleViolation):
@@ -93,7 +96,7 @@ def install_problem_handlers(api: FastAPI) -> None:
         if isinstance(error, ConcurrencyConflict):
             return concurrency_problem(error)
         if isinstance(error, CaseNotFound):
-            return problem(404, "case-not-found", "No such case", str(error), case_id=str(error.case_id))
+            return case_not_found_problem(error)
         if isinstance(error, InstitutionNotFound):
             return problem(404, "institution-not-found", "No such institution", str(error), org_ref=error.org_ref)
         if isinstance(error, AlreadyExists):
@@ -103,11 +106,6 @@ def install_problem_handlers(api: FastAPI) -> None:
     async def unauthenticated(_: Request, error: Exception) -> JSONResponse:
         return problem(401, "unauthenticated", "Authentication required", str(error),
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-
-    async def forbidden(_: Request, error: Exception) -> JSONResponse:
-        assert isinstance(error, Forbidden)
-        return problem(403, "role-not-allowed", "Your role may not do this", str(error),
-                       command=error.command, role=error.role.value, required_roles=error.allowed)
 
     async def key_reused(_: Request, error: Exception) -> JSONResponse:
         return problem(422, "idempotency-key-reused", "Idempotency-Key reused for a different request", str(error))
@@ -124,9 +122,19 @@ def install_problem_handlers(api: FastAPI) -> None:
     api.add_exception_handler(ValidationError, request_validation)
     api.add_exception_handler(DomainError, domain)
     api.add_exception_handler(Unauthenticated, unauthenticated)
-    api.add_exception_handler(Forbidden, forbidden)
     api.add_exception_handler(IdempotencyKeyReused, key_reused)
     api.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def access_denied_problem(error: AccessDenied) -> JSONResponse:
+    return problem(403, "relationship-missing", "You lack the relationship this needs", error.reason,
+                   rule_id=error.rule_id, reason=error.reason, remedy=error.remedy, operation=error.what,
+                   required_relationships=error.required, held_relationships=error.held)
+
+
+def case_not_found_problem(error: CaseNotFound) -> JSONResponse:
+    """The same answer for a case that does not exist and for one the caller may not see (no existence oracle)."""
+    return problem(404, "case-not-found", "No such case", str(error), case_id=str(error.case_id))
 
 
 def internal_error_problem() -> JSONResponse:

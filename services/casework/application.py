@@ -2,9 +2,11 @@
 
 Each method is the same three steps as in the eventsourcing examples: load the case, call the command
 method (the domain checks the law), save. What this layer adds is what a real system needs around it:
-validated commands in (pydantic, ``contracts.commands``), a clock and the acting person, and optimistic
-concurrency: if another writer saved the case first, the command is re-run on the new version and saved
-if it is still valid there; otherwise the caller gets a clear ``ConcurrencyConflict``.
+validated commands in (pydantic, ``contracts.commands``), a clock and the acting person, the access model
+(``domain.access``: the caller's relationship to the case decides whether it may issue the command, checked on
+every attempt), and optimistic concurrency: if another writer saved the case first, the command is re-run on
+the new version and saved if it is still allowed and valid there; otherwise the caller gets a clear
+``ConcurrencyConflict`` (or ``AccessDenied``, when the relationship ended meanwhile).
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
 
 from contracts import commands as c
-from domain.case import Case
+from domain import access
+from domain.access import Prospect
+from domain.case import Case, CaseKey, natural_key_id
 from domain.case_iceland import IcelandCase
 from domain.case_norway import NorwayCase
 from domain.directory import Institution
 from domain.errors import InvalidValue, RuleViolation
 from domain.legal_settings import DEFAULT_LEGAL_SETTINGS, LegalSettings
-from domain.values import Actor, Context
+from domain.values import Actor, Context, Jurisdiction
 from services.casework.errors import (
     AlreadyExists,
     CaseNotFound,
@@ -93,19 +97,34 @@ class Casework(Application[UUID]):
         return tuple(f"{r.domain_event.originator_id}:{r.domain_event.originator_version}" for r in recordings)
 
     def _open(self, aggregate: Case) -> CommandResult:
+        """Save a new case with its natural key in one transaction: a second open of the same episode (or of one
+        stored by v1 under the key's id) collides on the key and stores nothing. The key is saved first, so its
+        notification comes before the case's and a relay's position passes it with the case's own."""
         try:
-            event_ids = self._save_facts(aggregate)
+            event_ids = self._save_facts(CaseKey.of(aggregate), aggregate)
         except IntegrityError as error:
-            raise AlreadyExists(f"Case {aggregate.id} (child {aggregate.child_ref}, episode "
-                                f"{aggregate.episode}) already exists.") from error
-        return CommandResult(aggregate.id, aggregate.version, event_ids)
+            raise AlreadyExists(f"A case for this child's episode {aggregate.episode} already exists in "
+                                f"{aggregate.jurisdiction.value}; open the next episode instead.") from error
+        return CommandResult(aggregate.id, aggregate.version, event_ids[1:])
 
     def get_case(self, case_id: UUID) -> Case:
+        """A case by id; any other aggregate (an institution, a natural key) is no case (404, never 500)."""
         try:
-            case: Case = self.repository.get(case_id)
+            case: Any = self.repository.get(case_id)
         except AggregateNotFoundError as error:
             raise CaseNotFound(case_id) from error
+        if not isinstance(case, Case):
+            raise CaseNotFound(case_id)
         return case
+
+    def case_of_natural_key(self, jurisdiction: Jurisdiction, child_ref: str, episode: int) -> UUID:
+        """The id of the case of (jurisdiction, child, episode), for callers already allowed to know it."""
+        key_id = natural_key_id(jurisdiction, child_ref, episode)
+        try:
+            key: Any = self.repository.get(key_id)
+        except AggregateNotFoundError as error:
+            raise CaseNotFound(key_id) from error
+        return key.case_id if isinstance(key, CaseKey) else key_id
 
     def get_institution(self, org_ref: str) -> Institution:
         try:
@@ -114,16 +133,24 @@ class Casework(Application[UUID]):
             raise InstitutionNotFound(org_ref) from error
         return institution
 
-    def _change(self, case_type: type[A], case_id: UUID, meta: CommandMeta, expected_version: int | None,
+    def _change(self, case_type: type[A], request: c.CaseCommand, meta: CommandMeta, expected_version: int | None,
                 command: Callable[[A, Context], None]) -> CommandResult:
-        """Load, check, record; on a concurrent write, retry on the new version while still valid."""
+        """Load, check who asks and what the law says, record; on a concurrent write, retry on the new version
+        while still allowed (the caller's relationships are checked again on every attempt).
+
+        A caller who may not see the case is answered as if it did not exist (``CaseNotFound``); one who may
+        see it but lacks the relationship the command needs gets ``AccessDenied`` naming it."""
         ctx = self._context(meta)
+        case_id, name, fields = request.case_id, type(request).__name__, request.arguments()
         for attempt in range(MAX_ATTEMPTS):
             case = self.get_case(case_id)
+            if not access.may_see_case(meta.actor, case):
+                raise CaseNotFound(case_id)
             if not isinstance(case, case_type):
                 raise RuleViolation("CASE-JURISDICTION",
                                     f"This command belongs to {case_type.__name__}, not to a {type(case).__name__}.",
                                     remedy="Use the commands of the case's own jurisdiction.")
+            access.authorize_command(meta.actor, name, case, fields)
             if expected_version is not None and case.version != expected_version:
                 raise ConcurrencyConflict(case_id, expected_version, case.version)
             try:
@@ -148,11 +175,12 @@ class Casework(Application[UUID]):
         kwargs = command.arguments()
         if "settings" in inspect.signature(method).parameters:
             kwargs["settings"] = self.legal_settings
-        return self._change(case_type, command.case_id, meta, expected_version,
+        return self._change(case_type, command, meta, expected_version,
                             lambda case, ctx: method(case, ctx, **kwargs))
 
     # ---- coordinator directory -----------------------------------------------------------------------
     def register_institution(self, command: c.RegisterInstitution, meta: CommandMeta) -> CommandResult:
+        access.authorize_directory(meta.actor, "RegisterInstitution", command.municipality_ref)
         institution = Institution.register(self._context(meta), **command.arguments())
         try:
             event_ids = self._save_facts(institution)
@@ -160,11 +188,12 @@ class Casework(Application[UUID]):
             raise AlreadyExists(f"Institution {command.org_ref} is already registered.") from error
         return CommandResult(institution.id, institution.version, event_ids)
 
-    def _change_institution(self, org_ref: str, meta: CommandMeta,
+    def _change_institution(self, org_ref: str, meta: CommandMeta, name: str,
                             command: Callable[[Institution, Context], None]) -> CommandResult:
         ctx = self._context(meta)
         for _ in range(MAX_ATTEMPTS):
             institution = self.get_institution(org_ref)
+            access.authorize_directory(meta.actor, name, institution.municipality_ref)
             command(institution, ctx)
             try:
                 event_ids = self._save_facts(institution)
@@ -174,17 +203,19 @@ class Casework(Application[UUID]):
         raise ConcurrencyConflict(Institution.create_id(org_ref), None, self.get_institution(org_ref).version)
 
     def designate_coordinator(self, command: c.DesignateCoordinator, meta: CommandMeta) -> CommandResult:
-        return self._change_institution(command.org_ref, meta,
+        return self._change_institution(command.org_ref, meta, "DesignateCoordinator",
                                         lambda inst, ctx: inst.designate_coordinator(ctx, command.person_ref))
 
     def withdraw_coordinator_designation(self, command: c.WithdrawCoordinatorDesignation,
                                          meta: CommandMeta) -> CommandResult:
-        return self._change_institution(command.org_ref, meta,
+        return self._change_institution(command.org_ref, meta, "WithdrawCoordinatorDesignation",
                                         lambda inst, ctx: inst.withdraw_designation(ctx, command.person_ref))
 
     # ---- Iceland --------------------------------------------------------------------------------------
     def register_contact(self, command: c.RegisterContact, meta: CommandMeta) -> CommandResult:
         args = command.arguments()
+        access.authorize_opening(meta.actor, "RegisterContact", Prospect(
+            Jurisdiction.ICELAND, command.child_ref, command.parent_refs, command.municipality_ref), args)
         institution = self.get_institution(args.pop("coordinator_org_ref"))
         case = IcelandCase.register_contact(self._context(meta), coordinator_institution=institution,
                                             settings=self.legal_settings, **args)
@@ -194,7 +225,7 @@ class Casework(Application[UUID]):
                            expected_version: int | None = None) -> CommandResult:
         args = command.arguments()
         institution = self.get_institution(args.pop("coordinator_org_ref"))
-        return self._change(IcelandCase, command.case_id, meta, expected_version,
+        return self._change(IcelandCase, command, meta, expected_version,
                             lambda case, ctx: case.change_coordinator(ctx, institution=institution, **args))
 
     def record_integration_guidance(self, command: c.RecordIntegrationGuidance, meta: CommandMeta,
@@ -304,16 +335,19 @@ class Casework(Application[UUID]):
     # ---- both laws ------------------------------------------------------------------------------------
     def record_majority(self, command: c.RecordMajority, meta: CommandMeta,
                         expected_version: int | None = None) -> CommandResult:
-        return self._change(Case, command.case_id, meta, expected_version,
+        return self._change(Case, command, meta, expected_version,
                             lambda case, ctx: case.record_majority(ctx, settings=self.legal_settings))
 
     def close_case(self, command: c.CloseCase, meta: CommandMeta,
                    expected_version: int | None = None) -> CommandResult:
-        return self._change(Case, command.case_id, meta, expected_version,
+        return self._change(Case, command, meta, expected_version,
                             lambda case, ctx: case.close_case(ctx, closure_reason=command.closure_reason))
 
     # ---- Norway ---------------------------------------------------------------------------------------
     def request_barnekoordinator(self, command: c.RequestBarnekoordinator, meta: CommandMeta) -> CommandResult:
+        access.authorize_opening(meta.actor, "RequestBarnekoordinator", Prospect(
+            Jurisdiction.NORWAY, command.child_ref, command.parent_refs, command.municipality_ref),
+            command.arguments())
         case = NorwayCase.request_barnekoordinator(self._context(meta), settings=self.legal_settings,
                                                    **command.arguments())
         return self._open(case)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from contracts.events import EventEnvelopeV1
-from contracts.mapping import MunicipalityTracker, repository_lookup
+from contracts.mapping import PUBLISHED_TOPICS, MunicipalityTracker, repository_lookup
 from services.casework.application import Casework
 
 PAGE = 500
@@ -22,7 +22,8 @@ def published_events(app: Casework, *, after: int = 0, up_to: int | None = None)
     tracker = MunicipalityTracker(lookup=repository_lookup(app.repository))
     position = after
     while True:
-        page = app.recorder.select_notifications(start=position, limit=PAGE, stop=up_to, inclusive_of_start=False)
+        page = app.recorder.select_notifications(start=position, limit=PAGE, stop=up_to, inclusive_of_start=False,
+                                                 topics=PUBLISHED_TOPICS)
         if not page:
             return
         for notification in page:

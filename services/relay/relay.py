@@ -41,7 +41,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresTracking
 from eventsourcing.utils import Environment
 from nats.aio.client import Client as NATS
 
-from contracts.mapping import MunicipalityTracker, PublishedEvent, repository_lookup
+from contracts.mapping import PUBLISHED_TOPICS, MunicipalityTracker, PublishedEvent, repository_lookup
 from services.bus.plan import RELAY
 from services.relay import postgres
 from services.relay.stream import RelaySettings
@@ -325,7 +325,7 @@ class Relay:
 
     def _read_and_map(self, after: int) -> list[tuple[int, PublishedEvent]]:
         notifications = self.recorder.select_notifications(start=after, limit=self.settings.relay_batch_size,
-                                                           inclusive_of_start=False)
+                                                           inclusive_of_start=False, topics=PUBLISHED_TOPICS)
         return self._map(notifications)
 
     def _new_tracker(self) -> MunicipalityTracker:

@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg import sql
 
+from contracts.mapping import PUBLISHED_TOPICS
 from projections.audit.projection import AuditProjection
 from projections.audit.queries import case_trail
 from projections.dashboard.oversight import complaints_by_stage
@@ -122,7 +123,7 @@ async def test_lifecycles_over_http_reach_nats_and_every_read_model(
     norway = open_norway_case(api)
     norway_version = run_steps(api, norway, NORWAY_STEPS, 1)
 
-    stored = api.app.recorder.select_notifications(start=None, limit=10_000)
+    stored = api.app.recorder.select_notifications(start=None, limit=10_000, topics=PUBLISHED_TOPICS)
     expected = {str(aggregate): version for aggregate, version in
                 {n.originator_id: n.originator_version for n in stored}.items()}
     await asyncio.to_thread(wait_until_applied, pg_schema, expected, processes)

@@ -14,10 +14,11 @@ from uuid import UUID
 
 from contracts import commands as c
 from contracts.events import EventEnvelopeV1
-from domain.values import Actor, EligibilityCriteria, MemberType, ProviderRole, Role, SupportPlanContent, TeamMember
+from domain.values import EligibilityCriteria, MemberType, ProviderRole, Role, SupportPlanContent, TeamMember
 from services.casework.application import Casework, CommandMeta
 from services.consumers.replay import published_events
 from services.walkthrough import ensure_institution, iceland_lifecycle, norway_lifecycle
+from tests.actors import acting
 
 POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 REYKJAVIK, KOPAVOGUR, AKUREYRI, BODO = "muni:reykjavik", "muni:kopavogur", "muni:akureyri", "muni:bodo"
@@ -33,7 +34,7 @@ BK_ACTIVE = "person:bk-bodo-2"
 
 
 def meta(person: str, role: Role, day: int, org: str | None = None) -> CommandMeta:
-    return CommandMeta(Actor(person, role, org), STORY_START + timedelta(days=day))
+    return CommandMeta(acting(person, role, org), STORY_START + timedelta(days=day))
 
 
 def coordinator(day: int) -> CommandMeta:

@@ -163,7 +163,7 @@ def iceland_team(app: Casework, *, child: str = "person:child-is-7", birth_date:
     """An Icelandic case up to an established support team (case-manager track), with no plan."""
     at = _Clock(start, f"notifier-{child}")
     ensure_institution(app, SCHOOL_IS, "primary_school", "muni:kopavogur", "IS", COORD_IS,
-                       at("person:lead-kop", Role.MUNICIPALITY_LEAD, 0))
+                       at("person:lead-kop", Role.MUNICIPALITY_LEAD, 0, "org:town-hall-kop", "muni:kopavogur"))
     case_id = app.register_contact(c.RegisterContact(
         child_ref=child, parent_refs=(MUM_IS, DAD_IS), birth_date=birth_date, municipality_ref="muni:kopavogur",
         coordinator_ref=COORD_IS, coordinator_org_ref=SCHOOL_IS, life_stage="primary",
@@ -181,7 +181,7 @@ def iceland_team(app: Casework, *, child: str = "person:child-is-7", birth_date:
     app.appoint_case_manager(c.AppointCaseManager(
         case_id=case_id, case_manager_ref=CM_IS, municipality_ref="muni:kopavogur", org_unit_ref="org:social-kop",
         needs_l2_l3_multilevel=True, long_term=True, works_in_social_services_or_area_of_needs=True),
-        at("person:lead-kop", Role.MUNICIPALITY_LEAD, 6))
+        at("person:lead-kop", Role.MUNICIPALITY_LEAD, 6, "org:town-hall-kop", "muni:kopavogur"))
     app.establish_support_team(c.EstablishSupportTeam(case_id=case_id, team_id="team-7", members=(
         TeamMember("person:teacher-7", SCHOOL_IS, MemberType.SERVICE_PROVIDER_REP),
         TeamMember(COORD_IS, SCHOOL_IS, MemberType.COORDINATOR))), cm_meta(at, 8))
@@ -210,12 +210,12 @@ def norway_refusal(app: Casework) -> UUID:
     case_id = app.request_barnekoordinator(c.RequestBarnekoordinator(
         child_ref="person:child-no-7", parent_refs=(MUM_NO,), birth_date=date(2015, 6, 1),
         municipality_ref="muni:tromso", request_id="no-request-7", channel="written", requested_by_ref=MUM_NO,
-        family_status="child_under_18"), at(staff, Role.MUNICIPAL_STAFF, 0, unit)).case_id
+        family_status="child_under_18"), at(staff, Role.MUNICIPAL_STAFF, 0, unit, "muni:tromso")).case_id
     app.assess_eligibility(c.AssessEligibility(
         case_id=case_id, criteria=EligibilityCriteria(True, False, True), family_views_doc_ref="doc:views-7",
-        child_views_doc_ref="doc:child-views-7"), at(staff, Role.MUNICIPAL_STAFF, 9, unit))
+        child_views_doc_ref="doc:child-views-7"), at(staff, Role.MUNICIPAL_STAFF, 9, unit, "muni:tromso"))
     app.issue_decision(c.IssueDecision(
         case_id=case_id, decision_id="decision-7", decision="refused", written=True,
         justification_doc_ref="doc:refusal-7", appeal_info_included=True,
-        delivered_at=START + timedelta(days=12, hours=10)), at(staff, Role.MUNICIPAL_STAFF, 11, unit))
+        delivered_at=START + timedelta(days=12, hours=10)), at(staff, Role.MUNICIPAL_STAFF, 11, unit, "muni:tromso"))
     return case_id

@@ -1,5 +1,6 @@
 """``GET /v1/me/caseload`` over real PostgreSQL: the caller's open cases with their next deadlines, from the
-dashboard read model, the role layer, and one read-log entry per case returned."""
+dashboard read model, the access rule (ACCESS-READ-CASELOAD: one's own cases), and one read-log entry per case
+returned."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from datetime import date
 from uuid import UUID
 
 from contracts import commands as c
-from domain.values import Actor, Role
+from domain import access
+from domain.access import ReadKind, Relation
+from domain.values import Actor, Jurisdiction, Role
 from projections.dashboard.calendar import transition_window_birth_years
-from services.api.access import READ_ROLES, ReadKind
 from services.infra.postgres_env import PgTarget
 from tests.integration.test_api_commands import CM, COORD, ICELAND_REST, SCHOOL, Api, run_steps
 from tests.integration.test_api_queries import PURPOSE, SUPERVISOR, api, build_read_models, get, team_case
@@ -77,11 +79,12 @@ def test_another_person_sees_none(api: Api, team_case: UUID, pg_schema: PgTarget
 
 def test_other_roles_are_refused(api: Api, team_case: UUID, pg_schema: PgTarget) -> None:
     build_read_models(api, pg_schema)
-    assert READ_ROLES[ReadKind.CASELOAD] == {Role.COORDINATOR, Role.CASE_MANAGER}
-    for role in set(Role) - READ_ROLES[ReadKind.CASELOAD]:
-        response = get(api, PATH, Actor(CM.person_ref, role), PURPOSE)
+    assert access.MAY_READ[ReadKind.CASELOAD].may == {Relation.OWN_CASES}
+    for role in set(Role) - {Role.COORDINATOR, Role.CASE_MANAGER}:
+        actor = Actor(CM.person_ref, role, "org:social-rvk", "muni:reykjavik", Jurisdiction.ICELAND)
+        response = get(api, PATH, actor, PURPOSE)
         assert response.status_code == 403, (role, response.text)
-        assert response.json()["type"].endswith("role-not-allowed")
+        assert response.json()["rule_id"] == "ACCESS-READ-CASELOAD"
     assert get(api, PATH, None, PURPOSE).status_code == 401
 
 
@@ -92,8 +95,8 @@ def test_purpose_is_required_and_each_case_read_is_logged(api: Api, team_case: U
     assert get(api, "/v1/audit/read-log", SUPERVISOR, case_id=str(team_case)).json() == []
     assert len(get(api, PATH, CM, PURPOSE).json()) == 1
     entries = get(api, "/v1/audit/read-log", SUPERVISOR, case_id=str(team_case)).json()
-    assert [(e["subject"], e["role"], e["resource"], e["purpose"]) for e in entries] == [
-        (CM.person_ref, "case_manager", "caseload", "casework")]
+    assert [(e["subject"], e["role"], e["resource"], e["purpose"], e["outcome"]) for e in entries] == [
+        (CM.person_ref, "case_manager", "caseload", "casework", "granted")]
 
 
 def test_not_built_is_503(api: Api) -> None:

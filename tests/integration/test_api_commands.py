@@ -1,5 +1,6 @@
 """The HTTP API over real PostgreSQL (FastAPI TestClient): both lifecycles, problems, concurrency,
-idempotency, identity and the role table.
+idempotency, identity and the access model's refusals (the whole matrix is in tests/unit/test_access_matrix.py,
+the attacks in test_api_attacks.py).
 
 The steps mirror ``services.walkthrough``; the application's clock is moved to each step's day, so the
 facts carry the same dates as in the walkthrough (the API records "now").
@@ -23,6 +24,7 @@ with warnings.catch_warnings():  # starlette's TestClient still runs on httpx; t
     from fastapi.testclient import TestClient
 
 from contracts import commands as c
+from domain import access
 from domain.values import (
     Actor,
     AdultServiceHandover,
@@ -35,7 +37,6 @@ from domain.values import (
     TeamMember,
 )
 from services.api.app import create_app
-from services.api.authorization import ALLOWED_ROLES
 from services.api.identity import mint_token
 from services.api.routes import ROUTES
 from services.api.settings import ApiSettings
@@ -81,7 +82,9 @@ class Api:
 
 
 def auth(actor: Actor) -> dict[str, str]:
-    token = mint_token(SETTINGS, person_ref=actor.person_ref, role=actor.role, org_ref=actor.org_ref)
+    token = mint_token(SETTINGS, person_ref=actor.person_ref, role=actor.role, org_ref=actor.org_ref,
+                       municipality_ref=actor.municipality_ref,
+                       jurisdiction=None if actor.jurisdiction is None else actor.jurisdiction.value)
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -99,12 +102,12 @@ def api(pg_schema: PgTarget) -> Iterator[Api]:
 # ---- the cast (as in services.walkthrough) ------------------------------------------------------------------
 SCHOOL, HEALTH, SOCIAL = "org:school-rvk-1", "org:healthcentre-rvk-1", "org:social-rvk"
 MUM, DAD, CHILD = "person:parent-is-1", "person:parent-is-2", "person:child-is-1"
-LEAD = Actor("person:lead-rvk", Role.MUNICIPALITY_LEAD)
+LEAD = Actor("person:lead-rvk", Role.MUNICIPALITY_LEAD, "org:town-hall-rvk", "muni:reykjavik")
 COORD = Actor("person:coord-is-1", Role.COORDINATOR, SCHOOL)
 NURSE = Actor("person:nurse-1", Role.SERVICE_PROVIDER_REP, HEALTH)
 CM = Actor("person:cm-is-1", Role.CASE_MANAGER, SOCIAL)
 UNIT = "org:koordinerende-enhet-bodo"
-STAFF = Actor("person:staff-bodo-1", Role.MUNICIPAL_STAFF, UNIT)
+STAFF = Actor("person:staff-bodo-1", Role.MUNICIPAL_STAFF, UNIT, "muni:bodo")
 BK = Actor("person:bk-bodo-1", Role.COORDINATOR, UNIT)
 NO_MUM, NO_CHILD = "person:parent-no-1", "person:child-no-1"
 
@@ -181,7 +184,7 @@ ICELAND_REST: list[Step] = [
         young_person_participated=True)),
     (950, CM, lambda case: c.ConcludeSupportTeam(case_id=case, outcome="goals_met",
                                                  justification_doc_ref="doc:closing-1")),
-    (960, Actor(COORD.person_ref, Role.COORDINATOR), lambda case: c.RecordComplaint(
+    (960, COORD, lambda case: c.RecordComplaint(
         case_id=case, complaint_id="gev-1", complainant_ref=MUM, complainant_capacity="user",
         subject="service_quality", external_ref="GEV-2026-17")),
 ]
@@ -377,7 +380,8 @@ def test_idempotent_retry_of_an_opening_command_returns_the_same_case(api: Api) 
 # ---- identity and roles -------------------------------------------------------------------------------------
 def _token(claims: dict[str, Any], secret: str | None = None) -> dict[str, str]:
     now = int(datetime.now(UTC).timestamp())
-    base = {"sub": "person:cm-1", "role": "case_manager", "iss": SETTINGS.issuer, "aud": SETTINGS.audience,
+    base = {"sub": "person:cm-1", "role": "case_manager", "org": "org:social-1", "iss": SETTINGS.issuer,
+            "aud": SETTINGS.audience,
             "iat": now, "exp": now + 60}
     key = secret or SETTINGS.jwt_secret.get_secret_value()
     return {"Authorization": f"Bearer {jwt.encode({**base, **claims}, key, algorithm='HS256')}"}
@@ -396,34 +400,45 @@ def test_missing_or_invalid_token_is_401(api: Api, headers: dict[str, str]) -> N
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_role_not_allowed_is_403_naming_the_roles(api: Api) -> None:
+def test_a_caller_without_the_relationship_is_403_naming_it_and_the_rule(api: Api) -> None:
+    """Municipal staff of the child's municipality may see the case, but only its lead appoints a case manager."""
     case_id = open_iceland_case(api)
     events = api.stored_events()
-    staff = Actor("person:staff-rvk-1", Role.MUNICIPAL_STAFF)
+    staff = Actor("person:staff-rvk-1", Role.MUNICIPAL_STAFF, "org:social-rvk", "muni:reykjavik")
     response = api.post(c.AppointCaseManager(
         case_id=case_id, case_manager_ref=CM.person_ref, municipality_ref="muni:reykjavik", org_unit_ref=SOCIAL,
         needs_l2_l3_multilevel=True, long_term=True, works_in_social_services_or_area_of_needs=True), staff)
     assert response.status_code == 403
     problem = response.json()
-    assert problem["role"] == "municipal_staff" and problem["required_roles"] == ["municipality_lead"]
-    assert problem["command"] == "AppointCaseManager"
+    assert problem["type"].endswith("relationship-missing") and problem["rule_id"] == "ACCESS-IS-R13"
+    assert problem["required_relationships"] == ["domicile_lead"]
+    assert problem["held_relationships"] == ["domicile_staff"]
+    assert problem["operation"] == "AppointCaseManager" and problem["remedy"]
     assert api.stored_events() == events
 
 
-def test_authorization_table_every_endpoint_and_role(api: Api) -> None:
-    """Allowed roles get past authorization (the empty body is then a 422); every other role gets a 403."""
-    case_id = uuid4()
-    for route in ROUTES:
-        path = route.path.replace("{case_id}", str(case_id))
-        for role in Role:
-            response = api.client.post(path, json={}, headers=auth(Actor(f"person:{role.value}-1", role)))
-            if role in ALLOWED_ROLES[route.model]:
-                assert response.status_code != 403, (route.path, role)
-            else:
-                assert response.status_code == 403, (route.path, role, response.text)
-                assert response.json()["role"] == role.value
-    for role in (Role.SUPERVISOR, Role.NATIONAL_AGENCY):
-        assert not any(role in roles for roles in ALLOWED_ROLES.values())
+def test_a_case_the_caller_may_not_see_answers_like_a_missing_one(api: Api) -> None:
+    case_id = open_iceland_case(api)
+    events = api.stored_events()
+    stranger = Actor("person:coord-is-9", Role.COORDINATOR, "org:school-rvk-9")
+    command = c.RecordChildViews(case_id=case_id, method="conversation", summary_doc_ref="doc:v")
+    hidden = api.post(command, stranger)
+    missing = api.post(c.RecordChildViews(case_id=uuid4(), method="conversation", summary_doc_ref="doc:v"), stranger)
+    assert hidden.status_code == missing.status_code == 404
+    assert set(hidden.json()) == set(missing.json())
+    assert hidden.json()["type"] == missing.json()["type"] and hidden.json()["title"] == missing.json()["title"]
+    drop = {"x-correlation-id", "content-length"}
+    assert {k for k in hidden.headers if k not in drop} == {k for k in missing.headers if k not in drop}
+    assert api.stored_events() == events
+
+
+def test_a_token_lacking_the_claims_its_role_needs_is_401(api: Api) -> None:
+    for claims in ({"role": "municipality_lead", "org": "org:town-hall-rvk"},  # no municipality
+                   {"role": "coordinator", "org": None},  # no organisation
+                   {"role": "supervisor", "org": "org:gev"}):  # no jurisdiction
+        response = api.client.post(f"/v1/cases/{uuid4()}/child-views", headers=_token(claims), json={})
+        assert response.status_code == 401, claims
+        assert "ACCESS-TOKEN" in response.json()["detail"]
 
 
 # ---- operations and the published contract ------------------------------------------------------------------
@@ -444,14 +459,20 @@ def test_openapi_publishes_every_command_with_its_models(api: Api) -> None:
     spec = api.client.get("/openapi.json").json()
     commands = {m for m in vars(c).values() if isinstance(m, type) and issubclass(m, c.Command)} - {
         c.Command, c.CaseCommand}
-    assert {route.model for route in ROUTES} == commands == set(ALLOWED_ROLES)
+    assert {route.model for route in ROUTES} == commands
     for route in ROUTES:
         operation = spec["paths"][route.path]["post"]
         schema_ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
         assert schema_ref == f"#/components/schemas/{route.model.__name__}"
         ok = operation["responses"]["200" if route.on_case else "201"]
         assert ok["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/CommandResponse"
-        assert {"401", "403", "409", "422"} <= set(operation["responses"])
+        assert {"401", "403", "409", "413", "422", "429"} <= set(operation["responses"])
+        extension = operation["x-prosperity-access"]
+        rules = access.rules_for_command(route.model.__name__)
+        assert extension == {where: {"rule_id": rule.rule_id, "relationships": sorted(r.value for r in rule.may),
+                                     "roles": sorted({role.value for r in rule.may for role in access.ROLES_OF[r]}),
+                                     "basis": rule.basis} for where, rule in rules.items()}
+        assert all(rule.rule_id in operation["description"] for rule in rules.values())
         problem = operation["responses"]["409"]["content"]["application/problem+json"]["schema"]
         assert problem == {"$ref": "#/components/schemas/Problem"}
     assert "/v1/cases/iceland/contacts" in spec["paths"] and "/v1/cases/{case_id}/services" in spec["paths"]

@@ -34,7 +34,7 @@ START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 REYKJAVIK = "muni:reykjavik"
 SCHOOL = "org:school-pg-1"
 SOCIAL = "org:social-pg-1"
-LEAD = Actor("person:lead-pg-1", Role.MUNICIPALITY_LEAD, SOCIAL)
+LEAD = Actor("person:lead-pg-1", Role.MUNICIPALITY_LEAD, SOCIAL, "muni:reykjavik")
 COORD = Actor("person:coord-pg-1", Role.COORDINATOR, SCHOOL)
 CM = Actor("person:cm-pg-1", Role.CASE_MANAGER, SOCIAL)
 MUM = "person:mum-pg-1"

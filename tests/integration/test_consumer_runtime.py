@@ -23,7 +23,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from contracts.mapping import MunicipalityTracker, PublishedEvent
+from contracts.mapping import PUBLISHED_TOPICS, MunicipalityTracker, PublishedEvent
 from services.casework.application import Casework
 from services.consumers.registry import load_projection
 from services.consumers.replay import published_events
@@ -49,7 +49,7 @@ def casework(pg_schema: PgTarget) -> Iterator[Casework]:
 def stored_messages(app: Casework) -> list[PublishedEvent]:
     tracker = MunicipalityTracker()
     return [tracker.to_published(app.mapper.to_domain_event(n), n.id, app.name)
-            for n in app.recorder.select_notifications(start=None, limit=10_000)]
+            for n in app.recorder.select_notifications(start=None, limit=10_000, topics=PUBLISHED_TOPICS)]
 
 
 async def publish(js_stream: JsTarget, messages: list[PublishedEvent], *, copies: int, seed: int) -> None:

@@ -49,6 +49,7 @@ from services.consumers.replay import published_events
 from services.consumers.store import Outcome, ReadModelStore
 from services.infra.postgres_env import PgTarget
 from services.walkthrough import ensure_institution
+from tests.actors import acting
 from tests.integration.dashboard_scenarios import (
     AKUREYRI,
     BK_ACTIVE,
@@ -328,7 +329,7 @@ def test_status_report_for_the_second_half_is_dated_january_first(dashboard: Rea
 
 def test_a_case_that_moves_is_counted_in_its_new_municipality(pg_schema: PgTarget) -> None:
     app = Casework(env=POPO)
-    lead = CommandMeta(Actor("person:lead-rvk", Role.MUNICIPALITY_LEAD), datetime(2025, 1, 6, 9, tzinfo=UTC))
+    lead = CommandMeta(acting("person:lead-rvk", Role.MUNICIPALITY_LEAD), datetime(2025, 1, 6, 9, tzinfo=UTC))
     coordinator = CommandMeta(Actor("person:coord-is-1", Role.COORDINATOR, "org:school-rvk-1"), lead.occurred_at)
     ensure_institution(app, "org:school-rvk-1", "secondary_school", REYKJAVIK, "IS", "person:coord-is-1", lead)
     case_id = app.register_contact(c.RegisterContact(

@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from contracts.events import parse_event
-from contracts.mapping import MunicipalityTracker
+from contracts.mapping import PUBLISHED_TOPICS, MunicipalityTracker
 from services.casework.application import Casework
 from services.consumers.rebuild import rebuild
 from services.consumers.replay import published_events
@@ -38,7 +38,7 @@ def test_rebuild_fills_a_new_generation_while_the_old_serves_and_live_events_arr
         def live_consumer() -> None:
             while not stop.is_set():
                 for n in app.recorder.select_notifications(start=live_position[0], limit=100,
-                                                           inclusive_of_start=False):
+                                                           inclusive_of_start=False, topics=PUBLISHED_TOPICS):
                     store.apply(parse_event(tracker.to_published(app.mapper.to_domain_event(n), n.id,
                                                                  app.name).payload))
                     live_position[0] = n.id

@@ -18,6 +18,7 @@ import pytest
 from eventsourcing.persistence import Transcoder
 
 from contracts import commands as c
+from domain.case import natural_key_id
 from domain.case_iceland import IcelandCase, IcelandStatus
 from domain.case_norway import NorwayCase, NorwayStatus
 from domain.directory import Institution
@@ -28,11 +29,15 @@ from domain.values import (
     Actor,
     AdultServiceHandover,
     ComplaintStage,
+    ContactChannel,
+    ContactInitiator,
     Context,
     Decision,
     EligibilityCriteria,
     IndividualPlanContent,
     IntegrationTrack,
+    Jurisdiction,
+    LifeStage,
     MemberType,
     ProviderRole,
     Role,
@@ -48,9 +53,9 @@ POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 REYKJAVIK, BODO = "muni:reykjavik", "muni:bodo"
 SCHOOL = "org:school-unit-1"
-LEAD = Actor("person:lead-unit-1", Role.MUNICIPALITY_LEAD)
+LEAD = Actor("person:lead-unit-1", Role.MUNICIPALITY_LEAD, "org:town-hall-unit", REYKJAVIK)
 COORD = Actor("person:coord-unit-1", Role.COORDINATOR, SCHOOL)
-STAFF = Actor("person:staff-unit-1", Role.MUNICIPAL_STAFF, "org:unit-bodo")
+STAFF = Actor("person:staff-unit-1", Role.MUNICIPAL_STAFF, "org:unit-bodo", BODO)
 IS_CHILD, NO_CHILD, MUM = "person:child-unit-is", "person:child-unit-no", "person:mum-unit-1"
 
 
@@ -114,27 +119,48 @@ def service(case_id: UUID, service_id: str = "svc-1", level: int = 1) -> c.Recor
 # ---- deterministic ids and duplicates ---------------------------------------------------------------------
 def test_opening_the_same_child_and_episode_twice_is_refused(app: Casework) -> None:
     case_id = open_iceland(app)
-    assert case_id == IcelandCase.create_id(IS_CHILD, 1)
+    assert case_id.version == 4  # random: not computable from the child's ref
+    assert app.case_of_natural_key(Jurisdiction.ICELAND, IS_CHILD, 1) == case_id
     before = whole_store(app)
 
-    with pytest.raises(AlreadyExists, match=str(case_id)):
+    with pytest.raises(AlreadyExists, match="already exists"):
         app.register_contact(register_contact(), meta(COORD, 10))
     assert whole_store(app) == before
 
     second_episode = app.register_contact(register_contact(episode=2), meta(COORD, 10)).case_id
-    assert second_episode == IcelandCase.create_id(IS_CHILD, 2) != case_id
+    assert second_episode != case_id
+    assert app.case_of_natural_key(Jurisdiction.ICELAND, IS_CHILD, 2) == second_episode
+
+
+def test_a_case_stored_by_v1_under_its_natural_key_id_still_blocks_its_episode(app: Casework) -> None:
+    """v1 stored a case under uuid5(jurisdiction, child, episode): that very id is the natural key's now, so the
+    old case keeps loading and a second open of its episode still collides."""
+    with_school(app)
+    legacy = IcelandCase._create(IcelandCase.ContactRegistered, id=natural_key_id(Jurisdiction.ICELAND, IS_CHILD, 1),
+                         ctx=app._context(meta(COORD, 20)),
+                         child_ref=IS_CHILD, parent_refs=(MUM,), birth_date=date(2012, 5, 1),
+                         municipality_ref=REYKJAVIK, episode=1, coordinator_ref=COORD.person_ref,
+                         coordinator_org_ref=SCHOOL, life_stage=LifeStage.SECONDARY, channel=ContactChannel.IN_PERSON,
+                         initiated_by=ContactInitiator.PARENT)
+    app.save(legacy)
+    assert app.get_case(legacy.id).child_ref == IS_CHILD
+    before = whole_store(app)
+    with pytest.raises(AlreadyExists):
+        app.register_contact(register_contact(), meta(COORD, 10))
+    assert whole_store(app) == before
+    assert app.case_of_natural_key(Jurisdiction.ICELAND, IS_CHILD, 1) == legacy.id
 
 
 def test_requesting_a_barnekoordinator_twice_for_one_episode_is_refused(app: Casework) -> None:
     case_id = app.request_barnekoordinator(request_barnekoordinator(), meta(STAFF, 10)).case_id
-    assert case_id == NorwayCase.create_id(NO_CHILD, 1)
+    assert app.case_of_natural_key(Jurisdiction.NORWAY, NO_CHILD, 1) == case_id
     before = whole_store(app)
 
     with pytest.raises(AlreadyExists):
         app.request_barnekoordinator(request_barnekoordinator(), meta(STAFF, 5))
     assert whole_store(app) == before
     # the same child in the other jurisdiction is another case
-    assert NorwayCase.create_id(NO_CHILD, 1) != IcelandCase.create_id(NO_CHILD, 1)
+    assert natural_key_id(Jurisdiction.NORWAY, NO_CHILD, 1) != natural_key_id(Jurisdiction.ICELAND, NO_CHILD, 1)
 
 
 def test_registering_an_institution_twice_is_refused(app: Casework) -> None:
@@ -169,7 +195,7 @@ def test_unknown_institution_is_institution_not_found(app: Casework) -> None:
         app.get_institution(unknown)
     assert not_found.value.org_ref == unknown
     with pytest.raises(InstitutionNotFound):
-        app.register_contact(register_contact(org=unknown), meta(COORD))
+        app.register_contact(register_contact(org=unknown), meta(Actor(COORD.person_ref, Role.COORDINATOR, unknown)))
     with pytest.raises(InstitutionNotFound):
         app.designate_coordinator(c.DesignateCoordinator(org_ref=unknown, person_ref=COORD.person_ref), meta(LEAD))
     assert whole_store(app) == []
@@ -190,13 +216,16 @@ def test_a_command_of_one_law_on_a_case_of_the_other_is_refused(app: Casework) -
     before = whole_store(app)
 
     with pytest.raises(RuleViolation) as refused:
-        app.record_service(service(norway), meta(COORD))
+        app.record_service(service(norway), meta(STAFF))
     assert refused.value.rule_id == "CASE-JURISDICTION"
     with pytest.raises(RuleViolation) as refused:
         app.issue_decision(c.IssueDecision(
             case_id=iceland, decision_id="decision-1", decision="granted", written=True,
-            justification_doc_ref="doc:decision-1", appeal_info_included=True, delivered_at=NOW), meta(STAFF))
+            justification_doc_ref="doc:decision-1", appeal_info_included=True, delivered_at=NOW), meta(COORD))
     assert refused.value.rule_id == "CASE-JURISDICTION"
+    # one who may not see the case learns nothing, not even its jurisdiction
+    with pytest.raises(CaseNotFound):
+        app.record_service(service(norway), meta(COORD))
     assert whole_store(app) == before
 
 

@@ -21,6 +21,7 @@ from contracts import commands as c
 from contracts.events import DIRECTORY_EVENT_TYPES, EVENT_MODELS, EventEnvelopeV1, event_type_of, parse_event
 from contracts.mapping import (
     ENVELOPE_SOURCES,
+    PUBLISHED_TOPICS,
     STORE_FIELDS,
     MunicipalityTracker,
     PublishedEvent,
@@ -76,9 +77,13 @@ def schema(event_type: str) -> Draft202012Validator:
     return Draft202012Validator(document, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
+MUNI_OF_ROLE = {Role.MUNICIPALITY_LEAD: "muni:reykjavik", Role.MUNICIPAL_STAFF: "muni:bodo"}
+"""The municipality the scenarios' leads and staff act for (the access model decides by it)."""
+
+
 def _meta(person: str, role: Role, day: int, org: str | None = None,
           correlation: str = "edge-scenarios") -> CommandMeta:
-    return CommandMeta(Actor(person, role, org), START + timedelta(days=day), correlation)
+    return CommandMeta(Actor(person, role, org, MUNI_OF_ROLE.get(role)), START + timedelta(days=day), correlation)
 
 
 def domicile_scenario(app: Casework) -> UUID:
@@ -134,7 +139,7 @@ def edge_scenarios(app: Casework) -> None:
     first = open_case("person:child-e-1", "person:parent-e-1", date(2006, 2, 1), 1)
     app.record_integration_guidance(c.RecordIntegrationGuidance(
         case_id=first, provider_org_ref="org:healthcentre-rvk-1", provider_person_ref="person:nurse-1",
-        given_to="parent"), _meta("person:nurse-1", Role.SERVICE_PROVIDER_REP, 1, "org:healthcentre-rvk-1"))
+        given_to="parent"), as_coord(1))  # told by the family; the nurse is not related to the case (ACCESS-IS-R2)
     app.change_coordinator(c.ChangeCoordinator(
         case_id=first, coordinator_ref=coord2, coordinator_org_ref=school2, life_stage_basis="secondary",
         conflict_of_interest_declared_none=True, handover_note_doc_ref="doc:handover-1"), as_coord(2))
@@ -227,7 +232,8 @@ def app() -> Iterator[Casework]:
 @pytest.fixture(scope="module")
 def stored(app: Casework) -> list[tuple[int, Any]]:
     """Every stored fact, decoded as the relay decodes it: (notification id, domain event)."""
-    return [(n.id, app.mapper.to_domain_event(n)) for n in app.recorder.select_notifications(start=None, limit=10**6)]
+    return [(n.id, app.mapper.to_domain_event(n)) for n in app.recorder.select_notifications(start=None, limit=10**6,
+                                                                                   topics=PUBLISHED_TOPICS)]
 
 
 @pytest.fixture(scope="module")

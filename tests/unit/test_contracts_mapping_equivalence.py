@@ -27,6 +27,7 @@ from contracts.mapping import (
     _ENVELOPE_KEYS,
     ICELAND_LEGAL_BASIS,
     NORWAY_LEGAL_BASIS,
+    PUBLISHED_TOPICS,
     MunicipalityTracker,
     PublishedEvent,
     _Spec,
@@ -145,7 +146,8 @@ def app() -> Iterator[Casework]:
 
 @pytest.fixture(scope="module")
 def stored(app: Casework) -> list[tuple[int, Any]]:
-    return [(n.id, app.mapper.to_domain_event(n)) for n in app.recorder.select_notifications(start=None, limit=10**6)]
+    return [(n.id, app.mapper.to_domain_event(n)) for n in app.recorder.select_notifications(
+        start=None, limit=10**6, topics=PUBLISHED_TOPICS)]
 
 
 def _placements(stored: list[tuple[int, Any]]) -> list[tuple[str, str | None]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from domain.case_iceland import IcelandCase, IcelandStatus
+from domain.case_iceland import IcelandStatus
 from domain.values import (
     AdultServiceHandover,
     ComplainantCapacity,
@@ -46,7 +46,7 @@ S = IcelandStatus
 def test_full_iceland_lifecycle_from_first_contact_to_conclusion_with_goals_met() -> None:
     # The parents bring their 16-year-old to the coordinator designated by the secondary school.
     case = register_contact()
-    assert case.id == IcelandCase.create_id(IS_CHILD, 1)
+    assert case.id.version == 4  # random: nobody can compute a case id from a child's ref
 
     # They authorise child psychiatry (BUP) to send what it knows to the coordinator, and it does.
     case.sign_information_sharing_request(ctx(COORDINATOR, 1), request_id="share-1", signatory_refs=IS_PARENTS,

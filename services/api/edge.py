@@ -1,0 +1,119 @@
+"""The API's edge, as one ASGI middleware in front of everything: a per-caller rate limit (429 + Retry-After),
+a body limit enforced before the body is parsed (413, also for chunked bodies), and the headers every response
+of personal data needs (``Cache-Control: no-store``, ``X-Content-Type-Options: nosniff``; simplest and safest on
+every response).
+
+The rate limit is the ``limits`` library's moving window, in memory per API process (a deployment running N
+replicas behind a balancer allows up to N times the rate; put a shared ``limits`` storage such as Redis behind it
+if that matters). The caller is the bearer token as sent (hashed), else the client's address: keying on an
+unverified ``sub`` would let anyone exhaust another person's allowance with a forged token.
+
+Hand-written rather than a library middleware because the body limit has to hold for chunked bodies too:
+the body is read here up to the limit and handed on to the application only if it fits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+PROBLEM_JSON = b"application/problem+json"
+SECURITY_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
+UNLIMITED_PATHS = frozenset({"/health", "/ready"})
+
+
+async def _problem(send: Send, status: int, kind: str, title: str, detail: str,
+                   headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    body = json.dumps({"type": f"urn:prosperity:problem:{kind}", "title": title, "status": status,
+                       "detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", PROBLEM_JSON), (b"content-length", str(len(body)).encode()),
+                            *SECURITY_HEADERS, *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Edge:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, rate_limit: str) -> None:
+        self.app, self.max_body_bytes = app, max_body_bytes
+        self.rate = parse(rate_limit)
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def _caller(self, scope: Scope) -> str:
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                return "token:" + hashlib.sha256(value).hexdigest()
+        client = scope.get("client") or ("unknown", 0)
+        return f"address:{client[0]}"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS]
+            await send(message)
+
+        if scope.get("path") not in UNLIMITED_PATHS and not self.limiter.hit(self.rate, self._caller(scope)):
+            reset = self.limiter.get_window_stats(self.rate, self._caller(scope)).reset_time
+            retry = max(1, math.ceil(reset - time.time()))
+            await _problem(send, 429, "rate-limited", "Too many requests",
+                           f"This caller may send {self.rate}; retry after {retry} s.",
+                           ((b"retry-after", str(retry).encode()),))
+            return
+        declared = dict(scope.get("headers", ())).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(send)
+            return
+        body = await self._read_body(receive)
+        if body is None:
+            await self._too_large(send)
+            return
+        await self.app(scope, _replay(body, receive), send_with_headers)
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        """The whole body if it fits the limit, else None (the rest is not read)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return b"".join(chunks)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _too_large(self, send: Send) -> None:
+        await _problem(send, 413, "body-too-large", "The request body is too large",
+                       f"The API accepts bodies of at most {self.max_body_bytes} bytes.")
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
