@@ -41,7 +41,7 @@ def eventsourcing_env(dsn: str, schema: str | None = None) -> dict[str, str]:
         raise ValueError("multi-host DSNs are not supported by eventsourcing")
 
     env = {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "services.infra.persistence:Factory",
         "POSTGRES_DBNAME": params["dbname"],
         "POSTGRES_HOST": params["host"],
         "POSTGRES_PORT": params.get("port") or DEFAULT_PORT,

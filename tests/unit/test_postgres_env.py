@@ -13,7 +13,7 @@ from services.infra.postgres_env import PgTarget, eventsourcing_env
 def test_tcp_uri() -> None:
     env = eventsourcing_env("postgresql://postgres:secret@127.0.0.1:5433/test", "t_abc")
     assert env == {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "services.infra.persistence:Factory",
         "POSTGRES_DBNAME": "test",
         "POSTGRES_HOST": "127.0.0.1",
         "POSTGRES_PORT": "5433",
