@@ -14,7 +14,7 @@ Append-only in the database too: the trigger ``audit_trail_append_only`` raises 
 ``DELETE`` (row level) and on ``TRUNCATE`` (statement level). It stops the application, a mistaken script
 or a consumer bug from rewriting history; it does not stop the table's owner or a superuser, who can
 ``ALTER TABLE … DISABLE TRIGGER`` (or ``SET session_replication_role = replica``). That is what the hash
-chain, :func:`projections.audit.verify.verify` and the daily digests are for: a change made behind the
+chain, :func:`services.audit.verify.verify` and the daily digests are for: a change made behind the
 trigger's back is *evident*. In production the consumer's role should own nothing and be granted only
 ``INSERT, SELECT`` on ``audit_trail``; auditors get ``SELECT`` (separately permissioned, domain.md §5).
 Dropping a whole retired generation (schema) stays possible: that is deliberate, rebuild-friendly, and

@@ -35,7 +35,6 @@ from domain.errors import InvalidValue
 from domain.values import Actor
 from projections.audit import queries as audit_q
 from projections.audit.projection import AuditProjection
-from projections.audit.time_travel import case_as_of
 from projections.dashboard import oversight
 from projections.dashboard import queries as dash_q
 from projections.dashboard.projection import DashboardProjection
@@ -51,6 +50,7 @@ from services.api.access import (
 from services.api.idempotency import connection_kwargs
 from services.api.identity import TokenVerifier, Unauthenticated
 from services.api.problems import PROBLEM_JSON, Problem, problem
+from services.audit.time_travel import case_as_of
 from services.casework.application import Casework
 from services.consumers.store import ReadModelStore
 

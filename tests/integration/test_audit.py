@@ -23,9 +23,9 @@ from domain.values import Actor, AdultServiceHandover, MemberType, Role, TeamMem
 from projections.audit import queries as q
 from projections.audit.hashing import GENESIS_HASH, contract_document, document_hash
 from projections.audit.projection import AuditProjection
-from projections.audit.time_travel import case_as_of
-from projections.audit.verify import DivergenceKind, verify
 from services.audit.cli import verify_command
+from services.audit.time_travel import case_as_of
+from services.audit.verify import DivergenceKind, verify
 from services.casework.application import Casework, CommandMeta
 from services.consumers.rebuild import rebuild
 from services.consumers.registry import load_projection
