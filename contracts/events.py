@@ -33,7 +33,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.refs import Code, DocRef, Identifier, MunicipalityRef, OrgRef, PersonRef
+from contracts.recorded import Code, DocRef, Identifier, MunicipalityRef, OrgRef, PersonRef
 from domain.values import (
     ComplainantCapacity,
     ComplaintSubject,

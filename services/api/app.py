@@ -7,8 +7,12 @@ the case version. ``If-Match`` sets the expected version; ``Idempotency-Key`` ma
 
 ``Occurred-At`` (optional, on every command): when the fact happened, an RFC 3339 date-time with a time zone
 (``2025-03-04T10:15:00Z``). Facts may be recorded after they happened (a meeting entered the next day), never
-before: a time more than a few minutes in the future, without a time zone, or unparsable is a 422 naming
-``Occurred-At``. Without it the fact is recorded at the server's clock.
+before: a time more than a few minutes in the future (TIME-3), before the case's latest fact (TIME-1) or the
+child's birth (TIME-2), before 1990, without a time zone or unparsable (DATE-1) is a 422 naming ``Occurred-At``.
+Without it the fact is recorded at the server's clock.
+
+``X-Correlation-Id`` and ``Idempotency-Key`` are a UUID or a short opaque token (PRIV-1, ``contracts.refs``):
+anything else is a 422 naming the header.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -30,6 +33,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from contracts import refs
+from contracts.bounds import occurred_at_header
 from domain.errors import InvalidValue
 from domain.values import Actor
 from services.api.authorization import authorize
@@ -46,6 +51,7 @@ from services.api.problems import (
     Problem,
     install_problem_handlers,
     internal_error_problem,
+    invalid_value_problem,
     problem,
 )
 from services.api.queries import ReadModels, install_queries
@@ -55,10 +61,8 @@ from services.casework.application import Casework, CommandMeta, CommandResult
 
 log = structlog.get_logger()
 CORRELATION_HEADER = "X-Correlation-Id"
-_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
 OCCURRED_AT_HEADER = "Occurred-At"
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?P<zone>[Zz]|[+-]\d{2}:\d{2})?$")
 _OCCURRED_AT_DOC = ("When the fact happened, if not now: an RFC 3339 date-time with a time zone, e.g. "
                     "2025-03-04T10:15:00Z. Facts may be recorded after they happened, never in the future (422).")
 
@@ -103,21 +107,6 @@ def _expected_version(if_match: str | None, supported: bool) -> int | None:
     return int(found.group(1))
 
 
-def _occurred_at(value: str | None) -> datetime | None:
-    """The ``Occurred-At`` header: an RFC 3339 date-time with a time zone (the domain refuses a future one)."""
-    if value is None:
-        return None
-    found = _RFC3339.match(value.strip())
-    if found is None:
-        raise InvalidValue(OCCURRED_AT_HEADER, "must be an RFC 3339 date-time, e.g. 2025-03-04T10:15:00Z")
-    if found.group("zone") is None:
-        raise InvalidValue(OCCURRED_AT_HEADER, "must be timezone-aware (end in Z or an offset such as +00:00)")
-    try:
-        return datetime.fromisoformat(value.strip().replace("z", "Z").replace("t", "T"))
-    except ValueError:
-        raise InvalidValue(OCCURRED_AT_HEADER, "must be a valid RFC 3339 date-time") from None
-
-
 def create_app(app: Casework, settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
     verifier = TokenVerifier(settings)
@@ -146,8 +135,16 @@ def create_app(app: Casework, settings: ApiSettings | None = None) -> FastAPI:
 
     @api.middleware("http")
     async def correlate_and_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        given = request.headers.get(CORRELATION_HEADER, "")
-        correlation_id = given if _CORRELATION_ID.match(given) else uuid.uuid4().hex
+        given = request.headers.get(CORRELATION_HEADER)
+        correlation_id = str(uuid.uuid4())
+        if given is not None:
+            try:
+                correlation_id = refs.correlation_id(given)
+            except InvalidValue as refused:
+                log.info("api.request.refused", method=request.method, path=request.url.path, field=refused.field)
+                refusal = invalid_value_problem(refused.field, refused.rule)
+                refusal.headers[CORRELATION_HEADER] = correlation_id
+                return refusal
         request.state.correlation_id = correlation_id
         started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
@@ -211,7 +208,9 @@ def _endpoint(app: Casework, route: CommandRoute, verifier: TokenVerifier, beare
             fields["case_id"] = case_id
         command = route.model.model_validate(fields)
         expected = _expected_version(if_match, takes_version)
-        when = _occurred_at(occurred_at)
+        when = occurred_at_header(occurred_at)
+        if idempotency_key is not None:
+            refs.idempotency_key(idempotency_key)
         meta = CommandMeta(actor, occurred_at=when, correlation_id=request.state.correlation_id)
 
         def run() -> StoredResponse:
