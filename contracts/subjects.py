@@ -21,17 +21,31 @@ import re
 from contracts.events import DIRECTORY_EVENT_TYPES, EVENT_MODELS
 
 STREAM_NAME = "CASES"
-STREAM_SUBJECTS = ["cases.v1.>", "directory.v1.>", "deadletter.>"]
-"""What the stream ``CASES`` captures: the facts, and the dead letters consumers set aside
-(``deadletter.<consumer>.<event_type>``, outside every consumer's ``*.v1.>`` filter). The stream is declared in
-one place only (the relay's setup); every other service binds to it with
-``JStream(STREAM_NAME, declare=False)`` (tech-notes §5.2 a)."""
+STREAM_SUBJECTS = ["cases.v1.>", "directory.v1.>"]
+"""What the stream ``CASES`` captures: the facts, and nothing else. The stream is declared in one place only (the
+relay's setup); every other service binds to it with ``JStream(STREAM_NAME, declare=False)`` (tech-notes §5.2 a)."""
+DEADLETTER_STREAM_NAME = "DEADLETTERS"
+DEADLETTER_SUBJECTS = ["deadletter.>"]
+"""Dead letters have a stream of their own: ``deadletter.<consumer>.<event_type>`` (``malformed`` when the payload
+names none), each a :class:`contracts.deadletters.DeadLetterV1` (never a second copy of an event): a subscriber to
+``cases.>`` never sees one, and nothing in ``CASES`` carries an event id twice."""
 CASES_PREFIX = "cases.v1"
 DIRECTORY_PREFIX = "directory.v1"
 ALL_CASE_EVENTS = "cases.v1.>"
 ALL_DIRECTORY_EVENTS = "directory.v1.>"
 _NOT_TOKEN_SAFE = re.compile(r"[^A-Za-z0-9_-]")
 _JURISDICTIONS = frozenset({"is", "no"})
+
+
+def deadletter_stream_for(stream_name: str) -> str:
+    """The dead letters' stream beside a facts stream: ``DEADLETTERS`` beside ``CASES``, ``<name>_DL`` beside any
+    other (tests and parallel deployments share a server, each with its own pair of streams)."""
+    return DEADLETTER_STREAM_NAME if stream_name == STREAM_NAME else f"{stream_name}_DL"
+
+
+def deadletter_subject(consumer: str, event_type: str | None) -> str:
+    """``deadletter.dashboard.support_plan_evaluated``: where a consumer sets a message aside."""
+    return f"deadletter.{_NOT_TOKEN_SAFE.sub('_', consumer)}.{_NOT_TOKEN_SAFE.sub('_', event_type or 'malformed')}"
 
 
 def jurisdiction_token(jurisdiction: str) -> str:

@@ -13,6 +13,7 @@ Servers start lazily: unit tests never pay for them.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -22,8 +23,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import nats
+import nats.js.errors
 import pytest
 
+from contracts.subjects import deadletter_stream_for
 from services.infra.embedded import EmbeddedNats, EmbeddedPostgres
 from services.infra.nats_env import JsTarget
 from services.infra.postgres_env import PgTarget, drop_schema, ensure_schema
@@ -132,5 +135,7 @@ async def js_stream(nats_url: str) -> AsyncIterator[JsTarget]:
             yield target
         finally:
             await jetstream.delete_stream(target.stream)
+            with contextlib.suppress(nats.js.errors.NotFoundError):  # the relay declares its dead letters' stream
+                await jetstream.delete_stream(deadletter_stream_for(target.stream))
     finally:
         await client.close()

@@ -18,7 +18,7 @@ from nats.js.errors import NotFoundError
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts.subjects import STREAM_NAME, STREAM_SUBJECTS
+from contracts.subjects import DEADLETTER_SUBJECTS, STREAM_NAME, STREAM_SUBJECTS, deadletter_stream_for
 
 SECONDS_PER_DAY = 24 * 3600
 
@@ -30,6 +30,9 @@ class RelaySettings(BaseSettings):
 
     nats_url: str = "nats://127.0.0.1:4222"
     stream_name: str = STREAM_NAME
+    deadletter_stream_name: str | None = None
+    """The stream of the consumers' dead letters (``deadletter.>``), beside ``CASES``, never in it; by default
+    ``DEADLETTERS`` (``<stream_name>_DL`` beside a stream of another name)."""
     subject_prefix: str = ""
     """Prepended (with a dot) to every published subject and to the stream's subjects. Empty in production;
     tests set it so that per-test streams on one shared server do not capture each other's messages."""
@@ -91,16 +94,40 @@ class RelaySettings(BaseSettings):
         )
 
 
-async def declare_stream(js: Any, settings: RelaySettings) -> StreamInfo:
-    """Create the stream, or bring an existing one to exactly :meth:`RelaySettings.stream_config`.
+    @property
+    def deadletter_stream(self) -> str:
+        return self.deadletter_stream_name or deadletter_stream_for(self.stream_name)
 
-    ``js`` is a nats-py ``JetStreamContext`` (typed ``Any`` because nats-py ships no type information).
-    """
-    config = settings.stream_config()
+    def deadletter_stream_config(self) -> StreamConfig:
+        """The dead letters' stream: kept 90 days (an operator's working set, not the record: the event store
+        is), de-duplicated like the facts so a redelivered message is dead-lettered once."""
+        return StreamConfig(
+            name=self.deadletter_stream,
+            description="prosperity dead letters (contracts.deadletters), published by the consumers",
+            subjects=[self.subject(subject) for subject in DEADLETTER_SUBJECTS],
+            retention=RetentionPolicy.LIMITS, storage=StorageType.FILE, num_replicas=self.stream_replicas,
+            max_age=90 * SECONDS_PER_DAY, duplicate_window=self.duplicate_window_seconds,
+            max_msgs=-1, max_bytes=-1, discard=DiscardPolicy.OLD,
+        )
+
+
+async def _create_or_update(js: Any, name: str, config: StreamConfig) -> StreamInfo:
     try:
-        await js.stream_info(settings.stream_name)
+        await js.stream_info(name)
     except NotFoundError:
         info: StreamInfo = await js.add_stream(config)
         return info
     updated: StreamInfo = await js.update_stream(config)
     return updated
+
+
+async def declare_stream(js: Any, settings: RelaySettings) -> StreamInfo:
+    """Create the stream, or bring an existing one to exactly :meth:`RelaySettings.stream_config`; then the dead
+    letters' stream beside it (after ``CASES``, which in v1 also captured ``deadletter.>``: subjects of two
+    streams may not overlap).
+
+    ``js`` is a nats-py ``JetStreamContext`` (typed ``Any`` because nats-py ships no type information).
+    """
+    info = await _create_or_update(js, settings.stream_name, settings.stream_config())
+    await _create_or_update(js, settings.deadletter_stream, settings.deadletter_stream_config())
+    return info

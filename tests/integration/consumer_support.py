@@ -8,6 +8,10 @@ from typing import ClassVar
 from contracts.events import EventEnvelopeV1
 from projections.base import ReadView, Statement
 
+DUPLICATE_WINDOW_SECONDS = 0.1
+"""The test streams' duplicate window: short, so a test can put a second copy of a message into a stream (as a
+republish after the window would)."""
+
 
 class EventTally:
     name: ClassVar[str] = "tally"
@@ -34,3 +38,9 @@ class PoisonedTally(EventTally):
         if event.event_type == "level_raised":
             raise RuntimeError("this projection cannot handle level_raised")
         return super().apply(event, view)
+
+
+class FixedTally(EventTally):
+    """The poisoned read model after its projection was fixed: same name (same tables), handles every event."""
+
+    name: ClassVar[str] = "poisoned"
