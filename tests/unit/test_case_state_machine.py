@@ -118,7 +118,7 @@ DOC = st.sampled_from(["doc:d-1", "doc:d-2", "doc:d-3"] * 3 + ["", "doc", "doc:h
 MAYBE_DOC = st.one_of(st.none(), DOC)
 ORG = st.sampled_from(["org:clinic", "org:bup", "org:fsu"] * 3 + ["org", "muni:x", "org:0101012345"])
 ORGS = st.lists(ORG, max_size=2, unique=True).map(tuple)
-CODE = st.sampled_from(["c-1", "c-2"])
+CODE = st.sampled_from(["c_1", "c_2"])
 IDS = st.sampled_from(["id-1", "id-2", "id-3"])
 
 
