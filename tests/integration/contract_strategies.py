@@ -48,10 +48,10 @@ def _pattern(metadata: Sequence[Any]) -> str | None:
 
 
 def _integers(metadata: Sequence[Any]) -> st.SearchStrategy[int]:
-    low = next((m.ge for m in metadata if isinstance(m, Ge)), None)
-    low = next((m.gt + 1 for m in metadata if isinstance(m, Gt)), low)
-    high = next((m.le for m in metadata if isinstance(m, Le)), None)
-    high = next((m.lt - 1 for m in metadata if isinstance(m, Lt)), high)
+    low: int | None = next((int(m.ge) for m in metadata if isinstance(m, Ge)), None)  # type: ignore[call-overload]
+    low = next((int(m.gt) + 1 for m in metadata if isinstance(m, Gt)), low)  # type: ignore[call-overload]
+    high: int | None = next((int(m.le) for m in metadata if isinstance(m, Le)), None)  # type: ignore[call-overload]
+    high = next((int(m.lt) - 1 for m in metadata if isinstance(m, Lt)), high)  # type: ignore[call-overload]
     edges = [value for value in (low, high) if value is not None]
     return st.one_of(st.integers(min_value=low, max_value=high), *(st.just(edge) for edge in edges))
 

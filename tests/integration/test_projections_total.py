@@ -39,7 +39,8 @@ NO_SHRINKING = (Phase.explicit, Phase.reuse, Phase.generate)
 """A failing example is reported as drawn (with the error and the payload): shrinking one costs minutes of
 database round trips and adds little to a totality failure."""
 OPENING: dict[str, type[EventEnvelopeV1]] = {"IS": ev.ContactRegisteredV1, "NO": ev.BarnekoordinatorRequestedV1}
-OPENING_TYPES = {ev.event_type_of(model) for model in (*OPENING.values(), ev.InstitutionRegisteredV1)}
+OPENERS: list[type[EventEnvelopeV1]] = [*OPENING.values(), ev.InstitutionRegisteredV1]
+OPENING_TYPES = {ev.event_type_of(model) for model in OPENERS}
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,8 @@ def facts_of(event_type: str) -> st.SearchStrategy[list[EventEnvelopeV1]]:
     model = EVENT_MODELS[event_type]
     if event_type in OPENING_TYPES:
         return contracts(model, **in_case(DRAWN_CASE, 1)).map(lambda event: [event])
-    openers = [ev.InstitutionRegisteredV1] if event_type in ev.DIRECTORY_EVENT_TYPES else list(OPENING.values())
+    openers: list[type[EventEnvelopeV1]] = ([ev.InstitutionRegisteredV1] if event_type in ev.DIRECTORY_EVENT_TYPES
+                                            else list(OPENING.values()))
     opening = st.sampled_from(openers).flatmap(lambda opener: contracts(opener, **in_case(DRAWN_CASE, 1)))
     return st.tuples(opening, contracts(model, **in_case(DRAWN_CASE, 2))).map(list)
 
@@ -107,7 +109,7 @@ def test_every_projection_applies_every_fact_its_contract_accepts(stores: list[R
 def _fed(machine: type[Any], stores: list[ReadModelStore]) -> type[Any]:
     """The domain's state machine, whose facts (each run's, under fresh case ids) go through every read model."""
 
-    class Fed(machine):  # type: ignore[misc,valid-type]
+    class Fed(machine):  # type: ignore[misc]
         def teardown(self) -> None:
             tracker = MunicipalityTracker()
             apply_everywhere(stores, [tracker.to_published(self.app.mapper.to_domain_event(notification),
