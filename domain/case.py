@@ -67,12 +67,17 @@ class Case(Aggregate):
         """A snapshot taken before v2 holds no ``latest_occurred_at``: unknown, until the case's next fact."""
         state.setdefault("latest_occurred_at", None)
 
+    def check_time(self, ctx: Context) -> None:
+        """TIME-1 and TIME-2: the case's clock allows a fact at ``ctx.occurred_at``. The application asks before a
+        command runs (so a refusal names the fact's time before any of its fields); every fact asks again below."""
+        bounds.check_after_latest_fact(ctx.occurred_at, self.latest_occurred_at)
+        bounds.check_after_birth(ctx.occurred_at, self.birth_date)
+
     def trigger_event(self, event_class: type[CanMutateAggregate[UUID]], **kwargs: Any) -> None:
         """Record a fact of a command, once the case's clock allows its time (TIME-1, TIME-2)."""
         ctx = kwargs.get("ctx")
         if isinstance(ctx, Context):
-            bounds.check_after_latest_fact(ctx.occurred_at, self.latest_occurred_at)
-            bounds.check_after_birth(ctx.occurred_at, self.birth_date)
+            self.check_time(ctx)
         super().trigger_event(event_class, **kwargs)
 
     @property

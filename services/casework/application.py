@@ -130,6 +130,7 @@ class Casework(Application[UUID]):
                                     remedy="Use the commands of the case's own jurisdiction.")
             if expected_version is not None and case.version != expected_version:
                 raise ConcurrencyConflict(case_id, expected_version, case.version)
+            case.check_time(ctx)
             try:
                 command(case, ctx)
             except RuleViolation as violation:
