@@ -171,7 +171,7 @@ def test_the_trail_is_append_only_in_the_database(app: Casework, store: ReadMode
     feed(store, list(published_events(app)))
     with connect_to_serving(pg_schema, store) as conn:
         for statement in ("UPDATE audit_trail SET hash = repeat('f', 64) WHERE case_id = %s",
-                          "UPDATE audit_trail SET payload = '{}'::jsonb WHERE case_id = %s",
+                          "UPDATE audit_trail SET payload = '{}'::json WHERE case_id = %s",
                           "DELETE FROM audit_trail WHERE case_id = %s"):
             with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
                 conn.execute(statement.encode(), (case_id,))
@@ -225,7 +225,8 @@ def test_verify_names_an_audit_row_whose_payload_was_changed(app: Casework, stor
     feed(store, list(published_events(app)))
     version = event_version(app, case_id, "SupportTeamConcluded")
     tamper_audit(pg_schema, store,
-                 "UPDATE audit_trail SET payload = jsonb_set(payload, '{outcome}', '\"referred_back_to_coordinator\"')"
+                 "UPDATE audit_trail SET payload ="
+                 " jsonb_set(payload::jsonb, '{outcome}', '\"referred_back_to_coordinator\"')::json"
                  " WHERE case_id = %s AND case_version = %s", (case_id, version))
     with store.reading() as cur:
         report = verify(app, cur)
@@ -249,7 +250,7 @@ def test_verify_names_an_audit_row_rewritten_with_a_fresh_hash(app: Casework, st
     with store.reading() as cur:
         row = next(e for e in q.case_trail(cur, case_id) if e.case_version == version)
     forged = {**row.payload, "actor_person_ref": "person:someone-else"}
-    tamper_audit(pg_schema, store, "UPDATE audit_trail SET payload = %s::jsonb, hash = %s, actor_person_ref = %s"
+    tamper_audit(pg_schema, store, "UPDATE audit_trail SET payload = %s::json, hash = %s, actor_person_ref = %s"
                  " WHERE case_id = %s AND case_version = %s",
                  (json.dumps(forged), document_hash(row.prev_hash, forged), "person:someone-else", case_id, version))
     with store.reading() as cur:
@@ -301,7 +302,7 @@ def test_verify_names_an_extra_row(app: Casework, store: ReadModelStore, pg_sche
     forged = {**last.payload, "case_version": last.case_version + 1}
     with connect_to_serving(pg_schema, store) as conn:  # inserting needs no trigger bypass: append-only
         conn.execute("INSERT INTO audit_trail SELECT case_id, case_version + 1, notification_id + 1000, event_type,"
-                     " occurred_at, recorded_at, actor_role, actor_person_ref, legal_basis, rule_id, %s::jsonb,"
+                     " occurred_at, recorded_at, actor_role, actor_person_ref, legal_basis, rule_id, %s::json,"
                      " hash, %s FROM audit_trail WHERE case_id = %s AND case_version = %s",
                      (json.dumps(forged), document_hash(last.hash, forged), case_id, last.case_version))
     with store.reading() as cur:
@@ -506,7 +507,8 @@ def test_timeline_up_to_a_complaint_is_tamper_evident(app: Casework, store: Read
     assert timeline.entries[0].event_type == "barnekoordinator_requested"
     assert timeline.entries[-1].event_type == "complaint_received"
     assert timeline.tamper_evident_ok and timeline.head_hash == timeline.entries[-1].hash
-    tamper_audit(pg_schema, store, "UPDATE audit_trail SET payload = jsonb_set(payload, '{decision}', '\"refused\"')"
+    tamper_audit(pg_schema, store, "UPDATE audit_trail SET payload ="
+                 " jsonb_set(payload::jsonb, '{decision}', '\"refused\"')::json"
                  " WHERE case_id = %s AND event_type = 'barnekoordinator_decision_issued' AND case_version < %s",
                  (no_case, received))
     with store.reading() as cur:
