@@ -440,6 +440,7 @@ class IcelandCase(Case):
         check_ref("person_ref", person_ref, "person")
         check_ref("org_ref", org_ref, "org")
         farsaeld.require_necessity_justification(necessity_justification_ref)
+        check_ref("necessity_justification_ref", necessity_justification_ref or "", "doc")
         if person_ref in self.team_members:
             raise RuleViolation("IS-R15", "The person is already a member of the support team.")
         self._support_team_member_invited(ctx, TeamMember(person_ref, org_ref, MemberType.GENERAL_SERVICE_REP),

@@ -34,7 +34,7 @@ from tests.integration.contract_strategies import contracts
 from tests.unit.test_case_state_machine import IcelandCaseMachine, NorwayCaseMachine
 
 EXAMPLES = 25
-MACHINE_EXAMPLES = 15
+MACHINE_EXAMPLES = 40
 NO_SHRINKING = (Phase.explicit, Phase.reuse, Phase.generate)
 """A failing example is reported as drawn (with the error and the payload): shrinking one costs minutes of
 database round trips and adds little to a totality failure."""
@@ -118,7 +118,8 @@ def _fed(machine: type[Any], stores: list[ReadModelStore]) -> type[Any]:
                                                                                                   limit=10**6)])
             super().teardown()
 
-    Fed.TestCase.settings = settings(Fed.TestCase.settings, max_examples=MACHINE_EXAMPLES, database=None)
+    Fed.TestCase.settings = settings(Fed.TestCase.settings, max_examples=MACHINE_EXAMPLES, database=None,
+                                     phases=NO_SHRINKING)
     return Fed
 
 

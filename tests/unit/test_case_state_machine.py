@@ -940,7 +940,7 @@ class IcelandCaseMachine(CaseMachine):
         complaint_id = resolve(complaint_id, case.complaints)
         self.run(lambda c: c.record_complaint_outcome(
             self.ctx(Actor(STRANGER, Role.SUPERVISOR)), complaint_id=complaint_id, outcome_summary_ref=summary,
-            recommendation_codes=("r-1",), deadline_for_improvement=self.now.date() + timedelta(days=60)),
+            recommendation_codes=("r_1",), deadline_for_improvement=self.now.date() + timedelta(days=60)),
             first((complaint_id not in case.complaints, "IS-R26 outcome before the complaint"),
                   (case.complaints.get(complaint_id, False), "IS-R26 outcome already recorded")))
 
