@@ -226,9 +226,11 @@ def main() -> None:
         finally:
             drop_schema(dsn, floor_schema)
         runs = []
-        for round_ in range(1, args.rounds + 1):  # interleaved, so a disturbance on the machine hits both alike
-            runs += [one_run(f"clean-{round_}", dsn, url, args, Path(tmp), poisoned=False),
-                     one_run(f"poisoned-{round_}", dsn, url, args, Path(tmp), poisoned=True)]
+        for round_ in range(1, args.rounds + 1):  # interleaved, and in turns first, so that a disturbance on the
+            order = (False, True) if round_ % 2 else (True, False)  # machine (or a warm-up) hits both alike
+            pair = {poisoned: one_run(f"{'poisoned' if poisoned else 'clean'}-{round_}", dsn, url, args, Path(tmp),
+                                      poisoned=poisoned) for poisoned in order}
+            runs += [pair[False], pair[True]]
     report(args, raw, runs)
 
 
