@@ -3,29 +3,42 @@
 These are the public request schemas (the HTTP API publishes them in its OpenAPI document). They check
 shape and vocabulary (422: field and rule); the law's rules are checked by the domain (409: rule id).
 Field names match the domain command's keyword arguments, so ``arguments()`` hands them over as they are.
+
+Every field is bounded: strings in the PRIV-1 grammar (:mod:`contracts.refs`), dates and times strict and within
+DATE-1 (:mod:`contracts.bounds`), numbers and booleans strict (``"3"`` is not 3, ``1`` is not ``true``), lists of
+at most :data:`~contracts.command_values.MAX_ITEMS` items. The bounds that depend on the case (a planned date
+after the fact that plans it, a date after the child's birth) are the domain's (:mod:`domain.bounds`).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool
 
+from contracts.bounds import CalendarDate, Instant
+from contracts.command_values import (
+    AdultServiceHandoverIn,
+    Codes,
+    DocRefs,
+    EligibilityCriteriaIn,
+    IndividualPlanContentIn,
+    OrgRefs,
+    PersonRefs,
+    SupportPlanContentIn,
+    TeamMemberIn,
+)
 from contracts.refs import Code, DocRef, Identifier, MunicipalityRef, OrgRef, PersonRef
 from domain.values import (
-    AdultServiceHandover,
     ComplainantCapacity,
     ComplaintSubject,
     ContactChannel,
     ContactInitiator,
     Decision,
-    EligibilityCriteria,
     EvaluationOutcome,
     FamilyMember,
     FamilyStatus,
-    IndividualPlanContent,
     InstitutionType,
     InstructionType,
     Jurisdiction,
@@ -34,21 +47,33 @@ from domain.values import (
     ReconsiderationOutcome,
     RequestChannel,
     StatsforvalterenOutcome,
-    SupportPlanContent,
-    TeamMember,
     TeamOutcome,
     ViewsMethod,
 )
 
 SCHEMA_VERSION = "v1"
+MAX_EPISODE = 99
+"""A child's integration episodes under one law: far more than any childhood has."""
+MAX_PLAN_VERSION = 10_000
+Episode = Annotated[int, Strict(), Field(ge=1, le=MAX_EPISODE)]
+PlanVersion = Annotated[int, Strict(), Field(ge=1, le=MAX_PLAN_VERSION)]
+FamilyMembers = Annotated[tuple[FamilyMember, ...], Field(min_length=1, max_length=3)]
 
 
 class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     def arguments(self) -> dict[str, Any]:
-        """The command's fields as the domain method's keyword arguments (typed values, not dumps)."""
-        return {name: getattr(self, name) for name in type(self).model_fields if name != "case_id"}
+        """The command's fields as the domain method's keyword arguments (typed values, not dumps): records
+        inside the command become the domain's own (``to_domain``)."""
+        return {name: _domain(getattr(self, name)) for name in type(self).model_fields if name != "case_id"}
+
+
+def _domain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_domain(item) for item in value)
+    to_domain = getattr(value, "to_domain", None)
+    return to_domain() if callable(to_domain) else value
 
 
 class CaseCommand(Command):
@@ -85,16 +110,16 @@ class CloseCase(CaseCommand):
 # ---- Iceland (Act 86/2021), rows of domain.md §2.3 -------------------------------------------------------
 class RegisterContact(Command):
     child_ref: PersonRef
-    parent_refs: tuple[PersonRef, ...] = Field(min_length=1)
-    birth_date: date | None
+    parent_refs: Annotated[PersonRefs, Field(min_length=1)]
+    birth_date: CalendarDate | None
     municipality_ref: MunicipalityRef
     coordinator_ref: PersonRef
     coordinator_org_ref: OrgRef
     life_stage: LifeStage
-    conflict_of_interest_declared_none: bool
+    conflict_of_interest_declared_none: StrictBool
     channel: ContactChannel = ContactChannel.IN_PERSON
     initiated_by: ContactInitiator = ContactInitiator.PARENT
-    episode: int = Field(default=1, ge=1)
+    episode: Episode = 1
 
 
 class RecordIntegrationGuidance(CaseCommand):
@@ -105,9 +130,9 @@ class RecordIntegrationGuidance(CaseCommand):
 
 class SignInformationSharingRequest(CaseCommand):
     request_id: Identifier
-    signatory_refs: tuple[PersonRef, ...] = Field(min_length=1)
-    source_provider_org_refs: tuple[OrgRef, ...]
-    target_refs: tuple[PersonRef, ...]
+    signatory_refs: Annotated[PersonRefs, Field(min_length=1)]
+    source_provider_org_refs: OrgRefs
+    target_refs: PersonRefs
     form_doc_ref: DocRef
 
 
@@ -119,16 +144,16 @@ class ShareInformationWithCoordinator(CaseCommand):
 
 
 class RecordContactWithFamily(CaseCommand):
-    offered_to: tuple[FamilyMember, ...] = Field(min_length=1)
-    contact_refs: tuple[PersonRef, ...] = Field(min_length=1)
+    offered_to: FamilyMembers
+    contact_refs: Annotated[PersonRefs, Field(min_length=1)]
     response: OfferResponse
 
 
 class RecordIntegrationRequest(CaseCommand):
     request_id: Identifier
-    requested_by_refs: tuple[PersonRef, ...] = Field(min_length=1)
-    requester_roles: tuple[FamilyMember, ...] = Field(min_length=1)
-    written: bool
+    requested_by_refs: Annotated[PersonRefs, Field(min_length=1)]
+    requester_roles: FamilyMembers
+    written: StrictBool
     form_doc_ref: DocRef
 
 
@@ -142,32 +167,33 @@ class ChangeCoordinator(CaseCommand):
     coordinator_ref: PersonRef
     coordinator_org_ref: OrgRef
     life_stage_basis: LifeStage
-    conflict_of_interest_declared_none: bool
+    conflict_of_interest_declared_none: StrictBool
     handover_note_doc_ref: DocRef | None = None
 
 
 class ArrangeInitialAssessment(CaseCommand):
     assessor_org_ref: OrgRef
-    planned_date: date
+    planned_date: CalendarDate
 
 
 class RecordService(CaseCommand):
     service_id: Identifier
     provider_org_ref: OrgRef
-    service_level: int = Field(ge=1, le=3, description="Level of this service: 1 basic, 2 targeted, 3 specialised.")
+    service_level: Annotated[int, Strict()] = Field(
+        ge=1, le=3, description="Level of this service: 1 basic, 2 targeted, 3 specialised.")
     service_type_code: Code
-    start_date: date
+    start_date: CalendarDate
 
 
 class EndService(CaseCommand):
     service_id: Identifier
-    end_date: date
+    end_date: CalendarDate
 
 
 class RecordLevel1Plan(CaseCommand):
-    objective_refs: tuple[DocRef, ...] = Field(min_length=1)
-    responsible_org_refs: tuple[OrgRef, ...] = Field(min_length=1)
-    follow_up_date: date
+    objective_refs: Annotated[DocRefs, Field(min_length=1)]
+    responsible_org_refs: Annotated[OrgRefs, Field(min_length=1)]
+    follow_up_date: CalendarDate
 
 
 class NotifyNeedForCaseManager(CaseCommand):
@@ -179,14 +205,14 @@ class AppointCaseManager(CaseCommand):
     case_manager_ref: PersonRef
     municipality_ref: MunicipalityRef
     org_unit_ref: OrgRef
-    needs_l2_l3_multilevel: bool
-    long_term: bool
-    works_in_social_services_or_area_of_needs: bool
+    needs_l2_l3_multilevel: StrictBool
+    long_term: StrictBool
+    works_in_social_services_or_area_of_needs: StrictBool
 
 
 class EstablishSupportTeam(CaseCommand):
     team_id: Identifier
-    members: tuple[TeamMember, ...] = Field(min_length=1)
+    members: Annotated[tuple[TeamMemberIn, ...], Field(min_length=1, max_length=50)]
 
 
 class InviteGeneralServiceProvider(CaseCommand):
@@ -202,17 +228,17 @@ class RemoveTeamMember(CaseCommand):
 
 class InviteToTeamMeeting(CaseCommand):
     meeting_id: Identifier
-    invitee_refs: tuple[PersonRef, ...] = Field(min_length=1)
-    scheduled_for: date
+    invitee_refs: Annotated[PersonRefs, Field(min_length=1)]
+    scheduled_for: CalendarDate
 
 
 class RecordTeamMeeting(CaseCommand):
     meeting_id: Identifier
-    attendee_refs: tuple[PersonRef, ...]
-    parents_attended: bool
-    child_attended: bool
+    attendee_refs: PersonRefs
+    parents_attended: StrictBool
+    child_attended: StrictBool
     minutes_doc_ref: DocRef
-    decision_codes: tuple[Code, ...] = ()
+    decision_codes: Codes = ()
 
 
 class RecordChildViews(CaseCommand):
@@ -222,27 +248,27 @@ class RecordChildViews(CaseCommand):
 
 class AdoptSupportPlan(CaseCommand):
     plan_id: Identifier
-    content: SupportPlanContent
+    content: SupportPlanContentIn
 
 
 class EvaluateSupportPlan(CaseCommand):
     plan_id: Identifier
-    version: int = Field(ge=1)
+    version: PlanVersion
     outcome: EvaluationOutcome
     progress_doc_ref: DocRef
-    next_review_date: date | None = None
+    next_review_date: CalendarDate | None = None
 
 
 class ReviseSupportPlan(CaseCommand):
     plan_id: Identifier
-    supersedes_version: int = Field(ge=1)
-    content: SupportPlanContent
+    supersedes_version: PlanVersion
+    content: SupportPlanContentIn
 
 
 class AdoptAdultTransitionPlan(CaseCommand):
     plan_id: Identifier
-    adult_service_handovers: tuple[AdultServiceHandover, ...]
-    young_person_participated: bool
+    adult_service_handovers: Annotated[tuple[AdultServiceHandoverIn, ...], Field(max_length=50)]
+    young_person_participated: StrictBool
 
 
 class ConcludeSupportTeam(CaseCommand):
@@ -262,8 +288,8 @@ class RecordComplaint(CaseCommand):
 class RecordComplaintOutcome(CaseCommand):
     complaint_id: Identifier
     outcome_summary_ref: DocRef
-    recommendation_codes: tuple[Code, ...] = ()
-    deadline_for_improvement: date | None = None
+    recommendation_codes: Codes = ()
+    deadline_for_improvement: CalendarDate | None = None
 
 
 class ChangeDomicile(CaseCommand):
@@ -273,19 +299,19 @@ class ChangeDomicile(CaseCommand):
 # ---- Norway (barnekoordinator), domain.md §2.4 -----------------------------------------------------------
 class RequestBarnekoordinator(Command):
     child_ref: PersonRef
-    parent_refs: tuple[PersonRef, ...] = Field(min_length=1)
-    birth_date: date | None
+    parent_refs: Annotated[PersonRefs, Field(min_length=1)]
+    birth_date: CalendarDate | None
     municipality_ref: MunicipalityRef
     request_id: Identifier
     channel: RequestChannel
     requested_by_ref: PersonRef
     family_status: FamilyStatus
-    episode: int = Field(default=1, ge=1)
+    episode: Episode = 1
 
 
 class AssessEligibility(CaseCommand):
-    criteria: EligibilityCriteria
-    diagnosis_required: bool = False
+    criteria: EligibilityCriteriaIn
+    diagnosis_required: StrictBool = False
     family_views_doc_ref: DocRef | None
     child_views_doc_ref: DocRef | None
 
@@ -293,16 +319,16 @@ class AssessEligibility(CaseCommand):
 class IssueDecision(CaseCommand):
     decision_id: Identifier
     decision: Decision
-    written: bool
+    written: StrictBool
     justification_doc_ref: DocRef | None
-    appeal_info_included: bool
-    delivered_at: datetime
+    appeal_info_included: StrictBool
+    delivered_at: Instant
 
 
 class RecordConsent(CaseCommand):
     consent_id: Identifier
-    given_by_refs: tuple[PersonRef, ...] = Field(min_length=1)
-    scope_service_org_refs: tuple[OrgRef, ...] = ()
+    given_by_refs: Annotated[PersonRefs, Field(min_length=1)]
+    scope_service_org_refs: OrgRefs = ()
     form_doc_ref: DocRef
 
 
@@ -314,7 +340,7 @@ class WithdrawConsent(CaseCommand):
 class AppointBarnekoordinator(CaseCommand):
     coordinator_ref: PersonRef
     unit_ref: OrgRef
-    family_wishes_considered: bool
+    family_wishes_considered: StrictBool
 
 
 class IssueCoordinationInstruction(CaseCommand):
@@ -325,7 +351,7 @@ class IssueCoordinationInstruction(CaseCommand):
 
 class AdoptIndividualPlan(CaseCommand):
     plan_id: Identifier
-    content: IndividualPlanContent
+    content: IndividualPlanContentIn
 
 
 class ReceiveComplaint(CaseCommand):

@@ -21,7 +21,10 @@ What a contract never carries (domain.md §2.1, §8.3.1):
 The actor's pseudonymous ``person:`` reference *is* published (``actor_person_ref``): supervisors need to
 know who recorded a fact (domain.md §5), and the reference says nothing about the person without the vault.
 
-Compatibility: within v1, fields are only ever added (optional) and never renamed, retyped or removed.
+Compatibility: within v1, fields are only ever added (optional) and never renamed, retyped or removed. Bounds are
+stated where they hold for every fact the event store can hold (versions and notification ids are the store's
+``bigint``; a year comes from a stored date): :mod:`contracts.recorded` says why the published types are otherwise
+v1's own, wider than what commands accept now.
 Anything else is a new ``V2`` model, published on ``cases.v2.…`` beside v1 for a transition period.
 """
 
@@ -33,7 +36,17 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.refs import Code, DocRef, Identifier, MunicipalityRef, OrgRef, PersonRef
+from contracts.recorded import (
+    MAX_STORED_INT,
+    CalendarYear,
+    Code,
+    DocRef,
+    Identifier,
+    MunicipalityRef,
+    OrgRef,
+    PersonRef,
+    StoredVersion,
+)
 from domain.values import (
     ComplainantCapacity,
     ComplaintSubject,
@@ -139,11 +152,11 @@ class EventEnvelopeV1(_Contract):
 
     event_id: str = Field(pattern=r"^[0-9a-f-]{36}:[0-9]+$")
     """``<case id>:<case version>``: stable across republication, and the id ``Casework`` returns for the fact."""
-    notification_id: int = Field(ge=1)
+    notification_id: StoredVersion
     """Position in the event store's notification log (total order of all facts of the application)."""
     case_id: UUID
     """The aggregate the fact belongs to: the case, or for ``directory.v1`` events the institution."""
-    case_version: int = Field(ge=1)
+    case_version: StoredVersion
     """The aggregate's version after this fact: consumers apply version n only on top of n-1."""
     event_type: str
     """The fact's name in snake_case (``support_team_concluded``); also the last token of the subject."""
@@ -224,7 +237,7 @@ class ContactRegisteredV1(EventEnvelopeV1):
     event_type: Literal["contact_registered"]
     child_ref: PersonRef
     parent_refs: list[PersonRef]
-    birth_year: int | None
+    birth_year: CalendarYear | None
     """The child's year of birth; the birth date itself is never published (see the module docstring)."""
     episode: int = Field(ge=1)
     coordinator_ref: PersonRef
@@ -438,7 +451,7 @@ class SupportPlanAdoptedV1(EventEnvelopeV1):
 
     event_type: Literal["support_plan_adopted"]
     plan_id: Identifier
-    version: int = Field(ge=1)
+    version: StoredVersion
     content: SupportPlanContentV1
 
 
@@ -447,7 +460,7 @@ class SupportPlanEvaluatedV1(EventEnvelopeV1):
 
     event_type: Literal["support_plan_evaluated"]
     plan_id: Identifier
-    version: int = Field(ge=1)
+    version: StoredVersion
     outcome: EvaluationOutcome
     progress_doc_ref: DocRef
     next_review_date: date | None
@@ -458,8 +471,8 @@ class SupportPlanRevisedV1(EventEnvelopeV1):
 
     event_type: Literal["support_plan_revised"]
     plan_id: Identifier
-    version: int = Field(ge=2)
-    supersedes_version: int = Field(ge=1)
+    version: Annotated[int, Field(ge=2, le=MAX_STORED_INT)]
+    supersedes_version: StoredVersion
     content: SupportPlanContentV1
 
 
@@ -468,7 +481,7 @@ class AdultTransitionPlanAdoptedV1(EventEnvelopeV1):
 
     event_type: Literal["adult_transition_plan_adopted"]
     plan_id: Identifier
-    child_age_years_at_adoption: int = Field(ge=0)
+    child_age_years_at_adoption: int = Field(ge=0, le=9999)
     adult_service_handovers: list[AdultServiceHandoverV1]
     young_person_participated: bool
 
@@ -539,7 +552,7 @@ class BarnekoordinatorRequestedV1(EventEnvelopeV1):
     event_type: Literal["barnekoordinator_requested"]
     child_ref: PersonRef
     parent_refs: list[PersonRef]
-    birth_year: int | None
+    birth_year: CalendarYear | None
     """The child's year of birth (none while expecting); the birth date itself is never published."""
     episode: int = Field(ge=1)
     request_id: Identifier

@@ -1,39 +1,57 @@
-"""Pseudonymous reference types for the public schemas: pattern-checked by pydantic, then by the domain's
-own PRIV-1 check (which also refuses things that look like national ID numbers)."""
+"""The input grammar of every string a caller sends in a command: pseudonymous references, ids and codes.
+
+Rule PRIV-1, as :mod:`domain.privacy` defines it (that module documents the grammar and the national-ID and name
+shapes it refuses). Each type here runs the domain's own check, so a refusal names the field and says
+``PRIV-1: …`` whether it comes from the contract or from the domain; the pattern is published in the OpenAPI
+document for clients. The published event contracts keep v1's wider types (:mod:`contracts.recorded`).
+"""
 
 from __future__ import annotations
 
-import re
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Field
 
-from domain.values import check_ref
-
-_LOOKS_LIKE_NATIONAL_ID = re.compile(r"\d{6}-?\d{4,5}$")
-"""What ``domain.values.check_ref`` refuses in a token that has the right shape (``_NATIONAL_ID`` there)."""
+from domain import privacy
+from domain.errors import InvalidValue
 
 
-def _ref(kind: str) -> object:
-    token_start = len(kind) + 1
-
+def _checked(check: Callable[[str, Any], str]) -> AfterValidator:
     def validate(value: str) -> str:
-        # The pattern (checked first, in pydantic-core) has already accepted ``<kind>:<token>``: of the
-        # domain's PRIV-1 check only the national-ID test is left. A token that fails it goes through the
-        # domain's own check_ref, so the refusal (and its message) is the domain's.
-        if _LOOKS_LIKE_NATIONAL_ID.match(value, token_start):
-            return check_ref("ref", value, kind)
-        return value
+        try:
+            return check("value", value)
+        except InvalidValue as error:
+            raise ValueError(error.rule) from None  # pydantic names the field; the rule is the domain's words
 
     return AfterValidator(validate)
 
 
-_TOKEN = r"[A-Za-z0-9._-]{1,80}"
-PersonRef = Annotated[str, StringConstraints(pattern=rf"^person:{_TOKEN}$"), _ref("person")]
-OrgRef = Annotated[str, StringConstraints(pattern=rf"^org:{_TOKEN}$"), _ref("org")]
-DocRef = Annotated[str, StringConstraints(pattern=rf"^doc:{_TOKEN}$"), _ref("doc")]
-MunicipalityRef = Annotated[str, StringConstraints(pattern=rf"^muni:{_TOKEN}$"), _ref("muni")]
-Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,100}$")]
+def _ref(kind: str) -> Any:
+    schema: dict[str, Any] = {"pattern": privacy.ref_pattern(kind),
+                              "maxLength": len(kind) + 1 + privacy.MAX_TOKEN_LENGTH}
+    return Annotated[str, Field(json_schema_extra=schema),
+                     _checked(lambda field, value: privacy.check_ref(field, value, kind))]
+
+
+PersonRef = _ref("person")
+OrgRef = _ref("org")
+DocRef = _ref("doc")
+MunicipalityRef = _ref("muni")
+Identifier = Annotated[str, Field(json_schema_extra={"pattern": rf"^(?:{privacy.IDENTIFIER}|{privacy.UUID_TEXT})$",
+                                                     "maxLength": privacy.MAX_TOKEN_LENGTH}),
+                       _checked(privacy.check_identifier)]
 """Ids the caller chooses for things inside a case (request, team, plan, complaint): opaque tokens."""
-Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,64}$")]
+Code = Annotated[str, Field(json_schema_extra={"pattern": rf"^{privacy.CODE}$", "maxLength": privacy.MAX_TOKEN_LENGTH}),
+                 _checked(privacy.check_code)]
 """Reason and type codes: snake_case vocabulary, never free text about a person."""
+
+
+def correlation_id(value: str) -> str:
+    """``X-Correlation-Id``: a UUID or a short opaque token (PRIV-1); raises :class:`InvalidValue` naming it."""
+    return privacy.check_opaque_token("X-Correlation-Id", value)
+
+
+def idempotency_key(value: str) -> str:
+    """``Idempotency-Key``: a UUID or a short opaque token (PRIV-1); raises :class:`InvalidValue` naming it."""
+    return privacy.check_opaque_token("Idempotency-Key", value)

@@ -27,14 +27,20 @@ STREAM_SUBJECTS = ["cases.v1.>", "directory.v1.>"]
 ``JStream(STREAM_NAME, declare=False)`` (tech-notes §5.2 a)."""
 DEADLETTER_STREAM_NAME = "DEADLETTERS"
 DEADLETTER_SUBJECTS = ["deadletter.>"]
-"""Messages a consumer set aside, ``deadletter.<consumer>.<event_type>``, in their own stream: a subscriber to
-``cases.>`` (or ``>``) must never see them as second copies of an event."""
+"""Dead letters have a stream of their own: ``deadletter.<consumer>.<event_type>`` (``malformed`` when the payload
+names none), each a :class:`contracts.deadletters.DeadLetterV1` (never a second copy of an event): a subscriber to
+``cases.>`` never sees one, and nothing in ``CASES`` carries an event id twice."""
 CASES_PREFIX = "cases.v1"
 DIRECTORY_PREFIX = "directory.v1"
 ALL_CASE_EVENTS = "cases.v1.>"
 ALL_DIRECTORY_EVENTS = "directory.v1.>"
 _NOT_TOKEN_SAFE = re.compile(r"[^A-Za-z0-9_-]")
 _JURISDICTIONS = frozenset({"is", "no"})
+
+
+def deadletter_subject(consumer: str, event_type: str | None) -> str:
+    """``deadletter.dashboard.support_plan_evaluated``: where a consumer sets a message aside."""
+    return f"deadletter.{_NOT_TOKEN_SAFE.sub('_', consumer)}.{_NOT_TOKEN_SAFE.sub('_', event_type or 'malformed')}"
 
 
 def jurisdiction_token(jurisdiction: str) -> str:

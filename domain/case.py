@@ -9,11 +9,13 @@ lawfully decided stays decided). Facts are named in the law's words; guards cite
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate, CanMutateAggregate, event
 
+from domain import bounds
 from domain.legal_settings import LegalSettings
 from domain.rules import age_in_years, birthday
 from domain.values import Context, Jurisdiction
@@ -53,7 +55,17 @@ class CaseKey(Aggregate):
 
 
 class Case(Aggregate):
-    """What both laws share: the child, the family, the municipality, the episode and its end."""
+    """What both laws share: the child, the family, the municipality, the episode and its end, and the case's clock.
+
+    The clock (rules TIME-1 and TIME-2, :mod:`domain.bounds`): a fact is not dated before the latest fact already
+    recorded for the case, nor before the child's birth. It is checked in :meth:`trigger_event`, which every
+    command method's fact passes through when the command records it, and which a replay never calls
+    (eventsourcing replays stored facts through ``mutate``), so history is never re-judged. What it is checked
+    against, ``latest_occurred_at``, is kept by :class:`Case.Event` for every fact, on record and on replay alike.
+    """
+
+    class_version = 2
+    """2: ``latest_occurred_at`` is part of the state (and of snapshots)."""
 
     jurisdiction: Jurisdiction
     child_ref: str
@@ -62,6 +74,38 @@ class Case(Aggregate):
     municipality_ref: str
     episode: int
     closed_on: date | None
+    latest_occurred_at: datetime | None = None
+    """The latest ``occurred_at`` of the case's facts: TIME-1's floor for the next one."""
+
+    class Event(Aggregate.Event):
+        """Every fact of a case: once the fact's own body has run, the case remembers its latest time. Kept here,
+        once, rather than repeated in each of the fact bodies: it is the same for every fact."""
+
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            ctx = getattr(self, "ctx", None)
+            if isinstance(ctx, Context):
+                latest = getattr(aggregate, "latest_occurred_at", None)
+                if latest is None or ctx.occurred_at > latest:
+                    aggregate.latest_occurred_at = ctx.occurred_at
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A snapshot taken before v2 holds no ``latest_occurred_at``: unknown, until the case's next fact."""
+        state.setdefault("latest_occurred_at", None)
+
+    def check_time(self, ctx: Context) -> None:
+        """TIME-1 and TIME-2: the case's clock allows a fact at ``ctx.occurred_at``. The application asks before a
+        command runs (so a refusal names the fact's time before any of its fields); every fact asks again below."""
+        bounds.check_after_latest_fact(ctx.occurred_at, self.latest_occurred_at)
+        bounds.check_after_birth(ctx.occurred_at, self.birth_date)
+
+    def trigger_event(self, event_class: type[CanMutateAggregate[UUID]], **kwargs: Any) -> None:
+        """Record a fact of a command, once the case's clock allows its time (TIME-1, TIME-2)."""
+        ctx = kwargs.get("ctx")
+        if isinstance(ctx, Context):
+            self.check_time(ctx)
+        super().trigger_event(event_class, **kwargs)
 
     @property
     def is_open(self) -> bool:

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from eventsourcing.domain import Aggregate, event
 
-from domain import farsaeld
+from domain import bounds, farsaeld
 from domain.case import Case
 from domain.directory import Institution
 from domain.errors import InvalidValue, RuleViolation
@@ -149,8 +149,8 @@ class IcelandCase(Case):
         check_ref("coordinator_ref", coordinator_ref, "person")
         if episode < 1:
             raise InvalidValue("episode", "must be 1 or more")
-        if birth_date is not None and birth_date > ctx.day:
-            raise InvalidValue("birth_date", "must not be in the future")
+        if birth_date is not None:
+            bounds.check_birth_date("birth_date", birth_date, ctx.day)
         if birth_date is not None and ctx.day >= birthday(birth_date, settings.age_of_majority_years):
             raise RuleViolation("IS-R28", "The Act serves children under 18; this person is an adult.",
                                 remedy="Refer the young person to adult services.")
@@ -296,6 +296,7 @@ class IcelandCase(Case):
         """Row 9: the coordinator helps secure an initial assessment (*frummat*)."""
         self._require_basis("ArrangeInitialAssessment")
         check_ref("assessor_org_ref", assessor_org_ref, "org")
+        bounds.check_planned("planned_date", planned_date, ctx.day, "the day it is arranged")
         self._initial_assessment_arranged(ctx, assessor_org_ref, planned_date)
 
     @event("InitialAssessmentArranged")
@@ -312,6 +313,7 @@ class IcelandCase(Case):
                                 remedy="Record the service at level 1, 2 or 3.")
         if service_id in self.services:
             raise RuleViolation("IS-R10", f"Service {service_id} is already recorded.")
+        bounds.check_in_history("start_date", start_date, self.birth_date, ctx.day)
         before = self.highest_level
         self._service_recorded(ctx, service_id, provider_org_ref, ServiceLevel(service_level),
                                service_type_code, start_date)
@@ -333,6 +335,7 @@ class IcelandCase(Case):
         self._require_basis("EndService")
         if not self.services.get(service_id, (0, False))[1]:
             raise RuleViolation("IS-R10", f"Service {service_id} is not an active service of this case.")
+        bounds.check_in_history("end_date", end_date, self.birth_date, ctx.day)
         self._service_ended(ctx, service_id, end_date)
 
     @event("ServiceEnded")
@@ -346,6 +349,7 @@ class IcelandCase(Case):
         require_state("IS-SM", "RecordLevel1IntegrationPlan", self.status, {S.INTEGRATION_ACTIVE_L1})
         check_refs("objective_refs", objective_refs, "doc")
         check_refs("responsible_org_refs", responsible_org_refs, "org")
+        bounds.check_planned("follow_up_date", follow_up_date, ctx.day, "the plan's recording")
         self._level1_plan_recorded(ctx, tuple(objective_refs), tuple(responsible_org_refs), follow_up_date)
 
     @event("Level1PlanRecorded")
@@ -431,6 +435,7 @@ class IcelandCase(Case):
         check_ref("person_ref", person_ref, "person")
         check_ref("org_ref", org_ref, "org")
         farsaeld.require_necessity_justification(necessity_justification_ref)
+        check_ref("necessity_justification_ref", necessity_justification_ref or "", "doc")
         if person_ref in self.team_members:
             raise RuleViolation("IS-R15", "The person is already a member of the support team.")
         self._support_team_member_invited(ctx, TeamMember(person_ref, org_ref, MemberType.GENERAL_SERVICE_REP),
@@ -463,6 +468,7 @@ class IcelandCase(Case):
         """Row 17 (first half): the team meets; everyone it invites is on the record."""
         self._require_team_command(ctx, "InviteToTeamMeeting", "call team meetings")
         check_refs("invitee_refs", invitee_refs, "person")
+        bounds.check_planned("scheduled_for", scheduled_for, ctx.day, "the invitation")
         self._meeting_invitation_sent(ctx, meeting_id, tuple(invitee_refs), scheduled_for)
 
     @event("TeamMeetingInvitationSent")
@@ -500,17 +506,23 @@ class IcelandCase(Case):
         pass
 
     # ---- 4 the support plan and the adult transition plan (rows 19-22) -------------------------------
-    def _check_plan_refs(self, content: SupportPlanContent) -> None:
+    def _check_plan_content(self, ctx: Context, content: SupportPlanContent) -> None:
         if content.needs_assessment_ref is not None:
             check_ref("needs_assessment_ref", content.needs_assessment_ref, "doc")
         check_refs("objectives", content.objectives, "doc")
         check_refs("participants", content.participants, "person")
+        # DATE-2: the plan's reviews and its end are planned from its adoption on; refused, never dropped.
+        bounds.check_planned_all("content.review_dates", content.review_dates, ctx.day, "the plan's adoption")
+        if content.valid_to is not None:
+            bounds.check_planned("content.valid_to", content.valid_to, ctx.day, "the plan's adoption")
+        if content.valid_from is not None:
+            bounds.check_in_history("content.valid_from", content.valid_from, self.birth_date, ctx.day)
 
     def adopt_support_plan(self, ctx: Context, *, plan_id: str, content: SupportPlanContent) -> None:
         """Row 19: the team's written plan with the five elements, adopted under the case manager's lead."""
         self._require_team_command(ctx, "AdoptSupportPlan", "adopt the support plan")
         farsaeld.require_single_active_plan(self.plan_version)
-        self._check_plan_refs(content)
+        self._check_plan_content(ctx, content)
         farsaeld.require_five_elements(content)
         self._support_plan_adopted(ctx, plan_id, 1, content)
 
@@ -530,6 +542,8 @@ class IcelandCase(Case):
         if plan_id != self.plan_id:
             raise RuleViolation("IS-R20", f"Plan {plan_id} is not this case's support plan.")
         check_ref("progress_doc_ref", progress_doc_ref, "doc")
+        if next_review_date is not None:
+            bounds.check_planned("next_review_date", next_review_date, ctx.day, "the evaluation")
         self._support_plan_evaluated(ctx, plan_id, version, EvaluationOutcome(outcome), progress_doc_ref,
                                      next_review_date)
 
@@ -544,7 +558,7 @@ class IcelandCase(Case):
         self._require_team_command(ctx, "ReviseSupportPlan", "revise the support plan")
         farsaeld.require_active_plan(self.plan_version, "ReviseSupportPlan")
         farsaeld.require_supersedes_current(supersedes_version, self.plan_version)
-        self._check_plan_refs(content)
+        self._check_plan_content(ctx, content)
         farsaeld.require_five_elements(content)
         self._support_plan_revised(ctx, plan_id, supersedes_version + 1, supersedes_version, content)
 
@@ -652,6 +666,8 @@ class IcelandCase(Case):
         if self.complaints[complaint_id]:
             raise RuleViolation("IS-R26", f"Complaint {complaint_id} already has its outcome.")
         check_ref("outcome_summary_ref", outcome_summary_ref, "doc")
+        if deadline_for_improvement is not None:
+            bounds.check_planned("deadline_for_improvement", deadline_for_improvement, ctx.day, "the outcome")
         self._complaint_outcome_recorded(ctx, complaint_id, outcome_summary_ref, tuple(recommendation_codes),
                                          deadline_for_improvement)
 

@@ -13,6 +13,7 @@ from enum import StrEnum
 from eventsourcing.domain import Aggregate, event
 
 from domain import barnekoordinator as bk
+from domain import bounds
 from domain.case import Case
 from domain.errors import InvalidValue, RuleViolation
 from domain.legal_settings import LegalSettings
@@ -120,8 +121,8 @@ class NorwayCase(Case):
         check_ref("requested_by_ref", requested_by_ref, "person")
         if episode < 1:
             raise InvalidValue("episode", "must be 1 or more")
-        if birth_date is not None and birth_date > ctx.day:
-            raise InvalidValue("birth_date", "must not be in the future")
+        if birth_date is not None:
+            bounds.check_birth_date("birth_date", birth_date, ctx.day)
         bk.require_family_status(FamilyStatus(family_status), birth_date, ctx.day, settings)
         return cls(ctx=ctx, child_ref=child_ref, parent_refs=tuple(parent_refs), birth_date=birth_date,
                    municipality_ref=municipality_ref, episode=episode, request_id=request_id,
@@ -166,6 +167,7 @@ class NorwayCase(Case):
             bk.require_decision_allowed(decision, self.criteria)
         if delivered_at.tzinfo is None:
             raise InvalidValue("delivered_at", "must be timezone-aware")
+        bounds.check_planned("delivered_at", delivered_at.date(), ctx.day, "the decision")
         self._decision_issued(ctx, decision_id, decision, justification_doc_ref or "", bk.APPEAL_BODY,
                               bk.complaint_deadline(delivered_at, settings), bk.LEGAL_BASIS, delivered_at)
 
@@ -257,6 +259,11 @@ class NorwayCase(Case):
         self._require_coordination(ctx, "AdoptIndividualPlan")
         bk.require_individual_plan_items(content)
         check_refs("participants", content.participants, "person")
+        bounds.check_planned_all("content.revision_dates", content.revision_dates, ctx.day, "the plan's adoption")
+        if content.plan_period_to is not None:
+            bounds.check_planned("content.plan_period_to", content.plan_period_to, ctx.day, "the plan's adoption")
+        if content.plan_period_from is not None:
+            bounds.check_in_history("content.plan_period_from", content.plan_period_from, self.birth_date, ctx.day)
         self._individual_plan_adopted(ctx, plan_id, (self.plan_id is not None), content)
 
     @event("IndividualPlanAdopted")

@@ -8,11 +8,11 @@ vault outside the event store, so they can be crypto-shredded where erasure is l
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import IntEnum, StrEnum
 
+from domain import privacy
 from domain.errors import InvalidValue
 
 
@@ -190,24 +190,13 @@ class StatsforvalterenOutcome(StrEnum):
     RETURNED_FOR_NEW_PROCESSING = "returned_for_new_processing"
 
 
-_REF = re.compile(r"^(?P<kind>[a-z]+):(?P<token>[A-Za-z0-9._-]{1,80})$")
-_NATIONAL_ID = re.compile(r"^\d{6}-?\d{4,5}$")  # Icelandic kennitala (10 digits), Norwegian fødselsnummer (11)
-
-
 def check_ref(field_name: str, value: str, kind: str) -> str:
     """Accept only a pseudonymous reference of the given kind (``person:p-17``), never a personal identifier.
 
-    Rule PRIV-1 (domain.md §8.3.1): no direct identifiers in event payloads. A national ID number, an
-    e-mail address or a name (spaces) is refused here even when it is smuggled in as the token.
+    Rule PRIV-1 (domain.md §8.3.1): no direct identifiers in event payloads. The grammar, and the national-ID
+    and name shapes it refuses, are :mod:`domain.privacy`'s.
     """
-    if not isinstance(value, str):
-        raise InvalidValue(field_name, f"PRIV-1: must be a reference like '{kind}:abc123'")
-    match = _REF.match(value)
-    if match is None or match["kind"] != kind:
-        raise InvalidValue(field_name, f"PRIV-1: must be a pseudonymous reference like '{kind}:abc123'")
-    if _NATIONAL_ID.match(match["token"]):
-        raise InvalidValue(field_name, "PRIV-1: looks like a national ID number; use a pseudonymous reference")
-    return value
+    return privacy.check_ref(field_name, value, kind)
 
 
 def check_refs(field_name: str, values: tuple[str, ...], kind: str) -> tuple[str, ...]:

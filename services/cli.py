@@ -123,7 +123,7 @@ def consume(settings: StoreSettings, projection_spec: str) -> int:
 
 def rebuild_read_model(settings: StoreSettings, projection_spec: str) -> int:
     """Rebuild a read model into a new generation from the event store, with progress, then switch to it."""
-    from services.consumers.rebuild import rebuild, terminal_progress
+    from services.consumers.rebuild import RebuildFailed, RebuildRunning, rebuild, terminal_progress
     from services.consumers.registry import load_projection
     from services.consumers.store import ReadModelStore
 
@@ -132,6 +132,10 @@ def rebuild_read_model(settings: StoreSettings, projection_spec: str) -> int:
         store = ReadModelStore(dsn, load_projection(projection_spec), base_schema=settings.pg_schema or "public")
         try:
             report = rebuild(store, app, progress=terminal_progress)
+        except (RebuildFailed, RebuildRunning) as error:
+            log.error("rebuild.failed", read_model=store.projection.name, error=str(error))
+            print(f"\nprosperity rebuild: {error}", file=sys.stderr)
+            return 1
         finally:
             store.close()
             app.close()
@@ -224,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_arguments(sub.add_parser("up", help="run the whole system: servers, API, relay, consumers, notifier"))
     demo.add_arguments(sub.add_parser("demo", help="generate a synthetic population through the HTTP API"))
     dashboard_summary.add_arguments(sub.add_parser("dashboard", help="print the main dashboard figures"))
+    from services.consumers import deadletters
+
+    deadletters.add_arguments(sub.add_parser("deadletters", help="quarantined facts: list, retry, resolve"))
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     add_verify_arguments(audit_sub.add_parser("verify", help="replay the event store and check the audit trail"))
@@ -258,6 +265,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from services.bus import cli as bus_cli
 
         return bus_cli.run(args)
+    if args.command == "deadletters":
+        from services.consumers import deadletters
+
+        return deadletters.run(args, settings)
     if args.command == "audit" and args.audit_command == "verify":
         return verify_command(settings, up_to=args.up_to)
     parser.error(f"unknown command {args.command}")

@@ -120,7 +120,8 @@ def iceland_lifecycle(app: Casework, child: str = "person:child-is-1", episode: 
     app.evaluate_support_plan(c.EvaluateSupportPlan(
         case_id=case_id, plan_id="plan-1", version=1, outcome="revise", progress_doc_ref="doc:progress-1",
         next_review_date=date(2025, 3, 1)), as_cm(240))
-    revised = SupportPlanContent(**{**plan.__dict__, "valid_to": date(2026, 8, 31)})
+    revised = SupportPlanContent(**{**plan.__dict__, "valid_to": date(2026, 8, 31),
+                                     "review_dates": (date(2025, 3, 1),)})
     app.revise_support_plan(c.ReviseSupportPlan(case_id=case_id, plan_id="plan-1", supersedes_version=1,
                                                 content=revised), as_cm(245))
     app.adopt_adult_transition_plan(c.AdoptAdultTransitionPlan(

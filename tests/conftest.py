@@ -29,6 +29,7 @@ import pytest
 from services.bus.local import LocalBus
 from services.bus.natsconf import TlsFiles
 from services.bus.plan import Namespace
+from services.bus.provision import StreamSettings
 from services.bus.registry import AgencyRegistry
 from services.infra.embedded import EmbeddedPostgres
 from services.infra.nats_env import JsTarget
@@ -112,13 +113,14 @@ BusFactory = Callable[..., JsTarget]
 
 @pytest.fixture
 def bus_factory(scratch_dir: Path) -> Iterator[BusFactory]:
-    """Start a bus for this test: ``bus_factory(registry=…, tls=…)`` → a running nats-server with the generated
-    accounts (and those agencies), provisioned, in a namespace of its own; stopped and removed afterwards."""
+    """Start a bus for this test: ``bus_factory(registry=…, tls=…, streams=…)`` → a running nats-server with the
+    generated accounts (and those agencies), provisioned, in a namespace of its own; stopped and removed afterwards."""
     started: list[LocalBus] = []
 
-    def start(*, registry: AgencyRegistry | None = None, tls: TlsFiles | None = None) -> JsTarget:
+    def start(*, registry: AgencyRegistry | None = None, tls: TlsFiles | None = None,
+              streams: StreamSettings | None = None) -> JsTarget:
         token = uuid.uuid4().hex[:12]
-        bus = LocalBus(scratch_dir / f"bus-{token}", registry=registry, tls=tls,
+        bus = LocalBus(scratch_dir / f"bus-{token}", registry=registry, tls=tls, streams=streams,
                        namespace=Namespace(stream=f"T_{token}", subject_prefix=f"t{token}"))
         started.append(bus)
         return JsTarget(bus.start())

@@ -5,7 +5,7 @@ given an export of the rows) compute exactly the same values:
 
 * **canonical JSON** of a contract: ``contract.model_dump(mode="json")`` written with sorted keys, no
   whitespace, UTF-8 (``ensure_ascii=False``), NaN refused. Dates and datetimes are pydantic's ISO 8601 text
-  (``2024-01-08T09:00:00Z``); the v1 contracts carry no floats. The stored ``payload`` (jsonb) is this JSON
+  (``2024-01-08T09:00:00Z``); the v1 contracts carry no floats. The stored ``payload`` (``json``) is this JSON
   parsed back, so re-encoding a stored payload canonically gives back the same bytes;
 * **chain hash**: ``hash = sha256(prev_hash || canonical_json)``: the previous link's lowercase hex digest
   (ASCII), immediately followed by the canonical JSON (UTF-8), hex-encoded. Each case (aggregate) has its own

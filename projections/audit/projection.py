@@ -4,7 +4,8 @@ Table ``audit_trail`` (unqualified; the runtime puts it in the generation's sche
 
 * one row per event: its position (``case_id``, ``case_version``, ``notification_id``), the envelope fields a
   supervisor filters on (``event_type``, ``occurred_at``, ``recorded_at``, ``actor_role``,
-  ``actor_person_ref``, ``legal_basis``, ``rule_id``) and ``payload``: the whole v1 contract as JSON;
+  ``actor_person_ref``, ``legal_basis``, ``rule_id``) and ``payload``: the whole v1 contract as its canonical JSON
+  text (``json``, kept as written);
 * ``prev_hash`` / ``hash``: the per-case chain of :mod:`projections.audit.hashing`
   (``hash = sha256(prev_hash || canonical JSON of the contract)``; version 1 links to ``GENESIS_HASH``).
   ``apply`` reads the previous version's hash through the view, inside the consumer's transaction; the
@@ -14,7 +15,7 @@ Append-only in the database too: the trigger ``audit_trail_append_only`` raises 
 ``DELETE`` (row level) and on ``TRUNCATE`` (statement level). It stops the application, a mistaken script
 or a consumer bug from rewriting history; it does not stop the table's owner or a superuser, who can
 ``ALTER TABLE … DISABLE TRIGGER`` (or ``SET session_replication_role = replica``). That is what the hash
-chain, :func:`projections.audit.verify.verify` and the daily digests are for: a change made behind the
+chain, :func:`services.audit.verify.verify` and the daily digests are for: a change made behind the
 trigger's back is *evident*. In production the consumer's role should own nothing and be granted only
 ``INSERT, SELECT`` on ``audit_trail``; auditors get ``SELECT`` (separately permissioned, domain.md §5).
 Dropping a whole retired generation (schema) stays possible: that is deliberate, rebuild-friendly, and
@@ -24,18 +25,19 @@ leaves the event store, the source of truth, untouched.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from contracts.events import EventEnvelopeV1
 from projections.audit.hashing import GENESIS_HASH, canonical_json, chain_hash, contract_document
 from projections.base import ReadView, Statement
+from projections.dates import instant, text
 
 TABLE = "audit_trail"
 
 _INSERT = (
     "INSERT INTO audit_trail (case_id, case_version, notification_id, event_type, occurred_at, recorded_at,"
     " actor_role, actor_person_ref, legal_basis, rule_id, payload, prev_hash, hash)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s)"
 )
 
 
@@ -45,11 +47,13 @@ class ChainGapError(RuntimeError):
 
 class AuditProjection:
     name: ClassVar[str] = "audit"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
+    """2: ``payload`` is ``json`` (the canonical text as it is, which ``jsonb`` cannot hold when a string has a NUL),
+    total over every recorded fact (``columns``), versions in ``bigint``."""
     ddl: ClassVar[tuple[str, ...]] = (
         """CREATE TABLE IF NOT EXISTS audit_trail (
             case_id uuid NOT NULL,
-            case_version int NOT NULL CHECK (case_version >= 1),
+            case_version bigint NOT NULL CHECK (case_version >= 1),
             notification_id bigint NOT NULL,
             event_type text NOT NULL,
             occurred_at timestamptz NOT NULL,
@@ -58,7 +62,7 @@ class AuditProjection:
             actor_person_ref text NOT NULL,
             legal_basis text,
             rule_id text,
-            payload jsonb NOT NULL,
+            payload json NOT NULL,
             prev_hash text NOT NULL CHECK (prev_hash ~ '^[0-9a-f]{64}$'),
             hash text NOT NULL CHECK (hash ~ '^[0-9a-f]{64}$'),
             PRIMARY KEY (case_id, case_version)
@@ -90,7 +94,14 @@ class AuditProjection:
                                     f"{event.case_version - 1}; cannot chain version {event.case_version}")
             prev_hash = str(row[0])
         canonical = canonical_json(contract_document(event))
-        return [Statement(_INSERT, (
-            event.case_id, event.case_version, event.notification_id, event.event_type, event.occurred_at,
-            event.recorded_at, str(event.actor_role), event.actor_person_ref, event.legal_basis, event.rule_id,
-            canonical, prev_hash, chain_hash(prev_hash, canonical)))]
+        return [Statement(_INSERT, (*columns(event), canonical, prev_hash, chain_hash(prev_hash, canonical)))]
+
+
+def columns(event: EventEnvelopeV1) -> tuple[Any, ...]:
+    """The envelope columns of the fact's row, as PostgreSQL holds them (``projections.dates``: an instant beyond
+    what Python reads back, or a NUL in a text, becomes the nearest value the column holds; ``payload`` keeps the
+    fact exactly, and the hash is computed over it)."""
+    return (event.case_id, event.case_version, event.notification_id, event.event_type, instant(event.occurred_at),
+            instant(event.recorded_at), str(event.actor_role), event.actor_person_ref,
+            None if event.legal_basis is None else text(event.legal_basis),
+            None if event.rule_id is None else text(event.rule_id))

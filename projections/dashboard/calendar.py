@@ -9,6 +9,8 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from projections import dates
+
 ZONES = {"IS": ZoneInfo("Atlantic/Reykjavik"), "NO": ZoneInfo("Europe/Oslo")}
 """A deadline counts days where the case is: a Norwegian fact at 00:30 local time is on that local day."""
 
@@ -19,9 +21,9 @@ Half = Literal[1, 2]
 
 
 def local_day(at: datetime, jurisdiction: str | None) -> date:
-    """The calendar day ``at`` falls on in the jurisdiction (UTC for a fact without one)."""
-    zone = ZONES.get(jurisdiction or "")
-    return at.astimezone(zone).date() if zone is not None else at.date()
+    """The calendar day ``at`` falls on in the jurisdiction (UTC for a fact without one); total over every instant
+    a recorded fact may hold (:mod:`projections.dates`)."""
+    return dates.local_day(at, ZONES.get(jurisdiction or ""))
 
 
 def age_in_year(birth_year: int, on: date) -> int:

@@ -19,6 +19,7 @@ from contracts.events import EventEnvelopeV1
 from projections.base import ReadView, Statement
 from projections.dashboard.calendar import local_day
 from projections.dashboard.schema import DDL
+from projections.dates import bigint, instant
 
 _OPEN_TIMERS = ("T1", "T2", "T3", "T4", "T10")
 
@@ -59,7 +60,7 @@ def _start_timer(event: EventEnvelopeV1, timer: str, *, due_on: date | None = No
         "INSERT INTO dash_timer (case_id, timer, seq, institution_ref, started_at, started_on, due_on)"
         f" SELECT %(case)s, %(timer)s, coalesce(max(seq), 0) + 1, {institution}, %(at)s, %(on)s, %(due)s"
         f" FROM dash_timer WHERE case_id = %(case)s AND timer = %(timer)s{guard}",
-        {"case": event.case_id, "timer": timer, "at": event.occurred_at,
+        {"case": event.case_id, "timer": timer, "at": instant(event.occurred_at),
          "on": local_day(event.occurred_at, event.jurisdiction), "due": due_on})
 
 
@@ -70,7 +71,7 @@ def _stop_timers(event: EventEnvelopeV1, timers: Sequence[str], outcome: str,
         "UPDATE dash_timer SET stopped_at = %s, stopped_on = %s, outcome = %s,"
         " institution_ref = coalesce(%s, institution_ref)"
         " WHERE case_id = %s AND timer = ANY(%s) AND outcome IS NULL",
-        (event.occurred_at, local_day(event.occurred_at, event.jurisdiction), outcome, institution_ref,
+        (instant(event.occurred_at), local_day(event.occurred_at, event.jurisdiction), outcome, institution_ref,
          event.case_id, list(timers)))
 
 
@@ -84,7 +85,8 @@ class DashboardProjection:
     """Rows for the dashboards of domain.md §6 (see :mod:`projections.dashboard.schema`)."""
 
     name: ClassVar[str] = "dashboard"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
+    """2: total over every recorded fact (``projections.dates``); versions and episodes in ``bigint`` columns."""
     ddl: ClassVar[tuple[str, ...]] = DDL
 
     def apply(self, event: EventEnvelopeV1, view: ReadView) -> Sequence[Statement]:
@@ -106,7 +108,7 @@ class DashboardProjection:
         return Statement(
             "INSERT INTO dash_case (case_id, jurisdiction, municipality_ref, child_ref, episode, birth_year,"
             " opened_on, status, coordinator_ref, coordinator_org_ref) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (event.case_id, event.jurisdiction, event.municipality_ref, event.child_ref, event.episode,
+            (event.case_id, event.jurisdiction, event.municipality_ref, event.child_ref, bigint(event.episode),
              event.birth_year, day, "contact" if iceland else "requested",
              event.coordinator_ref if isinstance(event, ev.ContactRegisteredV1) else None,
              event.coordinator_org_ref if isinstance(event, ev.ContactRegisteredV1) else None))
@@ -280,7 +282,7 @@ class DashboardProjection:
                     " WHERE case_id = %s", (day, cid)),
                     Statement("UPDATE dash_timer SET stopped_at = %s, stopped_on = %s, outcome = 'cancelled'"
                               " WHERE case_id = %s AND outcome IS NULL AND EXISTS (SELECT 1 FROM dash_case"
-                              " WHERE case_id = %s AND status = 'ended')", (event.occurred_at, day, cid, cid))]
+                              " WHERE case_id = %s AND status = 'ended')", (instant(event.occurred_at), day, cid, cid))]
             case ev.ChildReachedMajorityV1():
                 return [_case(cid, day, status="closed", closed_on=day, closure_outcome="majority"),
                         _stop_timers(event, _OPEN_TIMERS, "cancelled")]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 CASES = """CREATE TABLE IF NOT EXISTS dash_case (
     case_id uuid PRIMARY KEY,
-    jurisdiction text NOT NULL,
+    jurisdiction text,
     municipality_ref text NOT NULL,
     child_ref text NOT NULL,
-    episode int NOT NULL,
+    episode bigint NOT NULL,
     birth_year int,
     opened_on date NOT NULL,
     status text NOT NULL,
@@ -34,7 +34,7 @@ CASES = """CREATE TABLE IF NOT EXISTS dash_case (
     team_concluded_on date,
     team_outcome text,
     plan_id text,
-    plan_version int,
+    plan_version bigint,
     plan_adopted_on date,
     transition_plan_on date,
     assessed_on date,
@@ -89,7 +89,7 @@ version replaced the pending review, ``cancelled`` when the case or team ended f
 COMPLAINTS = """CREATE TABLE IF NOT EXISTS dash_complaint (
     case_id uuid NOT NULL,
     complaint_id text NOT NULL,
-    jurisdiction text NOT NULL,
+    jurisdiction text,
     subject text,
     complainant_capacity text,
     decision_id text,
@@ -117,7 +117,7 @@ INSTITUTIONS = """CREATE TABLE IF NOT EXISTS dash_institution (
 
 DESIGNATIONS = """CREATE TABLE IF NOT EXISTS dash_designation (
     institution_id uuid NOT NULL,
-    seq int NOT NULL,
+    seq bigint NOT NULL,
     person_ref text NOT NULL,
     designated_on date NOT NULL,
     withdrawn_on date,

@@ -30,12 +30,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from contracts import events as e
 from domain.legal_settings import DEFAULT_LEGAL_SETTINGS, LegalSettings
+from projections import dates
 from projections.base import ReadView, Statement
 from projections.notifications import templates as t
 
@@ -162,27 +163,30 @@ def _unique(refs: Iterable[str | None]) -> list[str]:
 
 
 def add_working_days(start: date, days: int) -> date:
-    """``days`` working days (Monday to Friday) after ``start``. Public holidays are not known here."""
+    """``days`` working days (Monday to Friday) after ``start`` (or the calendar's last day, if sooner). Public
+    holidays are not known here."""
     current, left = start, days
-    while left > 0:
-        current += timedelta(days=1)
+    while left > 0 and current < date.max:
+        current = dates.shift(current, 1)
         if current.weekday() < 5:
             left -= 1
     return current
 
 
-def add_months(start: date, months: int) -> date:
-    """``months`` calendar months after ``start`` (the day clipped to 28, enough for the 1st we use)."""
+def add_months(start: date, months: int) -> date | None:
+    """``months`` calendar months after ``start`` (the day clipped to 28, enough for the 1st we use); None past
+    the calendar's end."""
     year, month = divmod(start.month - 1 + months, 12)
-    return date(start.year + year, month + 1, min(start.day, 28))
+    return dates.calendar_date(start.year + year, month + 1, min(start.day, 28))
 
 
 def local_date(moment: datetime, jurisdiction: str | None) -> date:
     """The calendar day of ``moment`` where the family lives (UTC when no time-zone data is installed)."""
     try:
-        return moment.astimezone(ZoneInfo(_ZONES.get(jurisdiction or "", "UTC"))).date()
+        zone = ZoneInfo(_ZONES.get(jurisdiction or "", "UTC"))
     except ZoneInfoNotFoundError:
         return moment.date()
+    return dates.local_day(moment, zone)
 
 
 class NotificationsProjection:
@@ -262,7 +266,7 @@ class NotificationsProjection:
                        PRIORITY_INFO, plan_id=ev.plan_id, version=str(ev.version))
             self._schedule_plan(ev, p, out)
         elif isinstance(ev, e.SupportPlanEvaluatedV1):
-            covered = out.day + timedelta(days=self.review_warning_days)
+            covered = dates.shift(out.day, self.review_warning_days)
             out.cancel("plan evaluated", kinds=[t.PLAN_REVIEW_DUE], subject_id=ev.plan_id, due_by=covered)
             if ev.next_review_date is not None and ev.outcome.value != "conclude":
                 self._review(ev.plan_id, "evaluation", t.PLAN_REVIEW_DUE, ev.next_review_date, p, out)
@@ -326,12 +330,15 @@ class NotificationsProjection:
         the team's professionals at 17y0m and 17y6m (``LegalSettings.transition_warning_months``)."""
         if p.jurisdiction != "IS" or p.birth_year is None or p.transition_plan_adopted or not p.team:
             return
-        earliest_birthday = date(p.birth_year, 1, 1)
-        due = date(p.birth_year + self.legal.age_of_majority_years - 1, 12, 31)
+        earliest_birthday = dates.calendar_date(p.birth_year, 1, 1)
+        due = dates.calendar_date(p.birth_year + self.legal.age_of_majority_years - 1, 12, 31)
+        if earliest_birthday is None or due is None:  # a birth year at the calendar's end: no date to warn on
+            return
         for months in self.legal.transition_warning_months:
             tag = f"{months // 12}y{months % 12}m"
-            out.deadline(t.ADULT_TRANSITION_PLAN_DUE, tag, "team", p.professionals(), due,
-                         add_months(earliest_birthday, months), warning=tag)
+            warn_on = add_months(earliest_birthday, months)
+            if warn_on is not None:
+                out.deadline(t.ADULT_TRANSITION_PLAN_DUE, tag, "team", p.professionals(), due, warn_on, warning=tag)
 
     def _schedule_plan(self, ev: e.SupportPlanAdoptedV1 | e.SupportPlanRevisedV1, p: Parties, out: _Out) -> None:
         """T4: the plan's own review dates and the end of its period. A revision replaces what the earlier
@@ -346,7 +353,7 @@ class NotificationsProjection:
             self._review(ev.plan_id, "plan_content", t.PLAN_PERIOD_ENDS, ev.content.valid_to, p, out)
 
     def _review(self, plan_id: str, origin: str, kind: str, due: date, p: Parties, out: _Out) -> None:
-        out.deadline(kind, plan_id, origin, [p.lead()], due, due - timedelta(days=self.review_warning_days),
+        out.deadline(kind, plan_id, origin, [p.lead()], due, dates.shift(due, -self.review_warning_days),
                      plan_id=plan_id)
 
 
@@ -364,18 +371,18 @@ class _Out:
     def notice(self, kind: str, recipients: Iterable[str | None], priority: int, *, mandatory: bool = False,
                **params: str) -> None:
         ev = self.event
-        params = {**params, "case_id": str(ev.case_id)}
+        params = dates.texts({**params, "case_id": str(ev.case_id)})
         rendered = self._render(kind, params)
         for recipient in _unique(recipients):
             self.statements.append(Statement(_INSERT_OUTBOX, (
                 f"{ev.event_id}:{recipient}:{kind}", ev.case_id, ev.event_type, ev.event_id, kind, mandatory,
                 priority, recipient, ev.jurisdiction, self.language, json.dumps(params), rendered.subject,
-                rendered.body, ev.occurred_at)))
+                rendered.body, dates.instant(ev.occurred_at))))
 
     def deadline(self, kind: str, subject_id: str, origin: str, recipients: Iterable[str | None], due: date,
                  warn_on: date, **params: str) -> None:
         ev = self.event
-        params = {**params, "due_on": due.isoformat(), "case_id": str(ev.case_id)}
+        params = dates.texts({**params, "due_on": due.isoformat(), "case_id": str(ev.case_id)})
         rendered = self._render(kind, params)
         for recipient in _unique(recipients):
             key = f"{ev.case_id}:{kind}:{subject_id}:{due.isoformat()}:{warn_on.isoformat()}:{recipient}"

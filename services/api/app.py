@@ -8,6 +8,15 @@ model (``domain.access``) inside the application layer (``services.casework``), 
 Cross-cutting concerns are middlewares: the edge (``services.api.edge``: rate limit, body limit, no-store
 headers) outermost, then the correlation id and the request log. In production mode (``PROSPERITY_ENV``) the
 API refuses to start with the development token key, no key, or a short one.
+
+``Occurred-At`` (optional, on every command): when the fact happened, an RFC 3339 date-time with a time zone
+(``2025-03-04T10:15:00Z``). Facts may be recorded after they happened (a meeting entered the next day), never
+before: a time more than a few minutes in the future (TIME-3), before the case's latest fact (TIME-1) or the
+child's birth (TIME-2), before 1990, without a time zone or unparsable (DATE-1) is a 422 naming ``Occurred-At``.
+Without it the fact is recorded at the server's clock.
+
+``X-Correlation-Id`` and ``Idempotency-Key`` are a UUID or a short opaque token (PRIV-1, ``contracts.refs``):
+anything else is a 422 naming the header.
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from psycopg_pool import ConnectionPool
 
+from contracts import refs
+from domain.errors import InvalidValue
 from domain.values import Actor
 from services.api.deps import (
     CORRELATION_HEADER,
@@ -30,12 +41,18 @@ from services.api.deps import (
     ReadModelNotBuilt,
     ReadModels,
     Services,
-    correlation_id_of,
 )
 from services.api.edge import Edge
 from services.api.idempotency import IdempotencyStore, connection_kwargs
 from services.api.identity import TokenVerifier
-from services.api.problems import PROBLEM_JSON, Problem, install_problem_handlers, internal_error_problem, problem
+from services.api.problems import (
+    PROBLEM_JSON,
+    Problem,
+    install_problem_handlers,
+    internal_error_problem,
+    invalid_value_problem,
+    problem,
+)
 from services.api.routers import audit, caseload, cases, commands, dashboards, directory
 from services.api.settings import ApiSettings
 from services.bus.probe import bus_unready_reason
@@ -85,7 +102,16 @@ def create_app(app: Casework, settings: ApiSettings | None = None) -> FastAPI:
 
     @api.middleware("http")
     async def correlate_and_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        correlation_id = correlation_id_of(request.headers.get(CORRELATION_HEADER, "")) or uuid.uuid4().hex
+        given = request.headers.get(CORRELATION_HEADER)
+        correlation_id = str(uuid.uuid4())
+        if given is not None:
+            try:
+                correlation_id = refs.correlation_id(given)
+            except InvalidValue as refused:
+                log.info("api.request.refused", method=request.method, path=request.url.path, field=refused.field)
+                refusal = invalid_value_problem(refused.field, refused.rule)
+                refusal.headers[CORRELATION_HEADER] = correlation_id
+                return refusal
         request.state.correlation_id = correlation_id
         started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):

@@ -19,6 +19,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg.conninfo import make_conninfo
 
+from contracts.bounds import occurred_at_header
 from domain import access
 from domain.access import AccessRule
 from domain.errors import InvalidValue
@@ -35,12 +36,12 @@ from services.casework.reads import CaseReads
 from services.consumers.store import ReadModelStore
 
 CORRELATION_HEADER = "X-Correlation-Id"
-_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
 OCCURRED_AT_HEADER = "Occurred-At"
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?P<zone>[Zz]|[+-]\d{2}:\d{2})?$")
 OCCURRED_AT_DOC = ("When the fact happened, if not now: an RFC 3339 date-time with a time zone, e.g. "
-                   "2025-03-04T10:15:00Z. Facts may be recorded after they happened, never in the future (422).")
+                   "2025-03-04T10:15:00Z. Facts may be recorded after they happened, never in the future (TIME-3), "
+                   "before the case's latest fact (TIME-1), before the child's birth (TIME-2) or before 1990 "
+                   "(DATE-1): each is a 422 naming Occurred-At.")
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _STATUS_TEXT = {401: "No or invalid bearer token, or one lacking the claims its role needs",
                 403: "The caller lacks the relationship to the case (or scope) this needs: the rule id and the "
@@ -51,11 +52,6 @@ _STATUS_TEXT = {401: "No or invalid bearer token, or one lacking the claims its 
                 422: "Malformed request: each field and the rule it breaks",
                 429: "Too many requests from this caller; retry after the Retry-After seconds",
                 503: "The read model has not been built yet (run its consumer or a rebuild); retry later"}
-
-
-def correlation_id_of(given: str) -> str | None:
-    """The caller's ``X-Correlation-Id`` if it keeps to the grammar, else None (a fresh one is made)."""
-    return given if _CORRELATION_ID.match(given) else None
 
 
 def expected_version(if_match: str | None, supported: bool) -> int | None:
@@ -70,18 +66,9 @@ def expected_version(if_match: str | None, supported: bool) -> int | None:
 
 
 def occurred_at(value: str | None) -> datetime | None:
-    """The ``Occurred-At`` header: an RFC 3339 date-time with a time zone (the domain refuses a future one)."""
-    if value is None:
-        return None
-    found = _RFC3339.match(value.strip())
-    if found is None:
-        raise InvalidValue(OCCURRED_AT_HEADER, "must be an RFC 3339 date-time, e.g. 2025-03-04T10:15:00Z")
-    if found.group("zone") is None:
-        raise InvalidValue(OCCURRED_AT_HEADER, "must be timezone-aware (end in Z or an offset such as +00:00)")
-    try:
-        return datetime.fromisoformat(value.strip().replace("z", "Z").replace("t", "T"))
-    except ValueError:
-        raise InvalidValue(OCCURRED_AT_HEADER, "must be a valid RFC 3339 date-time") from None
+    """The ``Occurred-At`` header: an RFC 3339 date-time with a time zone within DATE-1's bounds
+    (``contracts.bounds``); TIME-1 to TIME-3 are judged against the case and the clock by the domain."""
+    return occurred_at_header(value)
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -20,7 +20,8 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 TABLE = "api_idempotency_keys"
-MAX_KEY_LENGTH = 255
+MAX_KEY_LENGTH = 64
+"""PRIV-1: a key is a UUID or a short opaque token (``contracts.refs.idempotency_key``)."""
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from projections.audit import queries as audit_q
-from projections.audit import time_travel
 from projections.dashboard import oversight
 from projections.dashboard import queries as dash_q
+from services.audit import time_travel
 
 
 class _Out(BaseModel):

@@ -27,7 +27,7 @@ from typing import TextIO
 import psycopg
 
 from projections.audit.projection import AuditProjection
-from projections.audit.verify import verify
+from services.audit.verify import verify
 from services.casework.application import Casework
 from services.consumers.store import ReadModelStore
 from services.infra.postgres_env import ensure_schema, eventsourcing_env

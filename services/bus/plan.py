@@ -88,6 +88,9 @@ class ConsumerSpec(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")
     ack_wait_seconds: float = Field(default=30.0, gt=0, le=3600)
     """A replica that dies holding messages gives them back after this long."""
+    max_deliver: int = Field(default=10, ge=2, le=1000)
+    """A backstop only: the runtime quarantines a fact that keeps failing at its third delivery and parks a
+    case's later versions (acknowledged), so nothing is redelivered forever (issue 11)."""
 
 
 class Permissions(BaseModel):
@@ -124,7 +127,8 @@ class Durable(BaseModel):
     filter_subjects: tuple[str, ...]
     ack_wait_seconds: float
     max_deliver: int
-    """-1 for read models: their runtime bounds poison itself, while a gap must be allowed to wait."""
+    """Bounded for every durable: read models quarantine and park in their own tables rather than wait in
+    redeliveries; an agency's bound comes from the registry."""
 
 
 class AgencyGrant(BaseModel):
@@ -221,7 +225,7 @@ def plan_bus(namespace: Namespace, consumers: Sequence[ConsumerSpec], registry: 
         *(app_identity(c.name, "consumer", consumer_permissions(namespace, c.name)) for c in consumers),
     ]
     durables = [Durable(name=c.name, filter_subjects=(namespace.consumer_filter(),),
-                        ack_wait_seconds=c.ack_wait_seconds, max_deliver=-1) for c in consumers]
+                        ack_wait_seconds=c.ack_wait_seconds, max_deliver=c.max_deliver) for c in consumers]
     grants = []
     for agency in registry.agency:
         services = agency_services(namespace, agency)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
@@ -22,13 +22,13 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
 
 from contracts import commands as c
-from domain import access
+from domain import access, bounds, privacy
 from domain.access import Prospect
 from domain.case import Case, CaseKey, natural_key_id
 from domain.case_iceland import IcelandCase
 from domain.case_norway import NorwayCase
 from domain.directory import Institution
-from domain.errors import InvalidValue, RuleViolation
+from domain.errors import RuleViolation
 from domain.legal_settings import DEFAULT_LEGAL_SETTINGS, LegalSettings
 from domain.values import Actor, Context, Jurisdiction
 from services.casework.errors import (
@@ -40,7 +40,7 @@ from services.casework.errors import (
 from services.casework.transcodings import DomainJSONTranscoder, register_domain_transcodings
 
 MAX_ATTEMPTS = 5
-CLOCK_SKEW = timedelta(minutes=5)
+CLOCK_SKEW = bounds.CLOCK_SKEW
 A = TypeVar("A", bound=Case)
 
 
@@ -83,12 +83,15 @@ class Casework(Application[UUID]):
 
     # ---- the machinery every command shares ----------------------------------------------------------
     def _context(self, meta: CommandMeta) -> Context:
-        """Facts may be recorded after they happened (a meeting entered the next day), never before."""
+        """Facts may be recorded after they happened (a meeting entered the next day), never before (TIME-3;
+        how far back the case allows is TIME-1, the domain's). The request's ids are PRIV-1 tokens: they are
+        stored with every fact and published in NATS headers."""
         now = self.clock()
-        if meta.occurred_at is not None and meta.occurred_at.tzinfo is None:
-            raise InvalidValue("occurred_at", "must be timezone-aware")
-        if meta.occurred_at is not None and meta.occurred_at > now + CLOCK_SKEW:
-            raise InvalidValue("occurred_at", "must not be in the future")
+        if meta.occurred_at is not None:
+            bounds.check_fact_time(meta.occurred_at, now)
+        for name, value in (("correlation_id", meta.correlation_id), ("causation_id", meta.causation_id)):
+            if value:
+                privacy.check_opaque_token(name, value)
         return Context(actor=meta.actor, occurred_at=meta.occurred_at or now,
                        correlation_id=meta.correlation_id, causation_id=meta.causation_id)
 
@@ -153,6 +156,7 @@ class Casework(Application[UUID]):
             access.authorize_command(meta.actor, name, case, fields)
             if expected_version is not None and case.version != expected_version:
                 raise ConcurrencyConflict(case_id, expected_version, case.version)
+            case.check_time(ctx)
             try:
                 command(case, ctx)
             except RuleViolation as violation:

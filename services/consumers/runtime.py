@@ -4,20 +4,27 @@ Every replica pulls from the same durable pull consumer (named after the project
 the events across replicas. Each event is applied by ``ReadModelStore.apply`` in one PostgreSQL transaction
 together with the per-case record of what was processed, then acknowledged:
 
-* applied or duplicate → ack (a duplicate is acknowledged and ignored);
-* gap (version n arrived before n-1) → nak with a short delay: JetStream redelivers it, by then n-1 is in;
-* a payload that is not a valid v1 contract → dead-letter at once (it can never succeed);
-* an error while applying → nak with backoff; after ``poison_after`` deliveries → dead-letter and terminate.
+* applied, duplicate, or held (it arrived before its predecessor, or its case is quarantined: parked in
+  PostgreSQL and applied in order later) → ack. Nothing is redelivered to wait, so no case can slow another;
+* a payload that is not a valid v1 contract, or one that does not match how it was published (``Nats-Msg-Id``
+  ``<source>:<notification id>``, ``event_id`` ``<case id>:<version>``, the subject) → dead letter, terminate;
+* a fact the projection cannot apply → nak with a growing delay; at the ``poison_after``-th delivery it is
+  quarantined: recorded with the error, its case degraded in this read model (its later versions parked), a
+  dead letter published, the message acked. ``prosperity deadletters`` lists, retries and resolves;
+* the database unavailable → the replica waits for it (keeping the message with ``in_progress``), rather than
+  spending the message's deliveries on an outage that is no fault of the fact's.
 
-Dead letters go to ``deadletter.<projection>.<event_type>`` (the stream DEADLETTERS, apart from the facts)
-with the error in a header, and are logged, so an operator can inspect and
-replay them. The consumer's ``max_deliver`` is unlimited: the bound on poison is ours, because a gap must
-be allowed to wait as long as it takes while a poison message must not.
+The consumer's ``max_deliver`` is bounded (``max_deliver``), a backstop for a message that kills its replica
+before any of the above can run. Dead letters go to their own stream (``contracts.subjects``), one
+:class:`~contracts.deadletters.DeadLetterV1` each, never a copy of an event.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+from datetime import UTC, datetime
 from typing import Annotated
 
 import structlog
@@ -28,10 +35,12 @@ from nats.aio.msg import Msg
 from pydantic import ValidationError
 from pydantic_settings import SettingsConfigDict
 
-from contracts.events import parse_event
-from contracts.subjects import STREAM_NAME
+from contracts.deadletters import DeadLetterKind, DeadLetterV1
+from contracts.events import EventEnvelopeV1, parse_event
+from contracts.subjects import deadletter_subject, subject_for
 from services.bus.settings import BusSettings
-from services.consumers.store import Outcome, ReadModelStore
+from services.consumers.quarantine import TRANSIENT, Quarantined, describe
+from services.consumers.store import Applied, Outcome, ReadModelStore
 
 log = structlog.get_logger()
 BatchMessage = Annotated[NatsBatchMessage, Context("message")]
@@ -39,12 +48,13 @@ BatchMessage = Annotated[NatsBatchMessage, Context("message")]
 
 
 class ConsumerSettings(BusSettings):
+    """One read-model replica: its bus identity and namespace (``BusSettings``: URL, seed, stream, subject prefix,
+    dead letters' stream) and how it pulls, retries and quarantines."""
+
     model_config = SettingsConfigDict(env_prefix="PROSPERITY_", extra="ignore")
 
-    nats_url: str = "nats://127.0.0.1:4222"
-    stream_name: str = STREAM_NAME
-    subject_prefix: str = ""
-    """Prepended to every subject (``<prefix>.cases.v1.…``): lets tests share one server in isolation."""
+    source_name: str = "Casework"
+    """The application whose notification ids the relay publishes as ``Nats-Msg-Id`` (``Casework:<id>``)."""
     batch_size: int = 1
     """Messages per pull. 1 returns each message as soon as it arrives (lowest latency; each event is its own
     PostgreSQL transaction anyway). Larger batches help a backlog, but nats-py's fetch then waits up to
@@ -54,9 +64,14 @@ class ConsumerSettings(BusSettings):
     """A replica that dies holding messages gives them back after this long."""
     consumer_name: str | None = None
     """The durable consumer's name; default the projection's name. Two names = two independent read models."""
-    poison_after: int = 5
-    gap_delay_seconds: float = 0.2
+    poison_after: int = 3
+    """The delivery at which a fact that keeps failing is quarantined (deliveries before it are retried)."""
+    max_deliver: int = 10
     retry_delay_seconds: float = 1.0
+    """The nak delay after a fact's first failure; doubled after each further one, up to ``max_retry_delay``."""
+    max_retry_delay_seconds: float = 30.0
+    store_wait_max_seconds: float = 10.0
+    """While the database is unavailable, the longest pause between attempts."""
 
 
 def subject(settings: ConsumerSettings, pattern: str) -> str:
@@ -71,61 +86,151 @@ def delivery_count(msg: Msg) -> int:
         return 1
 
 
+def malformation(error: Exception) -> str:
+    """What is wrong with a payload, by field and rule, never echoing the values (they may be anything)."""
+    if isinstance(error, ValidationError):
+        problems = [f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}"
+                    for e in error.errors(include_input=False, include_url=False)]
+        return ("not a valid v1 contract: " + "; ".join(problems))[:500]
+    return "not a valid v1 contract: the payload names no known v1 event type"
+
+
+def mismatch(msg: Msg, event: EventEnvelopeV1, settings: ConsumerSettings) -> str | None:
+    """Defence in depth: the payload must be what the relay published under these headers and this subject."""
+    expected_id = f"{settings.source_name}:{event.notification_id}"
+    if (msg.headers or {}).get("Nats-Msg-Id") != expected_id:
+        return f"Nats-Msg-Id is not {expected_id}, the one the payload's notification id gives"
+    if event.event_id != f"{event.case_id}:{event.case_version}":
+        return "event_id is not <case_id>:<case_version> of the payload"
+    try:
+        expected_subject = subject(settings, subject_for(event.event_type, event.jurisdiction, event.municipality_ref))
+    except ValueError:
+        return "the payload gives no valid subject"
+    if msg.subject != expected_subject:
+        return f"published on a subject other than the payload's ({expected_subject})"
+    return None
+
+
+def retry_delay(settings: ConsumerSettings, delivered: int) -> float:
+    return float(min(settings.retry_delay_seconds * 2 ** max(delivered - 1, 0), settings.max_retry_delay_seconds))
+
+
 def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
     broker = NatsBroker(**settings.broker_options(settings.consumer_name or store.projection.name),
                         max_reconnect_attempts=-1)
     name = settings.consumer_name or store.projection.name
     stream = JStream(settings.stream_name, declare=False)  # declared only by services.bus.provision (tech-notes §5.2a)
 
-    async def dead_letter(msg: Msg, event_type: str, reason: str) -> None:
-        target = subject(settings, f"deadletter.{name}.{event_type or 'unknown'}")
-        headers = {"Prosperity-Error": reason[:500], "Prosperity-Original-Subject": msg.subject}
-        await broker.publish(msg.data, target, headers=headers, stream=settings.deadletter_stream_name, timeout=5.0)
+    async def publish_dead_letter(letter: DeadLetterV1) -> None:
+        target = subject(settings, deadletter_subject(name, letter.event_type))
+        await broker.publish(letter.model_dump_json().encode(), target, stream=settings.deadletter_stream_name,
+                             headers={"Nats-Msg-Id": letter.dead_letter_id, "Prosperity-Dead-Letter": letter.kind},
+                             timeout=5.0)
+        log.error("consumer.dead_letter", read_model=name, kind=letter.kind, subject=target,
+                  case_id=str(letter.case_id) if letter.case_id else None, case_version=letter.case_version,
+                  notification_id=letter.notification_id, error=letter.error[:200])
+
+    async def reject(msg: Msg, kind: DeadLetterKind, error: str, event: EventEnvelopeV1 | None = None) -> None:
+        """Set aside a message that can never be applied, and terminate it. Its id is its content's hash, so a
+        redelivery is dead-lettered once."""
+        await publish_dead_letter(DeadLetterV1(
+            dead_letter_id=f"{name}:{kind}:{hashlib.sha256(msg.data).hexdigest()[:32]}", kind=kind, consumer=name,
+            error=error, original_subject=msg.subject, original_msg_id=(msg.headers or {}).get("Nats-Msg-Id"),
+            case_id=event.case_id if event else None, case_version=event.case_version if event else None,
+            notification_id=event.notification_id if event else None,
+            event_type=event.event_type if event else None, dead_lettered_at=datetime.now(UTC),
+            payload_base64=base64.b64encode(msg.data).decode()))
         await msg.term()
-        log.error("consumer.dead_letter", projection=name, subject=target, reason=reason[:200])
+
+    async def report_quarantined(record: Quarantined) -> None:
+        log.error("consumer.quarantined", read_model=name, case_id=str(record.case_id),
+                  case_version=record.case_version, notification_id=record.notification_id,
+                  event_type=record.event_type, attempts=record.attempts, error=record.error[:200])
+        await publish_dead_letter(DeadLetterV1(
+            dead_letter_id=f"{name}:quarantined:{record.event_id}", kind="quarantined", consumer=name,
+            error=record.error, original_subject=None, original_msg_id=None, case_id=record.case_id,
+            case_version=record.case_version, notification_id=record.notification_id, event_type=record.event_type,
+            dead_lettered_at=datetime.now(UTC), payload_base64=base64.b64encode(record.payload.encode()).decode()))
+
+    async def apply_patiently(msg: Msg, event: EventEnvelopeV1, quarantine: bool) -> Applied:
+        """Apply the event; while the database is down, wait for it (the message kept with ``in_progress``).
+        A database error while the database answers is the fact's own failure (a statement that times out)."""
+        pause = 0.2
+        while True:
+            try:
+                return await asyncio.to_thread(store.apply, event, quarantine=quarantine)
+            except TRANSIENT as error:
+                if await asyncio.to_thread(store.reachable):
+                    reason = describe(error)
+                    if quarantine:
+                        return await asyncio.to_thread(store.quarantine_failed, event, reason)
+                    return Applied(Outcome.FAILED, reason)
+                log.warning("consumer.store_unavailable", read_model=name, error=describe(error)[:200],
+                            retry_in_seconds=pause)
+            try:
+                await msg.in_progress()
+            except Exception:  # NATS away too, or the in-memory test broker: JetStream redelivers after ack_wait
+                log.debug("consumer.in_progress_failed", read_model=name)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, settings.store_wait_max_seconds, settings.ack_wait_seconds / 3)
 
     async def handle(msg: Msg) -> None:
         try:
             event = parse_event(msg.data)
         except (ValidationError, ValueError) as error:
-            await dead_letter(msg, "", f"not a valid v1 contract: {error}")
+            await reject(msg, "malformed", malformation(error))
             return
+        problem = mismatch(msg, event, settings)
+        if problem is not None:
+            await reject(msg, "mismatch", problem, event)
+            return
+        delivered = delivery_count(msg)
+        applied = await apply_patiently(msg, event, quarantine=delivered >= settings.poison_after)
+        if applied.outcome is Outcome.FAILED:
+            delay = retry_delay(settings, delivered)
+            log.warning("consumer.retry", read_model=name, event_id=event.event_id, delivered=delivered,
+                        retry_in_seconds=delay, error=(applied.error or "")[:200])
+            await msg.nak(delay=delay)
+            return
+        for record in applied.quarantined:
+            await report_quarantined(record)
+        await msg.ack()
+
+    async def handle_safely(msg: Msg) -> None:
         try:
-            outcome = await asyncio.to_thread(store.apply, event)
-        except Exception as error:
-            delivered = delivery_count(msg)
-            if delivered >= settings.poison_after:
-                await dead_letter(msg, event.event_type, f"{type(error).__name__}: {error}")
-            else:
-                log.warning("consumer.retry", projection=name, event_id=event.event_id, delivered=delivered,
-                            error=str(error)[:200])
-                await msg.nak(delay=settings.retry_delay_seconds * delivered)
-            return
-        if outcome is Outcome.GAP:
-            await msg.nak(delay=settings.gap_delay_seconds)
-        else:
-            await msg.ack()
+            await handle(msg)
+        except Exception as error:  # NATS unavailable for the dead letter or the ack: JetStream redelivers it
+            log.warning("consumer.handling_interrupted", read_model=name, error=describe(error)[:200])
+            try:
+                await msg.nak(delay=settings.retry_delay_seconds)
+            except Exception:
+                log.debug("consumer.nak_failed", read_model=name)
 
     @broker.subscriber(
         subject(settings, "*.v1.>"),
         stream=stream,
         durable=name,
         pull_sub=PullSub(batch_size=settings.batch_size, timeout=settings.fetch_timeout_seconds, batch=True),
-        config=ConsumerConfig(ack_wait=settings.ack_wait_seconds, max_deliver=-1, deliver_policy=DeliverPolicy.ALL),
+        config=ConsumerConfig(ack_wait=settings.ack_wait_seconds, max_deliver=settings.max_deliver,
+                              deliver_policy=DeliverPolicy.ALL),
         ack_policy=AckPolicy.MANUAL,
         inbox_prefix=settings.subscriber_inbox_prefix(name),
     )
     async def on_events(batch: BatchMessage) -> None:
         """One fetched batch, strictly in order. Why a batch subscriber: faststream 0.7 runs the messages of a
-        non-batch pull fetch concurrently, which reorders a case's versions into gaps (and 0.2 s naks)."""
+        non-batch pull fetch concurrently, which reorders a case's versions."""
         for msg in batch.raw_message:
-            await handle(msg)
+            await handle_safely(msg)
 
     app = FastStream(broker)
 
     @app.on_startup
     async def prepare() -> None:
         await asyncio.to_thread(store.setup)
+        degraded = await asyncio.to_thread(store.degraded_count)
+        if degraded:
+            log.warning("consumer.degraded_cases", read_model=name, cases=degraded,
+                        remedy="prosperity deadletters list")
         log.info("consumer.started", projection=name, subject=subject(settings, "*.v1.>"))
 
     @app.after_shutdown

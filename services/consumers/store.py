@@ -5,22 +5,29 @@ upstream application (the highest notification id applied), which presumes one c
 whole log in order. Our consumers are N replicas pulling from one durable JetStream consumer, so events
 arrive in parallel and out of order. What must hold is per case: version n is applied only on top of n-1.
 So the record of what was processed is one row per case (``consumer_positions``), updated in the same
-transaction as the read-model rows; a duplicate finds its version already there, a gap finds it missing.
-The row lock (``FOR UPDATE``) serialises replicas working on the same case and nothing else.
+transaction as the read-model rows; a duplicate finds its version already there. The row lock
+(``FOR UPDATE``) serialises replicas working on the same case and nothing else.
+
+A version that arrives before its predecessor, or while its case is quarantined, is **held**: acknowledged and
+parked in ``consumer_parked`` (its contract as received), then applied in order as soon as its predecessor is
+(the same case's next event, or an operator's retry, drains the case). Nothing is redelivered to wait for a gap,
+so a case that cannot move holds back only itself. A fact the projection cannot apply is **quarantined**
+(:mod:`services.consumers.quarantine`): the case stays degraded, its later versions are parked, every other case
+goes on.
 
 Generations: each projection lives in its own schema per generation (``<base>__<name>_g<n>``), listed in
 ``<base>.read_model_generations``. Live events go to the *serving* generation (and, when they fit, to a
-generation being *built*); a rebuild replays into a new generation, then switches (see ``rebuild.py``).
+generation being *built*); a rebuild replays into a new generation, then switches (see ``rebuild.py``); a rebuild
+that fails marks its generation *failed*, and live events stop going there.
 """
 
 from __future__ import annotations
 
-import enum
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -29,35 +36,59 @@ from psycopg_pool import ConnectionPool
 
 from contracts.events import EventEnvelopeV1
 from projections.base import Projection
+from services.consumers import quarantine as q
+from services.consumers.quarantine import Outcome
 
-REGISTRY_DDL = """
+__all__ = ["Applied", "Generation", "Outcome", "ReadModelStore"]
+
+STATES = ("building", "serving", "retired", "failed")
+REGISTRY_DDL = f"""
 CREATE TABLE IF NOT EXISTS read_model_generations (
     name text NOT NULL,
     generation int NOT NULL,
     version int NOT NULL,
     schema_name text NOT NULL,
-    state text NOT NULL CHECK (state IN ('building', 'serving', 'retired')),
+    state text NOT NULL CONSTRAINT read_model_generations_state_check CHECK (state IN {STATES}),
     created_at timestamptz NOT NULL DEFAULT now(),
     switched_at timestamptz,
+    failure text,
     PRIMARY KEY (name, generation)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS read_model_one_serving ON read_model_generations (name) WHERE state = 'serving';
+ALTER TABLE read_model_generations ADD COLUMN IF NOT EXISTS failure text;
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = 'read_model_generations'::regclass
+                   AND conname = 'read_model_generations_state_check'
+                   AND pg_get_constraintdef(oid) LIKE '%failed%') THEN
+        ALTER TABLE read_model_generations DROP CONSTRAINT IF EXISTS read_model_generations_state_check;
+        ALTER TABLE read_model_generations ADD CONSTRAINT read_model_generations_state_check
+            CHECK (state IN {STATES});
+    END IF;
+END $$
 """
+"""The registry of generations. A registry made before ``failed`` existed is brought up to date here."""
 
-POSITIONS_DDL = """
-CREATE TABLE IF NOT EXISTS consumer_positions (
-    case_id uuid PRIMARY KEY,
-    case_version int NOT NULL,
-    notification_id bigint NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now()
+POSITIONS_DDL = (
+    """CREATE TABLE IF NOT EXISTS consumer_positions (
+        case_id uuid PRIMARY KEY,
+        case_version bigint NOT NULL,
+        notification_id bigint NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now(),
+        quarantined_version bigint
+    )""",
+    "ALTER TABLE consumer_positions ADD COLUMN IF NOT EXISTS quarantined_version bigint",
 )
-"""
+"""One row per case: the version applied so far and, while the case is quarantined, the version it is held at."""
 
 
-class Outcome(enum.Enum):
-    APPLIED = "applied"
-    DUPLICATE = "duplicate"
-    GAP = "gap"
+@dataclass(frozen=True)
+class Applied:
+    """What applying one event did in the serving generation, and every fact quarantined on the way (the event
+    itself, or a parked successor that could not be applied after it)."""
+
+    outcome: Outcome
+    error: str | None = None
+    quarantined: tuple[q.Quarantined, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -67,19 +98,6 @@ class Generation:
     state: str
 
 
-class _CursorView:
-    """The projection's read-only view inside the current transaction."""
-
-    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
-        self._cursor = cursor
-
-    def fetchone(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> tuple[Any, ...] | None:
-        return self._cursor.execute(query.encode(), params).fetchone()
-
-    def fetchall(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
-        return self._cursor.execute(query.encode(), params).fetchall()
-
-
 class ReadModelStore:
     """One projection's tables in PostgreSQL, and the only code that writes to them."""
 
@@ -87,6 +105,7 @@ class ReadModelStore:
                  pool_size: int = 4, generation_cache_seconds: float = 1.0) -> None:
         self.projection = projection
         self.base_schema = base_schema
+        self.dsn = dsn
         self.pool = ConnectionPool(dsn, min_size=1, max_size=pool_size, open=True,
                                    kwargs={"autocommit": False})
         self._cache_seconds = generation_cache_seconds
@@ -100,51 +119,80 @@ class ReadModelStore:
     def schema_for(self, generation: int) -> str:
         return f"{self.base_schema}__{self.projection.name}_g{generation}"
 
+    def _in_base(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.base_schema)))
+
     def setup(self) -> Generation:
-        """Make sure a serving generation exists (generation 1 on first start) and return it."""
+        """Make sure a serving generation exists (generation 1 on first start), bring the bookkeeping tables of
+        every live generation up to date, and return the serving one."""
         with self.pool.connection() as conn, conn.transaction():
             # Replicas start together: serialise them before CREATE SCHEMA, which races even with IF NOT EXISTS.
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('read_model_registry'))")
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.base_schema)))
-            conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.base_schema)))
-            for statement in filter(None, (s.strip() for s in REGISTRY_DDL.split(";"))):
-                conn.execute(statement.encode())
+            self._in_base(conn)
+            conn.execute(REGISTRY_DDL.encode())
             row = conn.execute("SELECT generation, schema_name, state FROM read_model_generations "
                                "WHERE name = %s AND state = 'serving'", (self.projection.name,)).fetchone()
             if row is None:
                 self._create_generation(conn, 1, "serving")
                 row = (1, self.schema_for(1), "serving")
+            live = conn.execute("SELECT schema_name FROM read_model_generations WHERE name = %s "
+                                "AND state IN ('serving', 'building')", (self.projection.name,)).fetchall()
+            for (schema,) in live:
+                self._bookkeeping(conn, schema)
         self._cached = None
         return Generation(*row)
+
+    def _bookkeeping(self, conn: psycopg.Connection[Any], schema: str) -> None:
+        conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+        for statement in (*POSITIONS_DDL, *q.DDL):
+            conn.execute(statement.encode())
+        self._in_base(conn)
 
     def _create_generation(self, conn: psycopg.Connection[Any], number: int, state: str) -> Generation:
         schema = self.schema_for(number)
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-        conn.execute(POSITIONS_DDL.encode())
         for statement in self.projection.ddl:
             conn.execute(statement.encode())
-        conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.base_schema)))
+        self._bookkeeping(conn, schema)
         conn.execute("INSERT INTO read_model_generations (name, generation, version, schema_name, state, switched_at)"
                      " VALUES (%s, %s, %s, %s, %s, CASE WHEN %s = 'serving' THEN now() END)",
                      (self.projection.name, number, self.projection.version, schema, state, state))
         return Generation(number, schema, state)
 
     def begin_generation(self) -> Generation:
-        """A fresh, empty generation in state ``building`` (for a rebuild)."""
+        """A fresh, empty generation in state ``building`` (for a rebuild). A generation still ``building`` from an
+        earlier rebuild is abandoned (``failed``): only one rebuild of a read model runs at a time (``rebuild.py``
+        holds a lock for it), so such a generation belongs to a rebuild that died."""
         with self.pool.connection() as conn, conn.transaction():
-            conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.base_schema)))
+            self._in_base(conn)
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('read_model_registry'))")
             row = conn.execute("SELECT coalesce(max(generation), 0) FROM read_model_generations WHERE name = %s",
                                (self.projection.name,)).fetchone()
-            generation = self._create_generation(conn, (row[0] if row else 0) + 1, "building")
+            number = (row[0] if row else 0) + 1
+            conn.execute("UPDATE read_model_generations SET state = 'failed', failure = %s "
+                         "WHERE name = %s AND state = 'building'",
+                         (f"abandoned: its rebuild ended without switching; superseded by generation {number}",
+                          self.projection.name))
+            generation = self._create_generation(conn, number, "building")
         self._cached = None
         return generation
+
+    def fail_generation(self, generation: int, failure: str) -> None:
+        """Mark a generation being built ``failed`` (with why): live events stop going to it; the serving one
+        is untouched. Its schema stays for inspection."""
+        with self.pool.connection() as conn, conn.transaction():
+            self._in_base(conn)
+            conn.execute("UPDATE read_model_generations SET state = 'failed', failure = %s "
+                         "WHERE name = %s AND generation = %s AND state = 'building'",
+                         (failure[:2000], self.projection.name, generation))
+        self._cached = None
 
     def switch_to(self, generation: int) -> None:
         """Make ``generation`` the serving one, in one transaction; the old one is retired (kept, not dropped)."""
         with self.pool.connection() as conn, conn.transaction():
-            conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.base_schema)))
+            self._in_base(conn)
             conn.execute("UPDATE read_model_generations SET state = 'retired' WHERE name = %s AND state = 'serving'",
                          (self.projection.name,))
             conn.execute("UPDATE read_model_generations SET state = 'serving', switched_at = now() "
@@ -158,9 +206,9 @@ class ReadModelStore:
         if cached is not None and now - cached[0] < self._cache_seconds:
             return cached[1]
         with self.pool.connection() as conn, conn.transaction():
-            conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.base_schema)))
+            self._in_base(conn)
             rows = conn.execute("SELECT generation, schema_name, state FROM read_model_generations "
-                                "WHERE name = %s AND state <> 'retired' ORDER BY state DESC, generation",
+                                "WHERE name = %s AND state IN ('serving', 'building') ORDER BY state DESC, generation",
                                 (self.projection.name,)).fetchall()
         generations = [Generation(*row) for row in rows]
         self._cached = (now, generations)
@@ -173,41 +221,100 @@ class ReadModelStore:
         raise LookupError(f"No serving generation of {self.projection.name}; call setup() first.")
 
     # ---- applying events ----------------------------------------------------------------------------
-    def apply(self, event: EventEnvelopeV1) -> Outcome:
+    def apply(self, event: EventEnvelopeV1, *, quarantine: bool = True) -> Applied:
         """Apply ``event`` to the serving generation (exactly once, in case-version order) and, where it fits,
-        to a generation being built. Returns what happened in the serving generation."""
-        outcome = Outcome.GAP
+        to a generation being built. A fact the projection cannot apply is quarantined in the serving generation
+        when ``quarantine`` (the runtime says so once a message has failed often enough), else it is left
+        unapplied (:attr:`Outcome.FAILED`); in a generation being built it is always left for the rebuild's
+        replay, which then fails and names it. Returns what happened in the serving generation."""
+        result = Applied(Outcome.HELD)
         for generation in self.generations():
-            result = self.apply_to(generation.schema, event)
-            if generation.state == "serving":
-                outcome = result
-        return outcome
+            serving = generation.state == "serving"
+            applied = self.apply_to(generation.schema, event, quarantine=quarantine and serving,
+                                    quarantine_parked=serving)
+            if serving:
+                result = applied
+        return result
 
-    def apply_to(self, schema: str, event: EventEnvelopeV1) -> Outcome:
-        """One event in its own transaction: what a live consumer does before it acknowledges."""
-        return self.apply_many_to(schema, [event])[0]
+    def apply_to(self, schema: str, event: EventEnvelopeV1, *, quarantine: bool = True,
+                 quarantine_parked: bool = True) -> Applied:
+        """One event in its own transaction (what a live consumer does before it acknowledges), then the case's
+        parked successors, each in its own transaction. A parked successor that fails is quarantined at once
+        (``quarantine_parked``): it was acknowledged, so no redelivery will try it again."""
+        try:
+            with self._cursor(schema) as cur:
+                gate = q.apply_in(cur, self.projection, event)
+        except q.ProjectionFailed as failure:
+            if not quarantine:
+                return Applied(Outcome.FAILED, failure.reason)
+            with self._cursor(schema) as cur:
+                outcome, record = q.quarantine(cur, event, failure.reason)
+            return Applied(outcome, failure.reason, (record,) if record else ())
+        if gate.is_quarantined_fact:
+            with self._cursor(schema) as cur:
+                record = q.open_quarantine(cur, event)
+            return Applied(gate.outcome, None, (record,) if record else ())
+        if gate.successors_waiting:
+            return Applied(gate.outcome, None, self.drain(schema, event.case_id, quarantine=quarantine_parked))
+        return Applied(gate.outcome)
+
+    def drain(self, schema: str, case_id: Any, *, quarantine: bool = True) -> tuple[q.Quarantined, ...]:
+        """Apply the case's parked versions that now fit, in order, each in its own transaction; the first one
+        that fails is quarantined (``quarantine``) or left parked, and the case waits there."""
+        while True:
+            try:
+                with self._cursor(schema) as cur:
+                    more = q.apply_next_parked(cur, self.projection, case_id)
+            except q.ProjectionFailed as failure:
+                if not quarantine:
+                    return ()
+                with self._cursor(schema) as cur:
+                    _, record = q.quarantine(cur, failure.event, failure.reason, parked=True)
+                return (record,) if record else ()
+            if not more:
+                return ()
+
+    def quarantine_failed(self, event: EventEnvelopeV1, reason: str) -> Applied:
+        """Quarantine ``event`` in the serving generation after a failure the runtime saw (a statement that keeps
+        timing out while the database answers)."""
+        with self._cursor(self.serving().schema) as cur:
+            outcome, record = q.quarantine(cur, event, reason)
+        return Applied(outcome, reason, (record,) if record else ())
+
+    def reachable(self) -> bool:
+        """The database answers a trivial query within two seconds."""
+        try:
+            with self.pool.connection(timeout=2) as conn:
+                conn.execute("SELECT 1")
+        except Exception:
+            return False
+        return True
+
+    def degraded_count(self) -> int:
+        """Cases quarantined in the serving generation."""
+        with self.reading() as cur:
+            row = cur.execute("SELECT count(*) FROM consumer_quarantine WHERE resolved_at IS NULL").fetchone()
+        return int(row[0]) if row else 0
 
     def apply_many_to(self, schema: str, events: Sequence[EventEnvelopeV1]) -> list[Outcome]:
-        """Several events in one transaction (a rebuild's page): the same gating, one commit instead of many."""
+        """Several events in one transaction (a rebuild's page): the same gating, one commit instead of many.
+        A fact the projection cannot apply raises :class:`~services.consumers.quarantine.ProjectionFailed`
+        naming it, and nothing of the page is kept."""
+        outcomes: list[Outcome] = []
+        with self._cursor(schema) as cur:
+            for event in events:
+                gate = q.apply_in(cur, self.projection, event)
+                waiting = gate.successors_waiting
+                while waiting:
+                    waiting = q.apply_next_parked(cur, self.projection, event.case_id)
+                outcomes.append(gate.outcome)
+        return outcomes
+
+    @contextmanager
+    def _cursor(self, schema: str) -> Iterator[psycopg.Cursor[Any]]:
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-            return [self._apply_in(cur, event) for event in events]
-
-    def _apply_in(self, cur: psycopg.Cursor[Any], event: EventEnvelopeV1) -> Outcome:
-        cur.execute("INSERT INTO consumer_positions (case_id, case_version, notification_id) "
-                    "VALUES (%s, 0, 0) ON CONFLICT DO NOTHING", (event.case_id,))
-        row = cur.execute("SELECT case_version FROM consumer_positions WHERE case_id = %s FOR UPDATE",
-                          (event.case_id,)).fetchone()
-        applied = row[0] if row else 0
-        if event.case_version <= applied:
-            return Outcome.DUPLICATE
-        if event.case_version > applied + 1:
-            return Outcome.GAP
-        for statement in self.projection.apply(event, _CursorView(cur)):
-            cur.execute(statement.sql.encode(), statement.params)
-        cur.execute("UPDATE consumer_positions SET case_version = %s, notification_id = %s, applied_at = now() "
-                    "WHERE case_id = %s", (event.case_version, event.notification_id, event.case_id))
-        return Outcome.APPLIED
+            yield cur
 
     @contextmanager
     def reading(self, generation: Generation | None = None) -> Iterator[psycopg.Cursor[Any]]:
@@ -216,4 +323,10 @@ class ReadModelStore:
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute("SET TRANSACTION READ ONLY")
             cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+            yield cur
+
+    @contextmanager
+    def writing(self, generation: Generation) -> Iterator[psycopg.Cursor[Any]]:
+        """A cursor in one transaction on a generation's tables (for the operator's quarantine commands)."""
+        with self._cursor(generation.schema) as cur:
             yield cur

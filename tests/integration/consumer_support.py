@@ -7,6 +7,12 @@ from typing import ClassVar
 
 from contracts.events import EventEnvelopeV1
 from projections.base import ReadView, Statement
+from projections.dashboard.calendar import ZONES
+from projections.dashboard.projection import DashboardProjection
+
+DUPLICATE_WINDOW_SECONDS = 0.1
+"""The test streams' duplicate window: short, so a test can put a second copy of a message into a stream (as a
+republish after the window would)."""
 
 
 class EventTally:
@@ -33,4 +39,22 @@ class PoisonedTally(EventTally):
     def apply(self, event: EventEnvelopeV1, view: ReadView) -> Sequence[Statement]:
         if event.event_type == "level_raised":
             raise RuntimeError("this projection cannot handle level_raised")
+        return super().apply(event, view)
+
+
+class FixedTally(EventTally):
+    """The poisoned read model after its projection was fixed: same name (same tables), handles every event."""
+
+    name: ClassVar[str] = "poisoned"
+
+
+class FragileDashboard(DashboardProjection):
+    """The dashboard as v1 had it, where a fact's day came from ``astimezone`` (``OverflowError`` for a fact dated
+    0001-01-01): a projection with a real defect, for the quarantine tests and the benchmark. Same name and tables
+    as the dashboard: its fix is the dashboard itself."""
+
+    def apply(self, event: EventEnvelopeV1, view: ReadView) -> Sequence[Statement]:
+        zone = ZONES.get(event.jurisdiction or "")
+        if zone is not None:
+            event.occurred_at.astimezone(zone)  # v1's local_day
         return super().apply(event, view)

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
 
 from contracts.events import parse_event
 from contracts.mapping import PUBLISHED_TOPICS, MunicipalityTracker
 from services.casework.application import Casework
-from services.consumers.rebuild import rebuild
+from services.cli import rebuild_read_model
+from services.consumers.rebuild import RebuildFailed, RebuildRunning, rebuild
 from services.consumers.replay import published_events
 from services.consumers.store import ReadModelStore
 from services.infra.postgres_env import PgTarget
+from services.settings import StoreSettings
 from services.walkthrough import iceland_lifecycle, norway_lifecycle
-from tests.integration.consumer_support import EventTally
+from tests.integration.consumer_support import EventTally, FragileDashboard
+from tests.integration.test_quarantine import write_around_the_api
 
 
 def rows(store: ReadModelStore) -> list[tuple[Any, ...]]:
@@ -68,6 +76,64 @@ def test_rebuild_fills_a_new_generation_while_the_old_serves_and_live_events_arr
         finally:
             expected.close()
         assert all(row[3] == row[1] - 1 for row in rebuilt)
+    finally:
+        store.close()
+        app.close()
+
+
+# ---- a rebuild that cannot finish never leaves a generation building ---------------------------------------
+def registry(store: ReadModelStore) -> list[tuple[int, str, str | None]]:
+    with psycopg.connect(store.dsn) as conn:
+        return conn.execute(sql.SQL("SELECT generation, state, failure FROM {}.read_model_generations WHERE name = %s"
+                                    " ORDER BY generation").format(sql.Identifier(store.base_schema)),
+                            (store.projection.name,)).fetchall()
+
+
+def test_a_rebuild_that_cannot_apply_a_fact_marks_its_generation_failed_names_the_fact_and_the_old_one_serves(
+        pg_schema: PgTarget, capsys: pytest.CaptureFixture[str]) -> None:
+    app = Casework(env=pg_schema.eventsourcing_env())
+    fragile = ReadModelStore(pg_schema.dsn, FragileDashboard(), base_schema=pg_schema.schema)
+    try:
+        iceland_lifecycle(app, child="person:child-a")
+        first = fragile.setup()
+        for event in published_events(app):
+            fragile.apply(event)
+        poisoned = iceland_lifecycle(app, child="person:child-b")
+        version = write_around_the_api(app, poisoned, datetime(1, 1, 1, tzinfo=UTC))
+        notification = app.recorder.max_notification_id()
+
+        with pytest.raises(RebuildFailed) as failed:
+            rebuild(fragile, app)
+        assert f"case {poisoned} version {version} (notification {notification}, child_views_recorded)" in str(
+            failed.value) and "OverflowError" in str(failed.value)
+        assert registry(fragile)[:2] == [(1, "serving", None), (2, "failed", failed.value.reason)]
+        assert fragile.serving() == first and [g.number for g in fragile.generations()] == [1]
+
+        fragile.begin_generation()  # a rebuild that is killed leaves its generation building ...
+        settings = StoreSettings(pg_dsn=pg_schema.dsn, pg_schema=pg_schema.schema)
+        assert rebuild_read_model(settings, "tests.integration.consumer_support:FragileDashboard") == 1
+        assert f"case {poisoned} version {version}" in capsys.readouterr().err
+        assert [(n, state) for n, state, _ in registry(fragile)] == [(1, "serving"), (2, "failed"), (3, "failed"),
+                                                                     (4, "failed")]
+        assert "abandoned" in (registry(fragile)[2][2] or "")  # ... and the next rebuild marks it failed
+
+        assert rebuild_read_model(settings, "dashboard") == 0  # once the projection is fixed
+        assert [(n, state) for n, state, _ in registry(fragile)][-1] == (5, "serving")
+    finally:
+        fragile.close()
+        app.close()
+
+
+def test_only_one_rebuild_of_a_read_model_runs_at_a_time(pg_schema: PgTarget) -> None:
+    app = Casework(env=pg_schema.eventsourcing_env())
+    store = ReadModelStore(pg_schema.dsn, EventTally(), base_schema=pg_schema.schema)
+    try:
+        store.setup()
+        with psycopg.connect(pg_schema.dsn, autocommit=True) as other:
+            other.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"rebuild {pg_schema.schema} tally",))
+            with pytest.raises(RebuildRunning):
+                rebuild(store, app)
+        assert [state for _, state, _ in registry(store)] == ["serving"]
     finally:
         store.close()
         app.close()

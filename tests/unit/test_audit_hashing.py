@@ -156,7 +156,7 @@ def test_projection_chains_each_case_from_genesis() -> None:
     projection = AuditProjection()
     (insert_1,) = projection.apply(first, FakeView({}))
     params_1 = list(insert_1.params)
-    assert insert_1.sql.startswith("INSERT INTO audit_trail") and "%s::jsonb" in insert_1.sql
+    assert insert_1.sql.startswith("INSERT INTO audit_trail") and "%s::json" in insert_1.sql
     assert params_1[0] == CASE and params_1[1] == 1 and params_1[3] == "contact_registered"
     assert params_1[6] == "coordinator" and params_1[10] == canonical_json(contract_document(first))
     assert params_1[11] == GENESIS_HASH and params_1[12] == chain_hash(GENESIS_HASH, params_1[10])
@@ -165,7 +165,7 @@ def test_projection_chains_each_case_from_genesis() -> None:
     assert params_2[11] == params_1[12] and params_2[12] == document_hash(params_1[12], contract_document(second))
     with pytest.raises(ChainGapError):
         projection.apply(second, FakeView({}))
-    assert AuditProjection.name == "audit" and AuditProjection.version == 1
+    assert AuditProjection.name == "audit" and AuditProjection.version == 2
     assert any("audit_trail_append_only" in ddl and "UPDATE OR DELETE" in ddl for ddl in AuditProjection.ddl)
 
 

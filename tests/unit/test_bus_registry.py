@@ -51,7 +51,8 @@ def test_the_checked_in_registry_is_valid_and_names_real_event_types() -> None:
     ({"id": "g"}, "id", "pattern"),
     ({"jurisdiction": "SE"}, "jurisdiction", "'IS' or 'NO'"),
     ({"municipalities": []}, "municipalities", "at least 1"),
-    ({"municipalities": ["reykjavik"]}, "municipalities.0", "pattern"),
+    ({"municipalities": ["reykjavik"]}, "municipalities.0", "PRIV-1"),
+    ({"municipalities": ["muni:a.b"]}, "municipalities.0", "PRIV-1"),
     ({"municipalities": ["muni:reykjavik", "muni:reykjavik"]}, "municipalities", "same value twice"),
     ({"event_types": ["complaint_filed"]}, "event_types", "unknown event types ['complaint_filed']"),
     ({"event_types": ["institution_registered"], "directory": True}, "", "directory = true already includes"),
@@ -92,9 +93,9 @@ def test_a_registry_file_with_a_typo_is_refused_naming_the_file_the_field_and_th
         load_registry(path)
 
 
-def test_filters_follow_the_namespace_and_never_repeat() -> None:
-    entry = agency(municipalities=["muni:a.b", "muni:a_b"], event_types=["complaint_lodged"])
-    assert entry.filter_subjects("t1") == ("t1.cases.v1.is.a_b.complaint_lodged",)
+def test_filters_follow_the_namespace_one_per_municipality_and_event_type() -> None:
+    entry = agency(municipalities=["muni:a-b", "muni:a_b"], event_types=["complaint_lodged"])
+    assert entry.filter_subjects("t1") == ("t1.cases.v1.is.a-b.complaint_lodged", "t1.cases.v1.is.a_b.complaint_lodged")
     assert (entry.account, entry.durable) == ("AGENCY_GEV", "agency-gev")
 
 
@@ -115,7 +116,7 @@ def test_each_read_model_pulls_acks_and_dead_letters_its_own_durable_only() -> N
                  "t1.deadletter.audit.>"),
         subscribe=("_INBOX_audit.>",))
     assert [(d.name, d.filter_subjects, d.max_deliver) for d in bus.durables] == [
-        ("dashboard", ("t1.*.v1.>",), -1), ("audit", ("t1.*.v1.>",), -1)]
+        ("dashboard", ("t1.*.v1.>",), 10), ("audit", ("t1.*.v1.>",), 10)]
 
 
 def test_the_api_may_only_connect_and_admin_cannot_publish_facts() -> None:

@@ -118,7 +118,7 @@ DOC = st.sampled_from(["doc:d-1", "doc:d-2", "doc:d-3"] * 3 + ["", "doc", "doc:h
 MAYBE_DOC = st.one_of(st.none(), DOC)
 ORG = st.sampled_from(["org:clinic", "org:bup", "org:fsu"] * 3 + ["org", "muni:x", "org:0101012345"])
 ORGS = st.lists(ORG, max_size=2, unique=True).map(tuple)
-CODE = st.sampled_from(["c-1", "c-2"])
+CODE = st.sampled_from(["c_1", "c_2"])
 IDS = st.sampled_from(["id-1", "id-2", "id-3"])
 
 
@@ -940,7 +940,7 @@ class IcelandCaseMachine(CaseMachine):
         complaint_id = resolve(complaint_id, case.complaints)
         self.run(lambda c: c.record_complaint_outcome(
             self.ctx(Actor(STRANGER, Role.SUPERVISOR)), complaint_id=complaint_id, outcome_summary_ref=summary,
-            recommendation_codes=("r-1",), deadline_for_improvement=self.now.date() + timedelta(days=60)),
+            recommendation_codes=("r_1",), deadline_for_improvement=self.now.date() + timedelta(days=60)),
             first((complaint_id not in case.complaints, "IS-R26 outcome before the complaint"),
                   (case.complaints.get(complaint_id, False), "IS-R26 outcome already recorded")))
 

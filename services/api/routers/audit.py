@@ -22,11 +22,11 @@ from domain.access import ReadKind, Scope
 from domain.errors import InvalidValue
 from domain.values import Actor
 from projections.audit import queries as audit_q
-from projections.audit.time_travel import case_as_of
 from services.api import models as m
 from services.api.deps import Services, caller, correlation, read_access, responses, services
 from services.api.periods import EARLIEST, LATEST
 from services.api.problems import problem
+from services.audit.time_travel import case_as_of
 from services.casework.read_log import Outcome, Purpose
 
 router = APIRouter(tags=["audit"])

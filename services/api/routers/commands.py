@@ -21,6 +21,7 @@ from fastapi import APIRouter, Body, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from contracts import refs
 from domain import access
 from domain.errors import InvalidValue
 from domain.values import Actor
@@ -90,6 +91,8 @@ def _run(svc: Services, route: CommandRoute, body: BaseModel, case_id: UUID | No
     command = route.model.model_validate(fields)
     expected = expected_version(headers.if_match, takes_version)
     when = occurred_at(headers.occurred_at)
+    if headers.idempotency_key is not None:
+        refs.idempotency_key(headers.idempotency_key)  # PRIV-1: a UUID or a short opaque token, never an ID number
     meta = CommandMeta(actor, occurred_at=when, correlation_id=correlation_id or "")
     status_code = 200 if route.on_case else 201
 

@@ -64,8 +64,9 @@ def receive_complaint(case: NorwayCase, complaint_id: str = "klage-1", decision_
                            received_by_ref=COORDINATING_UNIT, settings=SETTINGS)
 
 
-def reconsider(case: NorwayCase, outcome: ReconsiderationOutcome, complaint_id: str = "klage-1") -> None:
-    case.reconsider_complaint(ctx(NO_STAFF, 25), complaint_id=complaint_id, outcome=outcome,
+def reconsider(case: NorwayCase, outcome: ReconsiderationOutcome, complaint_id: str = "klage-1",
+               days: int = 25) -> None:
+    case.reconsider_complaint(ctx(NO_STAFF, days), complaint_id=complaint_id, outcome=outcome,
                               reasons_doc_ref="doc:reconsideration-1")
 
 
@@ -211,7 +212,7 @@ def test_a_refusal_of_an_ordinary_coordinator_after_18_stands_until_a_complaint_
 def test_an_upheld_complaint_about_a_refusal_after_18_lets_the_municipality_grant_an_ordinary_coordinator() -> None:
     case = refused_ordinary_coordinator_after_18()
     receive_complaint(case, decision_id="dec-2", days=2250)
-    reconsider(case, ReconsiderationOutcome.UPHELD)
+    reconsider(case, ReconsiderationOutcome.UPHELD, days=2251)
 
     with refused(case, "NO-SM"):  # the complaint reopens the after-18 question, not the barnekoordinator right
         issue(case, Decision.GRANTED, decision_id="dec-3", days=2255)
@@ -469,7 +470,7 @@ def test_a_terminated_coordination_stands_until_a_complaint_changes_it() -> None
         issue(case, Decision.GRANTED, decision_id="dec-3", days=31)
 
     receive_complaint(case, decision_id="dec-2", days=32)
-    reconsider(case, ReconsiderationOutcome.UPHELD)
+    reconsider(case, ReconsiderationOutcome.UPHELD, days=33)
     issue(case, Decision.GRANTED, decision_id="dec-3", days=40)
     assert case.status is N.GRANTED
 
