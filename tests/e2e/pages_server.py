@@ -12,10 +12,10 @@ import sys
 import time
 import urllib.request
 import uuid
-from datetime import date
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from uuid import UUID
 
