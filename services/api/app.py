@@ -83,7 +83,7 @@ def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSetti
         svc.read_log.create_table()
         pages.sessions.create_table()
         svc.read_models.open()
-        log.info("api.started", environment=settings.environment)
+        log.info("api.started", environment=settings.environment, pages_unavailable=pages.gap)
         try:
             yield
         finally:

@@ -18,7 +18,6 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -31,7 +30,6 @@ from services.api.pages.deps import CsrfRefused, PageServices, PagesUnavailable,
 from services.api.pages.sessions import PostgresSessionStore
 from services.api.pages.settings import WebSettings
 
-log = structlog.get_logger()
 STATIC = Path(__file__).resolve().parents[1] / "static"
 HTMX = files("js_lib_htmx") / "static" / "htmx"
 SESSION_COOKIE = "prosperity_session"
@@ -42,9 +40,7 @@ def install(api: FastAPI, svc: Services, pool: ConnectionPool[Any],
     """Mount the pages on ``api``: static files, the session middleware, the routers and their error pages."""
     settings = settings or WebSettings()
     production = svc.settings.production
-    gap = settings.production_gap(production)
-    if gap is not None:
-        log.warning("pages.unavailable", reason=gap)
+    gap = settings.production_gap(production)  # logged when the API starts (services.api.app's lifespan)
     web = PageServices(api=svc, settings=settings, sessions=PostgresSessionStore(pool, svc.app.env.get(
         "POSTGRES_SCHEMA")), templates=templates(), production=production, gap=gap)
     if settings.oidc_configured and gap is None:
