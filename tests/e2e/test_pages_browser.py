@@ -110,7 +110,7 @@ def test_parent_reads_the_plan_and_the_complaint_deadline(page: Page, world: Wor
     page.get_by_role("link", name=re.compile("The case of")).click()
     expect(page.get_by_role("heading", name="The plan")).to_be_visible()
     plan = page.locator("table.plan")
-    expect(plan).to_contain_text("goals resources and needs")
+    expect(plan).to_contain_text("Goals, resources and needs")
     expect(plan).to_contain_text("doc:ip-goals")
     expect(plan.locator("tbody tr")).to_have_count(9)
     deadline = page.locator("td.deadline").first
@@ -121,6 +121,7 @@ def test_parent_reads_the_plan_and_the_complaint_deadline(page: Page, world: Wor
     page.get_by_role("button", name="Choose").click()
     expect(page.locator("html")).to_have_attribute("lang", "nb")
     expect(page.get_by_role("heading", name="Planen")).to_be_visible()
+    expect(page.locator("table.plan")).to_contain_text("Mål, ressurser og behov")
     expect(page.locator("td.deadline").first).to_contain_text("(2024-")
     shot(page, "parent-3-norsk")
 

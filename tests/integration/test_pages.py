@@ -108,7 +108,7 @@ def test_a_recorded_command_redirects_to_the_case_and_a_refusal_shows_the_proble
 def test_a_double_submitted_form_records_once(api: Api, team_case: UUID) -> None:
     coordinator = sign_in(api.client, COORD)
     page = coordinator.get(f"/cases/{team_case}").text
-    key = re.search(r'id="cmd-record_service".*?name="idempotency_key" value="([0-9a-f]+)"', page, re.S)
+    key = re.search(r'id="cmd-record_service".*?name="idempotency_key" value="([0-9a-f-]+)"', page, re.S)
     assert key
     data = {**SERVICE, "csrf_token": csrf_of(page), "idempotency_key": key.group(1)}
     before = api.stored_events()

@@ -102,8 +102,8 @@ def individual_plan_items(content: Any) -> tuple[PlanItem, ...]:
     """The nine items of a Norwegian individual plan (forskrift om habilitering og rehabilitering § 19)."""
     period = "" if content.plan_period_from is None and content.plan_period_to is None else \
         f"{_text(content.plan_period_from)} to {_text(content.plan_period_to)}"
-    consent = (f"plan: {_text(content.recipient_consent_to_plan)}, "
-               f"sharing: {_text(content.recipient_consent_to_sharing)}")
+    consent = " / ".join("✓" if given else "✗" for given in (content.recipient_consent_to_plan,
+                                                           content.recipient_consent_to_sharing))
     return tuple(PlanItem(name, value) for name, value in (
         ("goals_resources_and_needs", _text(content.goals_resources_and_needs_ref)),
         ("participants", _text(content.participants)),

@@ -103,7 +103,7 @@ def offered(actor: Actor, case: Any) -> list[CommandRoute]:
 
 
 def _forms(routes: list[CommandRoute], rows: int) -> list[dict[str, Any]]:
-    return [{"route": route, "inputs": model_inputs(_body(route), rows), "key": uuid.uuid4().hex} for route in routes]
+    return [{"route": route, "inputs": model_inputs(_body(route), rows), "key": str(uuid.uuid4())} for route in routes]
 
 
 def _case_page(request: Request, web: PageServices, actor: Actor, case_id: UUID, *, rows: int = ROWS,
@@ -173,7 +173,7 @@ async def submit(request: Request, case_id: UUID, operation: str, actor: Actor =
     failed = {"operation": operation, "problem": problem, "values": answer.values,
               "errors": {e["field"]: e["rule"] for e in problem.get("errors", [])}}
     if htmx:
-        form = {"route": route, "inputs": model_inputs(_body(route), ROWS), "key": uuid.uuid4().hex}
+        form = {"route": route, "inputs": model_inputs(_body(route), ROWS), "key": str(uuid.uuid4())}
         version = problem.get("current_version") or answer.first("expected_version")
         return render(request, "_command.html", {"form": form, "failed": failed, "version": version,
                                                  "case_id": case_id, "open": True},

@@ -97,6 +97,24 @@ M: dict[str, tuple[str, str, str]] = {
         "referanse; åpne dem sammen med saksbehandleren."),
     "yes": ("yes", "já", "ja"),
     "no": ("no", "nei", "nei"),
+    # the support plan's five elements (seed 000) and the individual plan's nine items (forskrift § 19)
+    "el_needs_assessment": ("Needs assessment", "Mat á þörfum", "Kartlegging av behov"),
+    "el_objectives": ("Objectives", "Markmið", "Mål"),
+    "el_provider_roles": ("Who provides what", "Hlutverk þjónustuveitenda", "Hvem gjør hva"),
+    "el_evaluation_method": ("How progress is evaluated", "Hvernig árangur er metinn", "Hvordan framdriften vurderes"),
+    "el_duration": ("Duration", "Gildistími", "Varighet"),
+    "el_goals_resources_and_needs": ("Goals, resources and needs", "Markmið, styrkleikar og þarfir",
+                                     "Mål, ressurser og behov"),
+    "el_participants": ("Who took part", "Þátttakendur", "Hvem deltok"),
+    "el_responsible_for_coordination": ("Who coordinates", "Hver samhæfir", "Hvem koordinerer"),
+    "el_contributions": ("What each service contributes", "Framlag hverrar þjónustu", "Hva hver tjeneste bidrar med"),
+    "el_measures": ("Measures", "Aðgerðir", "Tiltak"),
+    "el_implementation": ("How the measures are carried out", "Framkvæmd aðgerða", "Hvordan tiltakene gjennomføres"),
+    "el_plan_period": ("Plan period", "Tímabil áætlunar", "Planperiode"),
+    "el_consent": ("Consent (to the plan, to sharing)", "Samþykki (áætlun, miðlun)",
+                   "Samtykke (til planen, til deling)"),
+    "el_cooperation_with_other_services": ("Cooperation with other services", "Samstarf við aðra þjónustu",
+                                           "Samarbeid med andre tjenester"),
 }
 """Every message in the three languages (a test checks that none is missing)."""
 
