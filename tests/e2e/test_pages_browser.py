@@ -55,6 +55,7 @@ def sign_in(page: Page, role: str, person: str, org: str = "", muni: str = "", j
     """The development sign-in, by keyboard and labels as a person would fill it."""
     page.goto("/cases/" + str(uuid.uuid4()))
     expect(page).to_have_url(re.compile(r"/sign-in$"))
+    shot(page, f"sign-in-{role}")
     page.get_by_label("Role").select_option(role)
     page.get_by_label("Person").fill(person)
     page.get_by_label("Organisation").fill(org)

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from domain.case_iceland import IcelandStatus
+from domain.case_norway import NorwayStatus
 from domain.values import Actor, Role
 from services.api.pages import i18n
 from services.api.pages.charts import bars
@@ -14,9 +16,11 @@ from services.api.pages.sessions import MemorySessionStore, Timeouts
 
 
 def test_every_message_is_in_english_icelandic_and_norwegian() -> None:
-    for key, texts in i18n.M.items():
+    for key, texts in {**i18n.M, **i18n.STATUS}.items():
         assert len(texts) == len(i18n.LANGUAGES) and all(t.strip() for t in texts), key
     assert i18n.translator("is")("your_coordinator") == "Hver tengiliðurinn þinn er"
+    assert set(IcelandStatus) | set(NorwayStatus) <= set(i18n.STATUS)
+    assert i18n.status_words("nb")("plan_active") == "en støtteplan gjelder"
 
 
 @pytest.mark.parametrize(("cookie", "accept", "chosen"), [

@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from domain.values import Actor, Role
+from projections.notifications.templates import word
 from services.api.deps import Services, services
 from services.api.pages import i18n
 from services.api.pages.sessions import SessionStore, Timeouts
@@ -137,7 +138,8 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     shared = {"lang": lang, "t": i18n.translator(lang), "translated": translated, "csrf": csrf_token(request),
               "actor": getattr(request.state, "actor", None), "production": web.production,
               "languages": i18n.LANGUAGE_NAMES, "written_date": lambda d: i18n.written_date(d, lang),
-              "display_name": display_name, "home": STAFF_HOME}
+              "display_name": display_name, "home": STAFF_HOME, "status_text": i18n.status_words(lang),
+              "decision_text": lambda d: word("decision", lang, d)}
     return web.templates.TemplateResponse(request, template, {**shared, **(context or {})}, status_code=status_code)
 
 

@@ -118,6 +118,35 @@ M: dict[str, tuple[str, str, str]] = {
 }
 """Every message in the three languages (a test checks that none is missing)."""
 
+STATUS: dict[str, tuple[str, str, str]] = {
+    # Iceland (domain.case_iceland.IcelandStatus)
+    "contact": ("first contact with the coordinator", "fyrstu samskipti við tengilið",
+                "første kontakt med koordinator"),
+    "integration_active_l1": ("integrated services at the first level", "samþætt þjónusta á fyrsta stigi",
+                              "samordnede tjenester på første nivå"),
+    "awaiting_case_manager": ("waiting for a case manager", "beðið eftir málstjóra", "venter på saksbehandler"),
+    "team_forming": ("the support team is being formed", "verið er að mynda stuðningsteymi",
+                     "støtteteamet settes sammen"),
+    "team_active_no_plan": ("the support team works; no plan yet", "stuðningsteymi starfar; engin áætlun enn",
+                            "støtteteamet arbeider; ingen plan ennå"),
+    "plan_active": ("a support plan is in force", "stuðningsáætlun er í gildi", "en støtteplan gjelder"),
+    "closed_without_plan": ("closed without a plan", "lokað án áætlunar", "avsluttet uten plan"),
+    "withdrawn": ("the request was withdrawn", "beiðnin var dregin til baka", "anmodningen ble trukket"),
+    # Norway (domain.case_norway.NorwayStatus)
+    "requested": ("requested", "beiðni móttekin", "anmodet"),
+    "assessed": ("assessed", "metið", "vurdert"),
+    "granted": ("granted", "samþykkt", "innvilget"),
+    "active": ("a barnekoordinator is appointed", "barnekoordinator skipaður", "barnekoordinator er oppnevnt"),
+    "refused": ("refused", "synjað", "avslått"),
+    "terminated": ("terminated", "lokið með ákvörðun", "avsluttet ved vedtak"),
+    "ordinary_coordinator_assessment": ("assessing a coordinator after 18", "mat á tengilið eftir 18 ára aldur",
+                                        "vurdering av koordinator etter 18 år"),
+    "adult_coordinator": ("a coordinator after 18", "tengiliður eftir 18 ára aldur", "koordinator etter 18 år"),
+    "ended": ("ended", "lokið", "avsluttet"),
+    "closed": ("closed", "lokað", "avsluttet"),
+}
+"""Where a case stands, as the family reads it (both laws' statuses; a test checks every status is here)."""
+
 
 def negotiate(cookie: str | None, accept_language: str | None) -> str:
     """The page language: the selector's cookie, else the best of ``Accept-Language``, else English."""
@@ -145,6 +174,11 @@ def translator(language: str) -> Callable[[str], str]:
         return M[key][index]
 
     return t
+
+
+def status_words(language: str) -> Callable[[str], str]:
+    index = LANGUAGES.index(language)
+    return lambda status: STATUS[status][index] if status in STATUS else status.replace("_", " ")
 
 
 def written_date(value: date | None, language: str) -> str:
