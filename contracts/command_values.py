@@ -20,6 +20,7 @@ from domain.values import (
     EligibilityCriteria,
     IndividualPlanContent,
     MemberType,
+    PlanElement,
     ProviderRole,
     SupportPlanContent,
     TeamMember,
@@ -71,8 +72,11 @@ class SupportPlanContentIn(_Record):
     participants: PersonRefs = ()
     parents_participated: StrictBool = False
     child_participated: StrictBool = False
-    not_applicable: Annotated[dict[Code, Code], Field(max_length=5)] = Field(default_factory=dict)
-    """Plan element name → the reason code why it is absent."""
+    not_applicable: Annotated[dict[PlanElement, Code], Field(max_length=5)] = Field(
+        default_factory=dict, description="Plan element → the reason code why it is absent. The elements: "
+        + ", ".join(e.value for e in PlanElement) + " (duration is valid_from and valid_to together).")
+    """Plan element (one of :class:`~domain.values.PlanElement`, the one list of them) → the reason code why it is
+    absent; the OpenAPI document lists the allowed keys (``propertyNames``)."""
 
     def to_domain(self) -> SupportPlanContent:
         return SupportPlanContent(
@@ -81,7 +85,7 @@ class SupportPlanContentIn(_Record):
             evaluation_method=self.evaluation_method, valid_from=self.valid_from, valid_to=self.valid_to,
             review_dates=tuple(self.review_dates), participants=tuple(self.participants),
             parents_participated=self.parents_participated, child_participated=self.child_participated,
-            not_applicable=dict(self.not_applicable))
+            not_applicable={element.value: reason for element, reason in self.not_applicable.items()})
 
 
 class AdultServiceHandoverIn(_Record):

@@ -21,6 +21,7 @@ from domain.values import (
     InstitutionType,
     LifeStage,
     MemberType,
+    PlanElement,
     Role,
     SupportPlanContent,
     TeamMember,
@@ -41,7 +42,8 @@ COORDINATOR_INSTITUTION: dict[LifeStage, InstitutionType] = {
 """Seed 003: health centre from pregnancy until preschool or school; then the child's school; otherwise the
 social services of the municipality of legal domicile."""
 
-PLAN_ELEMENTS = ("needs_assessment", "objectives", "provider_roles", "evaluation_method", "duration")
+PLAN_ELEMENTS = tuple(element.value for element in PlanElement)
+"""The support plan's five elements, in the order of seed 000 (one source: :class:`domain.values.PlanElement`)."""
 
 
 def require_basis(has_active_request: bool, command: str) -> None:

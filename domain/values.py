@@ -190,6 +190,17 @@ class StatsforvalterenOutcome(StrEnum):
     RETURNED_FOR_NEW_PROCESSING = "returned_for_new_processing"
 
 
+class PlanElement(StrEnum):
+    """The five elements of an Icelandic support plan (seed 000): the keys of ``SupportPlanContent.not_applicable``
+    and the names IS-R19's refusals use (``duration`` is the pair ``valid_from``/``valid_to``)."""
+
+    NEEDS_ASSESSMENT = "needs_assessment"
+    OBJECTIVES = "objectives"
+    PROVIDER_ROLES = "provider_roles"
+    EVALUATION_METHOD = "evaluation_method"
+    DURATION = "duration"
+
+
 def check_ref(field_name: str, value: str, kind: str) -> str:
     """Accept only a pseudonymous reference of the given kind (``person:p-17``), never a personal identifier.
 

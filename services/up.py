@@ -245,6 +245,7 @@ def _print_ready(endpoints: Endpoints, services: list[Service], data_dir: Path) 
     api_settings = ApiSettings(environment="development")
     print("\nprosperity is up (development mode)", flush=True)
     print(f"  API          {endpoints.api_url}   (OpenAPI docs: {endpoints.api_url}/docs)")
+    print(f"  pages        {endpoints.api_url}/sign-in   (pick a person; mail viewer at /dev/mail)")
     print(f"  NATS         {endpoints.nats_url}   ({endpoints.nats_location})")
     schema = f", schema {endpoints.pg_schema}" if endpoints.pg_schema else ""
     print(f"  PostgreSQL   {endpoints.pg_location}{schema}")

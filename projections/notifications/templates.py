@@ -360,6 +360,12 @@ class Rendered:
     body: str
 
 
+def word(kind: str, language: str, value: str) -> str:
+    """A value written in a language as the notices write it (a decision ``granted`` → ``innvilget``), e.g. for
+    the family's pages; the value itself when there is no word for it."""
+    return _WORDS.get(kind, {}).get(language, {}).get(value, value.replace("_", " "))
+
+
 def language_for(jurisdiction: str | None, preferred: str | None = None) -> str:
     """The recipient's preferred language if we have texts in it, else the jurisdiction's, else English."""
     if preferred in LANGUAGES:

@@ -30,6 +30,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from psycopg_pool import ConnectionPool
 
 from contracts import refs
@@ -45,6 +46,8 @@ from services.api.deps import (
 from services.api.edge import Edge
 from services.api.idempotency import IdempotencyStore, connection_kwargs
 from services.api.identity import TokenVerifier
+from services.api.pages import install as install_pages
+from services.api.pages.settings import WebSettings
 from services.api.problems import (
     PROBLEM_JSON,
     Problem,
@@ -63,7 +66,7 @@ from services.casework.reads import CaseReads
 log = structlog.get_logger()
 
 
-def create_app(app: Casework, settings: ApiSettings | None = None) -> FastAPI:
+def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
     settings.check_production()
     pool: ConnectionPool[Any] = ConnectionPool(kwargs=connection_kwargs(app.env), min_size=1, max_size=8,
@@ -78,15 +81,17 @@ def create_app(app: Casework, settings: ApiSettings | None = None) -> FastAPI:
         pool.open(wait=True, timeout=30)
         svc.keys.create_table()
         svc.read_log.create_table()
+        pages.sessions.create_table()
         svc.read_models.open()
-        log.info("api.started", environment=settings.environment)
+        log.info("api.started", environment=settings.environment, pages_unavailable=pages.gap)
         try:
             yield
         finally:
             svc.read_models.close()
             pool.close()
 
-    api = FastAPI(title="prosperity", version="v1", lifespan=lifespan,
+    # FastAPIOffline: Swagger UI and ReDoc at /docs and /redoc from the package's own files, not a CDN.
+    api = FastAPIOffline(title="prosperity", version="v1", lifespan=lifespan,
                   description="Commands and reads of Iceland's Act 86/2021 and Norway's barnekoordinator right. "
                               "Each operation says who may call it, in terms of the caller's relationship to the "
                               "case (also as `x-prosperity-access`). Errors are RFC 9457 problem details.")
@@ -127,6 +132,7 @@ def create_app(app: Casework, settings: ApiSettings | None = None) -> FastAPI:
                      role=actor.role.value if actor else None)
         return response
 
+    pages = install_pages(api, svc, pool, web)  # the web pages (services.api.pages), inside the edge
     api.add_middleware(Edge, max_body_bytes=settings.max_body_bytes, rate_limit=settings.rate_limit)
 
     @api.get("/health", tags=["operations"], summary="Liveness: the process answers")

@@ -26,6 +26,7 @@ from domain.errors import InvalidValue
 from domain.values import Actor
 from projections.audit.projection import AuditProjection
 from projections.dashboard.projection import DashboardProjection
+from projections.notifications.projection import NotificationsProjection
 from services.api.idempotency import IdempotencyStore, connection_kwargs
 from services.api.identity import TokenVerifier, Unauthenticated
 from services.api.problems import PROBLEM_JSON, Problem
@@ -103,7 +104,8 @@ class ReadModelNotBuilt(Exception):
 
 
 class ReadModels:
-    """The dashboard and audit read models, beside the event store (same database, base schema)."""
+    """The dashboard, audit and notifications (the family's notices) read models, beside the event store (same
+    database, base schema)."""
 
     def __init__(self, env: dict[str, str] | Any) -> None:
         self.dsn = make_conninfo(**{k: v for k, v in connection_kwargs(env).items() if v})
@@ -112,7 +114,9 @@ class ReadModels:
 
     def open(self) -> None:
         self.stores = {"dashboard": ReadModelStore(self.dsn, DashboardProjection(), base_schema=self.base_schema),
-                       "audit": ReadModelStore(self.dsn, AuditProjection(), base_schema=self.base_schema)}
+                       "audit": ReadModelStore(self.dsn, AuditProjection(), base_schema=self.base_schema),
+                       "notifications": ReadModelStore(self.dsn, NotificationsProjection(),
+                                                       base_schema=self.base_schema)}
 
     def close(self) -> None:
         for store in self.stores.values():

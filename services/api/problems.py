@@ -87,21 +87,8 @@ def install_problem_handlers(api: FastAPI) -> None:
         return validation_problem([dict(e) for e in error.errors()])
 
     async def domain(_: Request, error: Exception) -> JSONResponse:
-        if isinstance(error, AccessDenied):
-            return access_denied_problem(error)
-        if isinstance(error, InvalidValue):
-            return invalid_value_problem(error.field, error.rule)
-        if isinstance(error, RuleViolation):
-            return rule_violation_problem(error)
-        if isinstance(error, ConcurrencyConflict):
-            return concurrency_problem(error)
-        if isinstance(error, CaseNotFound):
-            return case_not_found_problem(error)
-        if isinstance(error, InstitutionNotFound):
-            return problem(404, "institution-not-found", "No such institution", str(error), org_ref=error.org_ref)
-        if isinstance(error, AlreadyExists):
-            return problem(409, "already-exists", "It already exists", str(error))
-        return problem(409, "refused", "The command is refused", str(error))
+        assert isinstance(error, DomainError)
+        return domain_problem(error)
 
     async def unauthenticated(_: Request, error: Exception) -> JSONResponse:
         return problem(401, "unauthenticated", "Authentication required", str(error),
@@ -124,6 +111,25 @@ def install_problem_handlers(api: FastAPI) -> None:
     api.add_exception_handler(Unauthenticated, unauthenticated)
     api.add_exception_handler(IdempotencyKeyReused, key_reused)
     api.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def domain_problem(error: DomainError) -> JSONResponse:
+    """The problem for a refusal of the domain, the access model or the application (also the pages' refusals)."""
+    if isinstance(error, AccessDenied):
+        return access_denied_problem(error)
+    if isinstance(error, InvalidValue):
+        return invalid_value_problem(error.field, error.rule)
+    if isinstance(error, RuleViolation):
+        return rule_violation_problem(error)
+    if isinstance(error, ConcurrencyConflict):
+        return concurrency_problem(error)
+    if isinstance(error, CaseNotFound):
+        return case_not_found_problem(error)
+    if isinstance(error, InstitutionNotFound):
+        return problem(404, "institution-not-found", "No such institution", str(error), org_ref=error.org_ref)
+    if isinstance(error, AlreadyExists):
+        return problem(409, "already-exists", "It already exists", str(error))
+    return problem(409, "refused", "The command is refused", str(error))
 
 
 def access_denied_problem(error: AccessDenied) -> JSONResponse:

@@ -70,7 +70,7 @@ def command_headers(
     return CommandHeaders(if_match, idempotency_key, occurred)
 
 
-def _body_model(route: CommandRoute) -> type[BaseModel]:
+def body_model(route: CommandRoute) -> type[BaseModel]:
     """The published request body: the command itself, less ``case_id`` when the path carries it."""
     if not route.on_case:
         return route.model
@@ -81,7 +81,7 @@ def _body_model(route: CommandRoute) -> type[BaseModel]:
     return model
 
 
-def _run(svc: Services, route: CommandRoute, body: BaseModel, case_id: UUID | None, actor: Actor,
+def run_command(svc: Services, route: CommandRoute, body: BaseModel, case_id: UUID | None, actor: Actor,
          headers: CommandHeaders, correlation_id: str | None) -> Response:
     method: Callable[..., CommandResult] = getattr(svc.app, route.method)
     takes_version = "expected_version" in inspect.signature(method).parameters
@@ -121,19 +121,19 @@ def _run(svc: Services, route: CommandRoute, body: BaseModel, case_id: UUID | No
 
 
 def _endpoint(route: CommandRoute) -> Callable[..., Response]:
-    body_model = _body_model(route)
+    body_type = body_model(route)
 
     if route.on_case:
-        def on_case(request: Request, case_id: UUID, body: body_model = Body(),  # type: ignore[valid-type] # noqa: B008
+        def on_case(request: Request, case_id: UUID, body: body_type = Body(),  # type: ignore[valid-type] # noqa: B008
                     actor: Actor = Depends(caller), headers: CommandHeaders = Depends(command_headers),  # noqa: B008
                     svc: Services = Depends(services)) -> Response:  # noqa: B008
-            return _run(svc, route, body, case_id, actor, headers, correlation(request))
+            return run_command(svc, route, body, case_id, actor, headers, correlation(request))
         endpoint: Callable[..., Response] = on_case
     else:
-        def opening(request: Request, body: body_model = Body(),  # type: ignore[valid-type] # noqa: B008
+        def opening(request: Request, body: body_type = Body(),  # type: ignore[valid-type] # noqa: B008
                     actor: Actor = Depends(caller), headers: CommandHeaders = Depends(command_headers),  # noqa: B008
                     svc: Services = Depends(services)) -> Response:  # noqa: B008
-            return _run(svc, route, body, None, actor, headers, correlation(request))
+            return run_command(svc, route, body, None, actor, headers, correlation(request))
         endpoint = opening
     endpoint.__name__ = route.method
     endpoint.__doc__ = route.model.__doc__
