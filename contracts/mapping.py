@@ -395,6 +395,9 @@ def to_published(domain_event: object, notification_id: int, app_name: str, muni
         "Prosperity-Schema": SCHEMA_VERSION,
         "Prosperity-Correlation-Id": contract.correlation_id,
     }
+    traceparent = getattr(getattr(domain_event, "ctx", None), "traceparent", "")
+    if traceparent:  # W3C trace context (services.observability.tracing): continues the request's trace
+        headers["traceparent"] = traceparent
     subject = _subject(contract.event_type, contract.jurisdiction, contract.municipality_ref)
     return PublishedEvent(subject, contract.model_dump_json().encode(), headers, contract)
 

@@ -252,6 +252,9 @@ class Context:
     occurred_at: datetime
     correlation_id: str = ""
     causation_id: str = ""
+    traceparent: str = ""
+    """The W3C trace context of the request that caused the fact ("" when tracing is off): random ids, never
+    personal data; the relay sends it on as the ``traceparent`` header, so one trace spans store and bus."""
 
     def __post_init__(self) -> None:
         if self.occurred_at.tzinfo is None:

@@ -24,6 +24,7 @@ from domain.values import Context
 from services.audit.cli import add_verify_arguments, verify_command
 from services.casework.application import Casework
 from services.log import configure_logging
+from services.observability import metrics, tracing
 from services.settings import StoreSettings, event_store_env, store_dsn
 from services.walkthrough import iceland_lifecycle, norway_lifecycle
 
@@ -83,6 +84,7 @@ def relay(settings: StoreSettings, *, status: bool) -> int:
         app = Casework(env=env)
         try:
             publisher = Relay(app, env, relay_settings)
+            metrics.register(metrics.RelayCollector(publisher, publisher.recorder.max_notification_id))
             try:
                 if status:
                     now = publisher.status()
@@ -242,6 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = StoreSettings()
     configure_logging(settings.log_format)
+    tracing.enable(settings.tracing, f"prosperity-{args.command}", settings.otlp_endpoint)
     if args.command == "walkthrough":
         return walkthrough(settings)
     if args.command == "consume":

@@ -8,6 +8,8 @@ from typing import Literal
 
 import structlog
 
+from services.observability.tracing import add_trace_ids
+
 
 def configure_logging(log_format: Literal["console", "json"] = "console", level: int = logging.INFO) -> None:
     renderer: structlog.types.Processor = (
@@ -16,6 +18,7 @@ def configure_logging(log_format: Literal["console", "json"] = "console", level:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),

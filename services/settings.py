@@ -26,6 +26,10 @@ class StoreSettings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     """Readable in a terminal by default; ``json`` in production."""
     pg_pool_size: int = 5
+    tracing: Literal["off", "console", "otlp"] = "off"
+    """OpenTelemetry traces (services/observability/tracing.py; the ``tracing`` extra): off by default."""
+    otlp_endpoint: str | None = None
+    """Where ``otlp`` sends spans (OTLP over HTTP); unset = the exporter's default (OTEL_EXPORTER_OTLP_*)."""
 
 
 @contextmanager

@@ -62,6 +62,7 @@ from services.bus.probe import bus_unready_reason
 from services.casework.application import Casework
 from services.casework.read_log import PostgresReadLog
 from services.casework.reads import CaseReads
+from services.observability import http as observability
 
 log = structlog.get_logger()
 
@@ -134,6 +135,7 @@ def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSetti
 
     pages = install_pages(api, svc, pool, web)  # the web pages (services.api.pages), inside the edge
     api.add_middleware(Edge, max_body_bytes=settings.max_body_bytes, rate_limit=settings.rate_limit)
+    observability.install(api)  # outermost: rate-limited and oversized requests are counted too
 
     @api.get("/health", tags=["operations"], summary="Liveness: the process answers")
     def health() -> dict[str, str]:

@@ -32,7 +32,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 PROBLEM_JSON = b"application/problem+json"
 SECURITY_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
-UNLIMITED_PATHS = frozenset({"/health", "/ready"})
+UNLIMITED_PATHS = frozenset({"/health", "/ready", "/metrics"})
 
 
 async def _problem(send: Send, status: int, kind: str, title: str, detail: str,

@@ -22,10 +22,14 @@ from domain.errors import DomainError, InvalidValue, RuleViolation
 from services.api.idempotency import IdempotencyKeyReused
 from services.api.identity import Unauthenticated
 from services.casework.errors import AlreadyExists, CaseNotFound, ConcurrencyConflict, InstitutionNotFound
+from services.observability.metrics import REFUSALS
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:prosperity:problem:"
 BODY_NOT_PARSED = "There was an error parsing the body"
+MALFORMED_INPUT = "INPUT"
+"""The refusals metric's rule label for a malformed value (its field and rule are in the answer, not a label)."""
+CONCURRENT_CHANGE = "CONCURRENCY"
 log = structlog.get_logger()
 
 
@@ -57,17 +61,20 @@ def _field(loc: tuple[int | str, ...]) -> str:
 
 
 def validation_problem(errors: list[dict[str, Any]]) -> JSONResponse:
+    REFUSALS.labels(rule=MALFORMED_INPUT).inc()
     fields = [{"field": _field(tuple(e.get("loc", ()))), "rule": e.get("msg", "invalid")} for e in errors]
     return problem(422, "invalid-request", "The request is malformed",
                    "; ".join(f"{f['field']}: {f['rule']}" for f in fields), errors=fields)
 
 
 def invalid_value_problem(field: str, rule: str) -> JSONResponse:
+    REFUSALS.labels(rule=MALFORMED_INPUT).inc()
     return problem(422, "invalid-value", "A value is malformed", f"{field}: {rule}",
                    errors=[{"field": field, "rule": rule}])
 
 
 def rule_violation_problem(error: RuleViolation) -> JSONResponse:
+    REFUSALS.labels(rule=error.rule_id).inc()
     return problem(409, "rule-violation", "The command is refused by a rule", error.reason,
                    rule_id=error.rule_id, reason=error.reason, remedy=error.remedy)
 
@@ -75,6 +82,7 @@ def rule_violation_problem(error: RuleViolation) -> JSONResponse:
 def concurrency_problem(error: ConcurrencyConflict) -> JSONResponse:
     extensions: dict[str, Any] = {"case_id": str(error.case_id), "current_version": error.actual_version,
                                   "expected_version": error.expected_version}
+    REFUSALS.labels(rule=error.cause.rule_id if error.cause is not None else CONCURRENT_CHANGE).inc()
     if error.cause is not None:
         extensions.update(rule_id=error.cause.rule_id, reason=error.cause.reason, remedy=error.cause.remedy)
     return problem(409, "concurrency-conflict", "The case changed concurrently", str(error),
@@ -133,6 +141,7 @@ def domain_problem(error: DomainError) -> JSONResponse:
 
 
 def access_denied_problem(error: AccessDenied) -> JSONResponse:
+    REFUSALS.labels(rule=error.rule_id).inc()
     return problem(403, "relationship-missing", "You lack the relationship this needs", error.reason,
                    rule_id=error.rule_id, reason=error.reason, remedy=error.remedy, operation=error.what,
                    required_relationships=error.required, held_relationships=error.held)

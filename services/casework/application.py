@@ -38,6 +38,7 @@ from services.casework.errors import (
     InstitutionNotFound,
 )
 from services.casework.transcodings import DomainJSONTranscoder, register_domain_transcodings
+from services.observability.tracing import current_traceparent
 
 MAX_ATTEMPTS = 5
 CLOCK_SKEW = bounds.CLOCK_SKEW
@@ -93,7 +94,8 @@ class Casework(Application[UUID]):
             if value:
                 privacy.check_opaque_token(name, value)
         return Context(actor=meta.actor, occurred_at=meta.occurred_at or now,
-                       correlation_id=meta.correlation_id, causation_id=meta.causation_id)
+                       correlation_id=meta.correlation_id, causation_id=meta.causation_id,
+                       traceparent=current_traceparent())
 
     def _save_facts(self, *aggregates: Any) -> tuple[str, ...]:
         recordings = self.save(*aggregates)

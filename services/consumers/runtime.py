@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import time
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -31,7 +32,9 @@ import structlog
 from faststream import AckPolicy, Context, FastStream
 from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsBatchMessage
+from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.aio.msg import Msg
+from prometheus_client import REGISTRY
 from pydantic import ValidationError
 from pydantic_settings import SettingsConfigDict
 
@@ -41,6 +44,8 @@ from contracts.subjects import deadletter_subject, subject_for
 from services.bus.settings import BusSettings
 from services.consumers.quarantine import TRANSIENT, Quarantined, describe
 from services.consumers.store import Applied, Outcome, ReadModelStore
+from services.observability import metrics
+from services.observability.tracing import span_from
 
 log = structlog.get_logger()
 BatchMessage = Annotated[NatsBatchMessage, Context("message")]
@@ -116,9 +121,10 @@ def retry_delay(settings: ConsumerSettings, delivered: int) -> float:
 
 
 def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
-    broker = NatsBroker(**settings.broker_options(settings.consumer_name or store.projection.name),
-                        max_reconnect_attempts=-1)
     name = settings.consumer_name or store.projection.name
+    # faststream's own Prometheus middleware: received, processed, in-process and duration per handler.
+    broker = NatsBroker(**settings.broker_options(name), max_reconnect_attempts=-1,
+                        middlewares=[NatsPrometheusMiddleware(registry=REGISTRY, app_name=name)])
     stream = JStream(settings.stream_name, declare=False)  # declared only by services.bus.provision (tech-notes §5.2a)
 
     async def publish_dead_letter(letter: DeadLetterV1) -> None:
@@ -126,6 +132,7 @@ def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
         await broker.publish(letter.model_dump_json().encode(), target, stream=settings.deadletter_stream_name,
                              headers={"Nats-Msg-Id": letter.dead_letter_id, "Prosperity-Dead-Letter": letter.kind},
                              timeout=5.0)
+        metrics.DEAD_LETTERS.labels(read_model=name, kind=letter.kind).inc()
         log.error("consumer.dead_letter", read_model=name, kind=letter.kind, subject=target,
                   case_id=str(letter.case_id) if letter.case_id else None, case_version=letter.case_version,
                   notification_id=letter.notification_id, error=letter.error[:200])
@@ -184,8 +191,17 @@ def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
         if problem is not None:
             await reject(msg, "mismatch", problem, event)
             return
+        with span_from(msg.headers, f"apply {event.event_type}", read_model=name), \
+                structlog.contextvars.bound_contextvars(correlation_id=event.correlation_id):
+            await apply_and_settle(msg, event)
+
+    async def apply_and_settle(msg: Msg, event: EventEnvelopeV1) -> None:
         delivered = delivery_count(msg)
+        started = time.perf_counter()
         applied = await apply_patiently(msg, event, quarantine=delivered >= settings.poison_after)
+        metrics.observe_outcome(name, applied.outcome.value, time.perf_counter() - started)
+        log.debug("consumer.fact", read_model=name, event_type=event.event_type, case_version=event.case_version,
+                  notification_id=event.notification_id, outcome=applied.outcome.value)
         if applied.outcome is Outcome.FAILED:
             delay = retry_delay(settings, delivered)
             log.warning("consumer.retry", read_model=name, event_id=event.event_id, delivered=delivered,

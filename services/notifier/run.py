@@ -21,6 +21,7 @@ from services.notifier.channels import Channel, SmtpChannel, WebhookChannel
 from services.notifier.directory import PostgresDirectory
 from services.notifier.scheduler import DeadlineScheduler
 from services.notifier.worker import DeliveryWorker, WorkerSettings
+from services.observability import metrics
 
 
 class NotifierSettings(BaseSettings):
@@ -74,6 +75,7 @@ def run(settings: NotifierSettings, stop: threading.Event) -> None:
                                   base_schema=settings.base_schema, settings=worker_settings, pool=pool)
                    for _ in range(settings.workers)]
         workers[0].setup()
+        metrics.register(metrics.OutboxCollector(workers[0].outbox_figures))
         scheduler = DeadlineScheduler(settings.pg_dsn, base_schema=settings.base_schema, pool=pool,
                                       interval=settings.scheduler_interval_seconds)
         threads = [threading.Thread(target=w.run, args=(stop,), name=w.worker_id) for w in workers]

@@ -270,6 +270,17 @@ class DeliveryWorker:
             report.released.extend(keys)
 
     # ---- loops ---------------------------------------------------------------------------------------------
+    def outbox_figures(self) -> list[tuple[str, int, float]]:
+        """Per status: how many notices, and the age in seconds of the oldest one still waiting (pending or
+        failed); read at scrape time by the metrics' outbox collector."""
+        with self.pool.connection() as conn, conn.transaction():
+            if not self._enter_serving(conn):
+                return []
+            rows = conn.execute(
+                "SELECT status, count(*), coalesce(extract(epoch FROM now() - min(created_at))"
+                " FILTER (WHERE status IN ('pending', 'failed')), 0)::float8 FROM outbox GROUP BY status").fetchall()
+        return [(str(status), int(count), float(age)) for status, count, age in rows]
+
     def run_once(self, stop: threading.Event | None = None) -> RunReport:
         """One claim and the deliveries of what it got; stops between messages when ``stop`` is set."""
         report = RunReport()

@@ -147,6 +147,11 @@ class Relay:
         """The last notification id confirmed in the stream and recorded (0: nothing yet)."""
         return self.tracking.max_tracking_id(self.app.name) or 0
 
+    @property
+    def position_now(self) -> int:
+        """The position this replica last recorded (or read when it took the lead), without a query."""
+        return self._position
+
     def status(self) -> RelayStatus:
         return RelayStatus(position=self.position(), max_notification_id=self.recorder.max_notification_id() or 0)
 
