@@ -4,6 +4,7 @@ scrape time, and the trace context carried from a request into a stored fact and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -13,7 +14,8 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.registry import Collector
 
 from contracts.mapping import PUBLISHED_TOPICS, MunicipalityTracker
 from services.casework.application import Casework
@@ -26,7 +28,7 @@ TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
 
 
 def sample(name: str, **labels: str) -> float:
-    value = metrics.REGISTRY.get_sample_value(name, labels)
+    value = REGISTRY.get_sample_value(name, labels)
     return value or 0.0
 
 
@@ -42,7 +44,7 @@ def spans() -> InMemorySpanExporter:
     return exporter
 
 
-def app_with(*middlewares: type) -> FastAPI:
+def app_with(*middlewares: Any) -> FastAPI:
     app = FastAPI()
 
     @app.get("/v1/cases/{case_id}")
@@ -65,7 +67,7 @@ def test_requests_are_counted_by_route_template_never_by_identifier() -> None:
     assert sample("prosperity_http_requests_total", method="GET", route=route, status="200") == before + 3
     assert sample("prosperity_http_requests_total", method="GET", route=UNMATCHED, status="404") == unmatched + 1
     assert sample("prosperity_http_request_duration_seconds_count", method="GET", route=route) >= 3
-    assert "/v1/cases/{case_id}" in generate_latest(metrics.REGISTRY).decode()
+    assert "/v1/cases/{case_id}" in generate_latest(REGISTRY).decode()
 
 
 @dataclass
@@ -76,7 +78,7 @@ class RelayFigures:
     position_now: int = 0
 
 
-def collected(collector: metrics.Collector) -> dict[str, float]:
+def collected(collector: Collector) -> dict[str, float]:
     registry = CollectorRegistry()
     registry.register(collector)
     return {s.name + ("{" + ",".join(f"{k}={v}" for k, v in sorted(s.labels.items())) + "}" if s.labels else ""):
@@ -136,7 +138,7 @@ def test_a_fact_stores_its_requests_trace_context_and_publishes_it_as_a_header(s
         case_id = iceland_lifecycle(app, child="person:child-trace")
     untraced = iceland_lifecycle(app, child="person:child-untraced")
     tracker = MunicipalityTracker()
-    published = {}
+    published: dict[Any, list[Any]] = {}
     for notification in app.recorder.select_notifications(start=1, limit=1000):
         if notification.topic not in PUBLISHED_TOPICS:  # the case's natural key is never published
             continue
