@@ -200,7 +200,7 @@ def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
         started = time.perf_counter()
         applied = await apply_patiently(msg, event, quarantine=delivered >= settings.poison_after)
         metrics.observe_outcome(name, applied.outcome.value, time.perf_counter() - started)
-        log.debug("consumer.fact", read_model=name, event_type=event.event_type, case_version=event.case_version,
+        log.info("consumer.fact", read_model=name, event_type=event.event_type, case_version=event.case_version,
                   notification_id=event.notification_id, outcome=applied.outcome.value)
         if applied.outcome is Outcome.FAILED:
             delay = retry_delay(settings, delivered)
