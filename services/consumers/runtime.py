@@ -237,6 +237,8 @@ def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
         non-batch pull fetch concurrently, which reorders a case's versions."""
         for msg in batch.raw_message:
             await handle_safely(msg)
+        if batch.raw_message:
+            metrics.observe_pending(name, batch.raw_message[-1])
 
     app = FastStream(broker)
 

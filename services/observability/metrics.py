@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -36,6 +36,8 @@ APPLIED = Counter(f"{PREFIX}_consumer_facts", "Facts a read model's consumer han
                   ["read_model", "outcome"])
 APPLY_SECONDS = Histogram(f"{PREFIX}_consumer_apply_seconds", "Time to apply one fact to a read model.",
                           ["read_model"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0))
+PENDING = Gauge(f"{PREFIX}_consumer_pending", "Messages in the stream the read model's durable has not yet been "
+                "given (JetStream's num_pending at the last fetched message).", ["read_model"])
 DEAD_LETTERS = Counter(f"{PREFIX}_consumer_dead_letters", "Messages set aside to the dead-letter stream, by kind.",
                        ["read_model", "kind"])
 
@@ -48,6 +50,14 @@ def observe_outcome(read_model: str, outcome: str, seconds: float | None = None)
     APPLIED.labels(read_model=read_model, outcome=outcome).inc()
     if seconds is not None:
         APPLY_SECONDS.labels(read_model=read_model).observe(seconds)
+
+
+def observe_pending(read_model: str, last: Any) -> None:
+    """JetStream says in each message's metadata how many are still pending behind it: no extra request."""
+    try:
+        PENDING.labels(read_model=read_model).set(last.metadata.num_pending)
+    except Exception:  # faststream's in-memory test broker has no JetStream metadata
+        return
 
 
 class RelayState(Protocol):
