@@ -45,7 +45,21 @@ class LegalSettings:
     """[V] pbrl § 7-5: four weeks from when the decision was (or should have been) known."""
 
     rules_version: str = "2026-11"
-    """Recorded on deadline-bearing facts so a later change of these settings never rewrites history."""
+    """Recorded on every fact (its context) so a later change of these settings never rewrites history: "late
+    under the rules in force then" is answered from the fact itself. Facts stored before it was recorded read
+    as :data:`domain.values.RULES_VERSION_BEFORE_RECORDING`."""
+
+    deadline_warning_days: int = 3
+    """[I] how many days before a T2, T3 or T9-18 due date the clock raises its warning (0: no warning)."""
+
+    escalation_after_breach_days: int = 7
+    """[I] how many days after a T2, T3 or T4 breach, still unmet, the clock escalates to the municipality's lead
+    (domain.md §3 T2 'escalate to municipality lead'; §4 'plan review overdue → lead after breach')."""
+
+    no_decision_days_after_majority: int | None = None
+    """unknown (seed 002 complaint ground 'not appointed ordinary coordinator after the age of 18'; domain.md §3
+    T9 has no value): how many days after the 18th birthday the municipality has to decide on an ordinary
+    coordinator before the clock records the breach (T9-18). None: no deadline is enforced."""
 
 
 DEFAULT_LEGAL_SETTINGS = LegalSettings()

@@ -93,7 +93,8 @@ class Casework(Application[UUID]):
             if value:
                 privacy.check_opaque_token(name, value)
         return Context(actor=meta.actor, occurred_at=meta.occurred_at or now,
-                       correlation_id=meta.correlation_id, causation_id=meta.causation_id)
+                       correlation_id=meta.correlation_id, causation_id=meta.causation_id,
+                       rules_version=self.legal_settings.rules_version)
 
     def _save_facts(self, *aggregates: Any) -> tuple[str, ...]:
         recordings = self.save(*aggregates)
@@ -346,6 +347,11 @@ class Casework(Application[UUID]):
                    expected_version: int | None = None) -> CommandResult:
         return self._change(Case, command, meta, expected_version,
                             lambda case, ctx: case.close_case(ctx, closure_reason=command.closure_reason))
+
+    def record_due_deadlines(self, command: c.RecordDueDeadlines, meta: CommandMeta,
+                             expected_version: int | None = None) -> CommandResult:
+        return self._change(Case, command, meta, expected_version,
+                            lambda case, ctx: case.record_due_deadlines(ctx, settings=self.legal_settings))
 
     # ---- Norway ---------------------------------------------------------------------------------------
     def request_barnekoordinator(self, command: c.RequestBarnekoordinator, meta: CommandMeta) -> CommandResult:
