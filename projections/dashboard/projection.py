@@ -17,6 +17,7 @@ from uuid import UUID
 from contracts import events as ev
 from contracts.events import EventEnvelopeV1
 from projections.base import ReadView, Statement
+from projections.dashboard import deadlines
 from projections.dashboard.calendar import local_day
 from projections.dashboard.schema import DDL
 from projections.dates import bigint, instant
@@ -99,7 +100,8 @@ class DashboardProjection:
         # The envelope names the municipality responsible after each fact (it changes on domicile_changed).
         placed = Statement("UPDATE dash_case SET municipality_ref = %s WHERE case_id = %s",
                            (event.municipality_ref, event.case_id))
-        return [placed, *self._iceland(event, day), *self._norway(event, day), *self._either(event, day)]
+        return [placed, *self._iceland(event, day), *self._norway(event, day), *self._either(event, day),
+                *deadlines.statements(event, day)]
 
     # ---- opening facts and the directory -------------------------------------------------------------
     @staticmethod
