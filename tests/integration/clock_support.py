@@ -4,6 +4,7 @@ manager without an adult transition plan, and an active Norwegian barnekoordinat
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 from uuid import UUID
 
 from contracts import commands as c
@@ -82,6 +83,7 @@ def norway_active_case(app: Casework, child: str, parent: str, birth_date: date)
 def clock_facts(app: Casework, case_id: UUID) -> list[tuple[str, str, str, str]]:
     """(fact, rule, deadline, warning or stage) of every clock fact and majority on the case, in order."""
     found = []
+    event: Any
     for event in app.events.get(case_id):
         name = type(event).__name__
         if name.startswith("Deadline"):

@@ -47,6 +47,11 @@ def on(day: date, version: str = SETTINGS.rules_version) -> Context:
     return Context(SYSTEM_ACTOR, datetime(day.year, day.month, day.day, 6, 0, tzinfo=UTC), rules_version=version)
 
 
+def last(case: Any) -> Any:
+    """The fact the last command recorded."""
+    return case.pending_events[-1]
+
+
 def clock_facts(case: Any) -> list[tuple[str, str, str, date]]:
     return [(type(e).__name__, e.rule_id, e.deadline_id, e.due_on) for e in case.pending_events
             if type(e).__name__.startswith("Deadline")]
@@ -64,7 +69,7 @@ def test_t2_is_warned_breached_then_escalated_to_the_municipality_each_once() ->
     case = iceland_case(IcelandStatus.AWAITING_CASE_MANAGER)  # need notified on day 10: 2026-03-12
     due = date(2026, 3, 26)
     case.record_due_deadlines(on(date(2026, 3, 23), "2026-12"), settings=T2_IN_14_DAYS)
-    warned = case.pending_events[-1]
+    warned = last(case)
     assert (type(warned).__name__, warned.rule_id, warned.warning, warned.due_on) == (
         "DeadlineWarningRaised", "T2", "3d", due)
     assert warned.ctx.rules_version == "2026-12"
@@ -77,7 +82,7 @@ def test_t2_is_warned_breached_then_escalated_to_the_municipality_each_once() ->
         ("DeadlineBreached", "T2", "T2:2026-03-12", due),
         ("DeadlineEscalated", "T2", "T2:2026-03-12", due),
     ]
-    assert case.pending_events[-1].escalated_to_ref == REYKJAVIK
+    assert last(case).escalated_to_ref == REYKJAVIK
     assert case.deadline_breached("T2") and not case.deadline_breached("T3")
 
 
@@ -110,9 +115,9 @@ def test_t4_an_overdue_plan_review_is_breached_then_escalated_to_the_lead() -> N
 def test_t5_warns_at_17y0m_and_17y6m_and_is_breached_at_majority_before_the_case_closes() -> None:
     case = iceland_case(IcelandStatus.TEAM_FORMING)  # case-manager-led, born 2009-06-15, no transition plan
     case.record_due_deadlines(on(date(2026, 6, 15)), settings=SETTINGS)
-    assert case.pending_events[-1].warning == "17y0m"
+    assert last(case).warning == "17y0m"
     case.record_due_deadlines(on(date(2026, 12, 15)), settings=SETTINGS)
-    assert case.pending_events[-1].warning == "17y6m"
+    assert last(case).warning == "17y6m"
     case.record_majority(on(IS_18TH_BIRTHDAY), settings=SETTINGS)
     assert event_names(case)[-2:] == ["DeadlineBreached", "ChildReachedMajority"]
     assert clock_facts(case)[-1] == ("DeadlineBreached", "T5", "T5", IS_18TH_BIRTHDAY)
@@ -126,7 +131,7 @@ def test_t13_a_life_stage_change_reaches_the_coordinator_handover() -> None:
                             life_stage=LifeStage.PRIMARY)
     assert clock.next_day_to_look(case, SETTINGS) == date(2026, 8, 1)
     case.record_due_deadlines(on(date(2026, 8, 1)), settings=SETTINGS)
-    reached = case.pending_events[-1]
+    reached = last(case)
     assert (type(reached).__name__, reached.rule_id, reached.stage) == ("DeadlineReached", "T13", "secondary")
 
 
@@ -155,7 +160,7 @@ def test_norway_warns_before_18_and_breaches_t9_18_when_no_decision_follows_majo
     settings = replace(SETTINGS, no_decision_days_after_majority=30)
     case = norway_case(NorwayStatus.ACTIVE)
     case.record_due_deadlines(on(date(2031, 4, 20)), settings=settings)
-    assert case.pending_events[-1].warning == "17y0m"
+    assert last(case).warning == "17y0m"
     case.record_majority(on(NO_18TH_BIRTHDAY), settings=settings)
     assert case.status is NorwayStatus.ORDINARY_COORDINATOR_ASSESSMENT and not case.after_18_decision_overdue
     case.record_due_deadlines(on(date(2032, 5, 17)), settings=settings)
