@@ -355,7 +355,7 @@ class NorwayCase(Case):
     @property
     def after_18_decision_overdue(self) -> bool:
         """T9-18: the clock recorded that no decision on an ordinary coordinator came within
-        ``LegalSettings.no_decision_days_after_majority`` of the 18th birthday, and none has come since (seed 002
+        ``LegalSettings.no_ordinary_coordinator_decision_days`` of the 18th birthday, and none has come since (seed 002
         complaint ground 'not appointed ordinary coordinator after the age of 18')."""
         return self.status is N.ORDINARY_COORDINATOR_ASSESSMENT and self.deadline_breached("T9-18")
 

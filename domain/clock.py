@@ -146,11 +146,12 @@ def _norway(case: Any, settings: LegalSettings) -> Iterator[DueFact]:
     if case.birth_date is not None and status == "active":
         yield from _transition_warnings(case, settings,
                                         birthday(case.birth_date, settings.age_of_majority_years))
-    majority_on = getattr(case, "majority_on", None)
-    days = settings.no_decision_days_after_majority
-    if days is not None and majority_on is not None and status == "ordinary_coordinator_assessment":
-        due = majority_on + timedelta(days=days)
-        yield from _timer("T9-18", f"T9-18:{majority_on.isoformat()}", due, settings, escalate=False)
+    days = settings.no_ordinary_coordinator_decision_days
+    if days is not None and case.birth_date is not None and status == "ordinary_coordinator_assessment":
+        # from the birthday, not from the day majority was recorded: a late clock does not move the deadline
+        eighteenth = birthday(case.birth_date, settings.age_of_majority_years)
+        due = eighteenth + timedelta(days=days)
+        yield from _timer("T9-18", f"T9-18:{eighteenth.isoformat()}", due, settings, escalate=False)
 
 
 def scheduled(case: Any, settings: LegalSettings) -> list[DueFact]:

@@ -56,10 +56,11 @@ class LegalSettings:
     """[I] how many days after a T2, T3 or T4 breach, still unmet, the clock escalates to the municipality's lead
     (domain.md §3 T2 'escalate to municipality lead'; §4 'plan review overdue → lead after breach')."""
 
-    no_decision_days_after_majority: int | None = None
-    """unknown (seed 002 complaint ground 'not appointed ordinary coordinator after the age of 18'; domain.md §3
-    T9 has no value): how many days after the 18th birthday the municipality has to decide on an ordinary
-    coordinator before the clock records the breach (T9-18). None: no deadline is enforced."""
+    no_ordinary_coordinator_decision_days: int | None = 30
+    """unknown (seed 002, domain.md §2.4): how long after the 18th birthday the municipality may take to decide on
+    an ordinary coordinator before "no ordinary coordinator after 18" may be complained about without a decision.
+    No source gives a number; [I] suggested 30 days. None switches that route off (only a refusal is then
+    complainable on that ground). The clock's breach fact of that deadline reads the same value."""
 
 
 DEFAULT_LEGAL_SETTINGS = LegalSettings()

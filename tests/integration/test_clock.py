@@ -41,7 +41,7 @@ from tests.integration.clock_support import (
 from tests.integration.notifier_support import smtp_server
 from tests.integration.test_relay import caught_up, running, settings_for, stream_messages, wait_until
 
-SETTINGS = LegalSettings(no_decision_days_after_majority=30, rules_version="2026-12")
+SETTINGS = LegalSettings(no_ordinary_coordinator_decision_days=30, rules_version="2026-12")
 FAST = WorkerSettings(batch_size=50, lease=timedelta(seconds=1), backoff_base=timedelta(milliseconds=200),
                       poll_interval=0.05)
 IS_BIRTH, NO_BIRTH = date(2009, 5, 10), date(2009, 6, 1)

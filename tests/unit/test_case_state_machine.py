@@ -86,7 +86,7 @@ from services.casework.transcodings import DomainJSONTranscoder, register_domain
 
 SETTINGS = DEFAULT_LEGAL_SETTINGS
 CLOCK_SETTINGS = dataclasses.replace(SETTINGS, t2_case_manager_appointment_days=20, t3_plan_drafting_days=30,
-                                     no_decision_days_after_majority=30)
+                                     no_ordinary_coordinator_decision_days=30)
 """The clock's rules with the unknown deadlines configured, so random runs reach T2, T3 and T9-18 too."""
 CLOCK_FACTS = {"DeadlineWarningRaised", "DeadlineBreached", "DeadlineReached", "DeadlineEscalated"}
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

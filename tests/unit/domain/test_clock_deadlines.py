@@ -5,7 +5,7 @@ every fact records the rules version in force."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from domain import clock
@@ -157,7 +157,7 @@ def test_the_age_out_override_is_refused_once_majority_is_recorded() -> None:
 
 
 def test_norway_warns_before_18_and_breaches_t9_18_when_no_decision_follows_majority() -> None:
-    settings = replace(SETTINGS, no_decision_days_after_majority=30)
+    settings = replace(SETTINGS, no_ordinary_coordinator_decision_days=30)
     case = norway_case(NorwayStatus.ACTIVE)
     case.record_due_deadlines(on(date(2031, 4, 20)), settings=settings)
     assert last(case).warning == "17y0m"
@@ -172,10 +172,18 @@ def test_norway_warns_before_18_and_breaches_t9_18_when_no_decision_follows_majo
     assert case.after_18_decision_overdue
 
 
-def test_the_after_18_deadline_is_not_enforced_while_its_value_is_unknown() -> None:
+def test_the_after_18_deadline_is_not_enforced_when_switched_off() -> None:
+    settings = replace(SETTINGS, no_ordinary_coordinator_decision_days=None)
     case = norway_case(NorwayStatus.ACTIVE)
-    case.record_majority(on(NO_18TH_BIRTHDAY), settings=SETTINGS)
-    assert SETTINGS.no_decision_days_after_majority is None and clock.scheduled(case, SETTINGS) == []
+    case.record_majority(on(NO_18TH_BIRTHDAY), settings=settings)
+    assert clock.scheduled(case, settings) == []
+
+
+def test_the_after_18_deadline_runs_from_the_birthday_even_when_majority_is_recorded_late() -> None:
+    case = norway_case(NorwayStatus.ACTIVE)
+    case.record_majority(on(NO_18TH_BIRTHDAY + timedelta(days=10)), settings=SETTINGS)
+    breach = [f for f in clock.scheduled(case, SETTINGS) if f.mark is clock.Mark.BREACHED]
+    assert [(f.deadline_id, f.due_on) for f in breach] == [("T9-18:2032-04-20", date(2032, 5, 20))]
 
 
 def test_a_fact_stored_before_rules_versions_were_recorded_reads_the_version_there_was() -> None:
@@ -188,5 +196,4 @@ def test_a_fact_stored_before_rules_versions_were_recorded_reads_the_version_the
 
 
 def test_a_settings_default_stays_unknown_where_the_law_is() -> None:
-    assert LegalSettings().no_decision_days_after_majority is None
     assert LegalSettings().t2_case_manager_appointment_days is None
