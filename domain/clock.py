@@ -58,6 +58,8 @@ class DueFact:
         return f"{self.mark.value}|{self.deadline_id}|{self.stage}"
 
 
+AFTER_MAJORITY = frozenset({"ordinary_coordinator_assessment", "adult_coordinator"})
+"""Norwegian states only majority leads to."""
 MAJORITY = "T6"
 """The 18th birthday (age-out, domain.md §3 T6): recorded by ``RecordMajority``, indexed like a deadline."""
 
@@ -173,8 +175,11 @@ def due(case: Any, on: date, settings: LegalSettings) -> list[DueFact]:
 
 
 def majority_due(case: Any, on: date, settings: LegalSettings) -> bool:
-    """Whether ``RecordMajority`` is due: the case is open, the 18th birthday has come, majority not recorded."""
+    """Whether ``RecordMajority`` is due: the case is open, the 18th birthday has come, majority not recorded (a
+    Norwegian case restored from a snapshot older than ``majority_on`` shows it by its state)."""
     if not case.is_open or case.birth_date is None or getattr(case, "majority_on", None) is not None:
+        return False
+    if str(case.status) in AFTER_MAJORITY:
         return False
     return on >= birthday(case.birth_date, settings.age_of_majority_years)
 
@@ -183,6 +188,7 @@ def next_day_to_look(case: Any, settings: LegalSettings) -> date | None:
     """The first day the clock has something to record for this case (a deadline fact or majority), if any:
     what the clock's due-index keeps per case."""
     days = [fact.fires_on for fact in scheduled(case, settings)]
-    if case.is_open and case.birth_date is not None and getattr(case, "majority_on", None) is None:
+    if case.is_open and case.birth_date is not None and getattr(case, "majority_on", None) is None and (
+            str(case.status) not in AFTER_MAJORITY):
         days.append(birthday(case.birth_date, settings.age_of_majority_years))
     return min(days, default=None)

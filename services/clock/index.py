@@ -93,6 +93,11 @@ class DueIndex:
                              " WHERE case_id = %s AND case_version <= %s").format(self._due),
                      (version, look_on, case_id, version))
 
+    def postpone(self, conn: psycopg.Connection[tuple[object, ...]], case_id: UUID, look_on: date) -> None:
+        """A claimed case the clock could not work on: look again on ``look_on`` (whatever its version)."""
+        conn.execute(sql.SQL("UPDATE {} SET look_on = %s, updated_at = now() WHERE case_id = %s").format(self._due),
+                     (look_on, case_id))
+
     def due_count(self, today: date) -> int:
         with self.connect() as conn:
             row = conn.execute(sql.SQL("SELECT count(*) FROM {} WHERE look_on <= %s").format(self._due),

@@ -92,11 +92,18 @@ class ClockService:
                 if claimed is None:
                     return recorded
                 conn, case_id = claimed
-                recorded += self.bring_up_to_date(case_id, today)
-                case = self.app.get_case(case_id)
+                tomorrow = date.fromordinal(today.toordinal() + 1)
+                try:
+                    recorded += self.bring_up_to_date(case_id, today)
+                    case = self.app.get_case(case_id)
+                except Exception as error:  # one case that cannot be worked on must not hold back the others
+                    self.stats.failures += 1
+                    log.error("clock.case_failed", case_id=str(case_id), error=type(error).__name__)
+                    self.index.postpone(conn, case_id, tomorrow)
+                    continue
                 look_on = clock.next_day_to_look(case, self.app.legal_settings)
                 if look_on is not None and look_on <= today:  # still due: a failure; look again tomorrow
-                    look_on = date.fromordinal(today.toordinal() + 1)
+                    look_on = tomorrow
                 self.index.update_claimed(conn, case_id, case.version, look_on)
 
     def bring_up_to_date(self, case_id: UUID, today: date) -> int:

@@ -233,3 +233,25 @@ def test_the_ops_port_answers_health_ready_and_metrics(pg_schema: PgTarget) -> N
                 assert "prosperity_clock_passes_total 1" in answer.read().decode()
     finally:
         app.close()
+
+
+def test_a_case_the_clock_cannot_work_on_is_postponed_and_holds_back_no_other(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = iceland_case_led_by_case_manager(rig.app, "person:child-clock-x", "person:mum-clock-x", IS_BIRTH)
+    fine = norway_active_case(rig.app, "person:child-clock-y", "person:mum-clock-y", date(2009, 5, 10))
+    rig.on(date(2026, 4, 2))
+    working = rig.service.bring_up_to_date
+
+    def fails_for_one(case_id: Any, today: date) -> int:
+        if case_id == broken:
+            raise ConnectionError("the store went away for this one")
+        return working(case_id, today)
+
+    monkeypatch.setattr(rig.service, "bring_up_to_date", fails_for_one)
+    assert rig.on(date(2026, 5, 10)) == 1
+    assert clock_facts(rig.app, fine) == [("DeadlineWarningRaised", "T5", "T5", "17y0m")]
+    assert clock_facts(rig.app, broken) == [] and rig.service.stats.failures == 1
+    assert rig.service.index.look_on(broken) == date(2026, 5, 11)
+    monkeypatch.setattr(rig.service, "bring_up_to_date", working)
+    assert rig.on(date(2026, 5, 11)) == 1  # the next day it is recorded, late but once
+    assert clock_facts(rig.app, broken) == [("DeadlineWarningRaised", "T5", "T5", "17y0m")]
