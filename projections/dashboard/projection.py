@@ -86,8 +86,10 @@ class DashboardProjection:
     """Rows for the dashboards of domain.md §6 (see :mod:`projections.dashboard.schema`)."""
 
     name: ClassVar[str] = "dashboard"
-    version: ClassVar[int] = 2
-    """2: total over every recorded fact (``projections.dates``); versions and episodes in ``bigint`` columns."""
+    version: ClassVar[int] = 3
+    """2: total over every recorded fact (``projections.dates``); versions and episodes in ``bigint`` columns.
+    3: ``dash_deadline``, the law's clock's facts (a deployed generation gets the table by ``prosperity rebuild
+    dashboard``: a generation's tables are created with it)."""
     ddl: ClassVar[tuple[str, ...]] = DDL
 
     def apply(self, event: EventEnvelopeV1, view: ReadView) -> Sequence[Statement]:
