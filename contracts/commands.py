@@ -107,6 +107,11 @@ class CloseCase(CaseCommand):
     closure_reason: Code
 
 
+class RecordDueDeadlines(CaseCommand):
+    """System command, run by the clock (``prosperity clock``): record the deadline facts due on the case today
+    (warned, breached, reached, escalated; domain.md §3). The case decides what is due; the body names only it."""
+
+
 # ---- Iceland (Act 86/2021), rows of domain.md §2.3 -------------------------------------------------------
 class RegisterContact(Command):
     child_ref: PersonRef

@@ -183,7 +183,12 @@ class EventEnvelopeV1(_Contract):
     """The law the fact is recorded under (``Act 86/2021``; ``pbrl § 2-5 c; hol § 7-2 a``); none for
     administrative directory facts."""
     rule_id: str | None
-    """The rule of domain.md the fact satisfies, where one clearly applies (``IS-INV-6``, ``NO-G0``)."""
+    """The rule of domain.md the fact satisfies, where one clearly applies (``IS-INV-6``, ``NO-G0``); for the
+    clock's deadline facts, the deadline's rule (domain.md §3 T-number: ``T2``, ``T5``, ``T9-18``)."""
+    rules_version: str | None = None
+    """The ``LegalSettings.rules_version`` in force when the fact was recorded ("late under the rules in force
+    then"); facts stored before it was recorded publish the version there was then (``2026-11``). Added in v1
+    as optional: a consumer that does not know it may ignore it."""
 
 
 # ---- coordinator directory ---------------------------------------------------------------------------------
@@ -666,6 +671,47 @@ class StatsforvalterenDecisionRecordedV1(EventEnvelopeV1):
     doc_ref: DocRef
 
 
+# ---- the law's clock (domain.md §3; recorded by ``prosperity clock``, actor ``person:system``) ----------------
+class _DeadlineFactV1(EventEnvelopeV1):
+    deadline_id: Identifier
+    """The deadline within the case, stable across its facts: ``T2:<day the need was notified>``,
+    ``T4:<plan>:<review date>``, ``T5``, ``T13:<day of the change>``, ``T14:<complaint>``, ``T9-18:<birthday>``."""
+    due_on: date
+    """The day the duty falls due (a breach is recorded the day after it)."""
+
+
+class DeadlineWarningRaisedV1(_DeadlineFactV1):
+    """A deadline is near (T2, T3, T9-18 some days before; T5 at 17y0m and 17y6m): the case's lead is warned."""
+
+    event_type: Literal["deadline_warning_raised"]
+    warning: Code
+    """Which warning: ``3d`` (days before), ``17y0m``, ``17y6m``."""
+
+
+class DeadlineBreachedV1(_DeadlineFactV1):
+    """The due date passed with the duty unmet: a case manager not appointed (T2), no plan drafted (T3), a plan
+    review overdue (T4), no adult transition plan at 18 (T5), no decision on an ordinary coordinator (T9-18)."""
+
+    event_type: Literal["deadline_breached"]
+
+
+class DeadlineReachedV1(_DeadlineFactV1):
+    """A date the law sets has come and a duty falls due on it: the coordinator's handover at a life-stage
+    change (T13; ``stage`` is the new life stage) or GEV's deadline for improvement (T14)."""
+
+    event_type: Literal["deadline_reached"]
+    stage: str
+    """T13: the life stage the child moves into; empty otherwise."""
+
+
+class DeadlineEscalatedV1(_DeadlineFactV1):
+    """A breach still unmet some days later (``LegalSettings.escalation_after_breach_days``) goes to the
+    municipality's lead (domain.md §3 T2, §4 'plan review overdue → lead after breach')."""
+
+    event_type: Literal["deadline_escalated"]
+    escalated_to_ref: MunicipalityRef
+
+
 # ---- the registry ------------------------------------------------------------------------------------------
 DIRECTORY_MODELS: tuple[type[EventEnvelopeV1], ...] = (
     InstitutionRegisteredV1, CoordinatorDesignatedV1, CoordinatorDesignationWithdrawnV1,
@@ -684,6 +730,7 @@ CASE_MODELS: tuple[type[EventEnvelopeV1], ...] = (
     BarnekoordinatorConsentRecordedV1, ConsentWithdrawnV1, BarnekoordinatorAppointedV1,
     CoordinationInstructionIssuedV1, IndividualPlanAdoptedV1, ComplaintReceivedV1, ComplaintReconsideredV1,
     ComplaintForwardedToStatsforvalterenV1, StatsforvalterenDecisionRecordedV1,
+    DeadlineWarningRaisedV1, DeadlineBreachedV1, DeadlineReachedV1, DeadlineEscalatedV1,
 )
 
 

@@ -37,6 +37,7 @@ from domain.case import Case
 from domain.case_iceland import IcelandCase
 from domain.case_norway import NorwayCase
 from domain.directory import Institution
+from domain.values import RULES_VERSION_BEFORE_RECORDING
 
 ICELAND_LEGAL_BASIS = "Act 86/2021"
 NORWAY_LEGAL_BASIS = barnekoordinator.LEGAL_BASIS
@@ -44,7 +45,7 @@ NORWAY_COMPLAINT_LEGAL_BASIS = "pbrl ch. 7"
 NORWAY_PLAN_LEGAL_BASIS = "forskrift om habilitering og rehabilitering, individuell plan og koordinator § 19"
 STORE_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", "ctx"})
 """Fields every stored fact has; the envelope publishes them in its own words (``ctx`` is flattened)."""
-ENVELOPE_SOURCES = frozenset({"municipality_ref", "jurisdiction", "legal_basis"})
+ENVELOPE_SOURCES = frozenset({"municipality_ref", "jurisdiction", "legal_basis", "rule_id"})
 """Fact fields that, where a fact has them, fill the envelope rather than the contract's own fields."""
 _JURISDICTION_OF_AGGREGATE = {"IcelandCase": "IS", "NorwayCase": "NO"}
 _SAME_LAW = object()
@@ -169,6 +170,11 @@ _SPECS: dict[type, _Spec] = {
         ev.ComplaintForwardedToStatsforvalterenV1, "NO-R11", legal_basis=_NO_COMPLAINT),
     _fact(NorwayCase, "StatsforvalterenDecisionRecorded"): _Spec(
         ev.StatsforvalterenDecisionRecordedV1, "NO-R12", legal_basis=_NO_COMPLAINT),
+    # the law's clock (both laws; the fact's own rule_id fills the envelope's)
+    _fact(Case, "DeadlineWarningRaised"): _Spec(ev.DeadlineWarningRaisedV1),
+    _fact(Case, "DeadlineBreached"): _Spec(ev.DeadlineBreachedV1),
+    _fact(Case, "DeadlineReached"): _Spec(ev.DeadlineReachedV1),
+    _fact(Case, "DeadlineEscalated"): _Spec(ev.DeadlineEscalatedV1),
 }
 """Domain fact class → its contract. ``IS-…``/``NO-…`` are the rule ids (domain.farsaeld,
 domain.barnekoordinator) the fact satisfies, where one clearly applies."""
@@ -298,7 +304,7 @@ class _Plan:
 _ENVELOPE_KEYS = frozenset({
     "event_id", "notification_id", "case_id", "case_version", "event_type", "schema_version", "occurred_at",
     "recorded_at", "jurisdiction", "municipality_ref", "actor_person_ref", "actor_role", "actor_org_ref",
-    "correlation_id", "causation_id", "legal_basis", "rule_id"})
+    "correlation_id", "causation_id", "legal_basis", "rule_id", "rules_version"})
 """The keys :func:`to_contract` fills from the store, the ``ctx`` and the spec (not from a fact field)."""
 _PLANS: dict[type, _Plan] = {}
 
@@ -357,7 +363,8 @@ def _contract_data(plan: _Plan, event: Any, notification_id: int, municipality_r
         "correlation_id": ctx.correlation_id,
         "causation_id": ctx.causation_id,
         "legal_basis": _legal_basis(plan.spec, event, where),
-        "rule_id": plan.spec.rule_id,
+        "rule_id": getattr(event, "rule_id", None) or plan.spec.rule_id,
+        "rules_version": getattr(ctx, "rules_version", None) or RULES_VERSION_BEFORE_RECORDING,
     }
     for name, source, convert in plan.fields:
         data[name] = convert(getattr(event, source))

@@ -15,7 +15,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, CanMutateAggregate, event
 
-from domain import bounds
+from domain import bounds, clock
+from domain.errors import RuleViolation
 from domain.legal_settings import LegalSettings
 from domain.rules import age_in_years, birthday
 from domain.values import Context, Jurisdiction
@@ -76,6 +77,11 @@ class Case(Aggregate):
     closed_on: date | None
     latest_occurred_at: datetime | None = None
     """The latest ``occurred_at`` of the case's facts: TIME-1's floor for the next one."""
+    majority_on: date | None = None
+    """The day majority was recorded (``ChildReachedMajority``); class defaults like this one let a snapshot
+    taken before the state existed restore without an upcaster."""
+    clock_marks: tuple[str, ...] = ()
+    """The keys (:attr:`domain.clock.DueFact.key`) of the deadline facts the clock has recorded: each once."""
 
     class Event(Aggregate.Event):
         """Every fact of a case: once the fact's own body has run, the case remembers its latest time. Kept here,
@@ -127,6 +133,7 @@ class Case(Aggregate):
 
     @event("ChildReachedMajority")
     def _child_reached_majority(self, ctx: Context, on: date, transition_plan_existed: bool) -> None:
+        self.majority_on = on
         self._on_majority(on)
 
     def _on_majority(self, on: date) -> None:
@@ -141,3 +148,51 @@ class Case(Aggregate):
     def _on_closed(self) -> None:
         """Each law says which state a closed case is in."""
         raise NotImplementedError
+
+    # ---- the law's clock (domain.md §3; domain.clock) ------------------------------------------------------
+    def record_due_deadlines(self, ctx: Context, *, settings: LegalSettings) -> None:
+        """The clock records every deadline fact the case's state makes due on ``ctx.day``, each citing its rule
+        (the T-number) and, in its context, the rules version in force. CLOCK-1: nothing due, nothing recorded
+        (a second clock replica finds the first one's facts and stops here)."""
+        due = clock.due(self, ctx.day, settings)
+        if not due:
+            raise RuleViolation("CLOCK-1", "No deadline of this case is due on that day, or it is already recorded.",
+                                remedy="Nothing to do; the clock looks again on the next day something falls due.")
+        self._record_clock_facts(ctx, due)
+
+    def _record_clock_facts(self, ctx: Context, due: list[clock.DueFact]) -> None:
+        for fact in due:
+            if fact.mark is clock.Mark.WARNED:
+                self._deadline_warning_raised(ctx, fact.rule_id, fact.deadline_id, fact.due_on, fact.stage)
+            elif fact.mark is clock.Mark.BREACHED:
+                self._deadline_breached(ctx, fact.rule_id, fact.deadline_id, fact.due_on)
+            elif fact.mark is clock.Mark.REACHED:
+                self._deadline_reached(ctx, fact.rule_id, fact.deadline_id, fact.due_on, fact.stage)
+            else:
+                self._deadline_escalated(ctx, fact.rule_id, fact.deadline_id, fact.due_on, self.municipality_ref)
+
+    def _clock_mark(self, mark: clock.Mark, deadline_id: str, stage: str = "") -> None:
+        self.clock_marks = (*self.clock_marks, f"{mark.value}|{deadline_id}|{stage}")
+
+    def deadline_breached(self, rule_id: str) -> bool:
+        """Whether the clock has recorded a breach of rule ``rule_id`` on this case (e.g. ``T9-18``)."""
+        return any(key.startswith(f"{clock.Mark.BREACHED.value}|{rule_id}:") or
+                   key == f"{clock.Mark.BREACHED.value}|{rule_id}|" for key in self.clock_marks)
+
+    @event("DeadlineWarningRaised")
+    def _deadline_warning_raised(self, ctx: Context, rule_id: str, deadline_id: str, due_on: date,
+                                 warning: str) -> None:
+        self._clock_mark(clock.Mark.WARNED, deadline_id, warning)
+
+    @event("DeadlineBreached")
+    def _deadline_breached(self, ctx: Context, rule_id: str, deadline_id: str, due_on: date) -> None:
+        self._clock_mark(clock.Mark.BREACHED, deadline_id)
+
+    @event("DeadlineReached")
+    def _deadline_reached(self, ctx: Context, rule_id: str, deadline_id: str, due_on: date, stage: str) -> None:
+        self._clock_mark(clock.Mark.REACHED, deadline_id, stage)
+
+    @event("DeadlineEscalated")
+    def _deadline_escalated(self, ctx: Context, rule_id: str, deadline_id: str, due_on: date,
+                            escalated_to_ref: str) -> None:
+        self._clock_mark(clock.Mark.ESCALATED, deadline_id)

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from eventsourcing.domain import Aggregate, event
 
-from domain import bounds, farsaeld
+from domain import bounds, clock, farsaeld
 from domain.case import Case
 from domain.directory import Institution
 from domain.errors import InvalidValue, RuleViolation
@@ -68,6 +68,16 @@ def next_review(content: SupportPlanContent, adopted_on: date) -> date | None:
 class IcelandCase(Case):
     """A child's integration episode in Iceland, from first contact with a coordinator to its close."""
 
+    # what the clock's deadlines start from (domain.clock); class defaults restore older snapshots
+    need_notified_on: date | None = None
+    """T2 starts: the day the coordinator told the municipality a case manager is needed."""
+    team_established_on: date | None = None
+    """T3 starts: the day the support team was established."""
+    coordinator_since: date | None = None
+    """T13: the day the current coordinator was assigned for the life stage they serve."""
+    improvement_deadlines: tuple[tuple[str, date], ...] = ()
+    """T14: (complaint id, GEV's deadline for improvement) of each complaint outcome that set one."""
+
     class ContactRegistered(Aggregate.Created):
         ctx: Context
         child_ref: str
@@ -90,6 +100,7 @@ class IcelandCase(Case):
         self.municipality_ref, self.episode, self.closed_on = municipality_ref, episode, None
         self.coordinator_ref, self.coordinator_org_ref = coordinator_ref, coordinator_org_ref
         self.life_stage = life_stage
+        self.coordinator_since = ctx.day
         self.status = S.CONTACT
         self.track: IntegrationTrack | None = None
         self.sharing_requests: dict[str, tuple[str, str]] = {}
@@ -290,6 +301,7 @@ class IcelandCase(Case):
     def _coordinator_changed(self, ctx: Context, from_coordinator_ref: str, coordinator_ref: str, org_ref: str,
                              life_stage_basis: LifeStage, handover_note_doc_ref: str | None) -> None:
         self.coordinator_ref, self.coordinator_org_ref, self.life_stage = coordinator_ref, org_ref, life_stage_basis
+        self.coordinator_since = ctx.day
 
     # ---- 2 first-level integration and services (rows 9-12) ------------------------------------------
     def arrange_initial_assessment(self, ctx: Context, *, assessor_org_ref: str, planned_date: date) -> None:
@@ -370,6 +382,7 @@ class IcelandCase(Case):
     def _case_manager_need_notified(self, ctx: Context, coordinator_ref: str, municipality_ref: str,
                                     rationale_code: str) -> None:
         self.status = S.AWAITING_CASE_MANAGER
+        self.need_notified_on = ctx.day
 
     # ---- 3 case manager, support team and meetings (rows 13-18) ---------------------------------------
     def appoint_case_manager(self, ctx: Context, *, case_manager_ref: str, municipality_ref: str,
@@ -421,6 +434,7 @@ class IcelandCase(Case):
         self.team_id = team_id
         self.team_members = {m.person_ref: m.member_type for m in members}
         self.status = S.TEAM_ACTIVE_NO_PLAN
+        self.team_established_on = ctx.day
 
     def _require_team_command(self, ctx: Context, command: str, what: str) -> None:
         farsaeld.require_team_after_request(self.request_active)
@@ -594,8 +608,10 @@ class IcelandCase(Case):
                               settings: LegalSettings, override_reason_code: str | None = None) -> None:
         """Row 23 (and 24): the team ends its work. Without a plan, the parents and the case manager are
         told why and how to complain to GEV, in the same transaction (INV-6)."""
-        self._require_team_command(ctx, "ConcludeSupportTeam", "conclude the support team")
         outcome = TeamOutcome(outcome)
+        if outcome is TeamOutcome.AGE_OUT and override_reason_code is not None:
+            farsaeld.require_override_before_majority(self.majority_on)
+        self._require_team_command(ctx, "ConcludeSupportTeam", "conclude the support team")
         if justification_doc_ref is not None:
             check_ref("justification_doc_ref", justification_doc_ref, "doc")
         farsaeld.require_closure_justification(outcome, justification_doc_ref)
@@ -676,6 +692,8 @@ class IcelandCase(Case):
                                     recommendation_codes: tuple[str, ...],
                                     deadline_for_improvement: date | None) -> None:
         self.complaints[complaint_id] = True
+        if deadline_for_improvement is not None:
+            self.improvement_deadlines = (*self.improvement_deadlines, (complaint_id, deadline_for_improvement))
 
     def change_domicile(self, ctx: Context, *, to_municipality_ref: str) -> None:
         """Row 27: the family moves; the new municipality owns the case and must reappoint a case manager."""
@@ -698,6 +716,7 @@ class IcelandCase(Case):
         if self.birth_date is None:
             raise RuleViolation("IS-R28", "The case has no birth date to reach majority from.")
         farsaeld.require_reached_majority(self.birth_date, ctx.day, settings)
+        self._record_clock_facts(ctx, clock.due(self, ctx.day, settings))  # T5's breach before the case closes
         self._child_reached_majority(ctx, ctx.day, self.transition_plan_adopted_on is not None)
 
     def _on_majority(self, on: date) -> None:

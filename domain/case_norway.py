@@ -13,7 +13,7 @@ from enum import StrEnum
 from eventsourcing.domain import Aggregate, event
 
 from domain import barnekoordinator as bk
-from domain import bounds
+from domain import bounds, clock
 from domain.case import Case
 from domain.errors import InvalidValue, RuleViolation
 from domain.legal_settings import LegalSettings
@@ -349,7 +349,15 @@ class NorwayCase(Case):
                                 remedy="Record majority on or after the 18th birthday.")
         if self.status is N.ORDINARY_COORDINATOR_ASSESSMENT or self.status is N.ADULT_COORDINATOR:
             raise RuleViolation("NO-SM", "Majority is already recorded for this case.")
+        self._record_clock_facts(ctx, clock.due(self, ctx.day, settings))
         self._child_reached_majority(ctx, ctx.day, self.plan_id is not None)
+
+    @property
+    def after_18_decision_overdue(self) -> bool:
+        """T9-18: the clock recorded that no decision on an ordinary coordinator came within
+        ``LegalSettings.no_ordinary_coordinator_decision_days`` of the 18th birthday, and none has come since (seed 002
+        complaint ground 'not appointed ordinary coordinator after the age of 18')."""
+        return self.status is N.ORDINARY_COORDINATOR_ASSESSMENT and self.deadline_breached("T9-18")
 
     def _on_majority(self, on: date) -> None:
         if self.status is N.ACTIVE:

@@ -391,6 +391,18 @@ def require_complaint_about_closure(closed_without_plan: bool) -> None:
         )
 
 
+def require_override_before_majority(majority_on: date | None) -> None:
+    """IS-R23b. The age-out override (IS-R23) stands in for a transition plan the team could still adopt; once
+    the clock has recorded majority (row 28, T6) the child is an adult and the override can no longer be used:
+    the missing plan stays on the record as T5's breach (domain.md §5 question 6)."""
+    if majority_on is not None:
+        raise RuleViolation(
+            "IS-R23b",
+            f"Majority was recorded on {majority_on.isoformat()}; the age-out override can no longer be used.",
+            remedy="The episode ended at majority; the missing transition plan is on the record as T5's breach.",
+        )
+
+
 def require_reached_majority(birth_date: date, on: date, settings: LegalSettings) -> None:
     """IS-R28. The Act's child is under 18 (bill Art. 2(2)); the episode closes on the 18th birthday."""
     if on < birthday(birth_date, settings.age_of_majority_years):

@@ -35,6 +35,13 @@ class LegalSettings:
     t3_plan_drafting_days: int | None = None
     """unknown T3 ('as soon as possible', seed 000); None means not enforced."""
 
+    deadline_warning_days: int = 3
+    """[I] how many days before a T2, T3 or T9-18 due date the clock raises its warning (0: no warning)."""
+
+    escalation_after_breach_days: int = 7
+    """[I] how many days after a T2, T3 or T4 breach, still unmet, the clock escalates to the municipality's lead
+    (domain.md §3 T2 'escalate to municipality lead'; §4 'plan review overdue → lead after breach')."""
+
     transition_warning_months: tuple[int, int] = (204, 210)
     """[I] T5 warnings at 17y0m and 17y6m before the hard 18th-birthday deadline (V seed 000)."""
 
@@ -46,6 +53,12 @@ class LegalSettings:
 
     rules_version: str = "2026-11"
     """Recorded on deadline-bearing facts so a later change of these settings never rewrites history."""
+
+    no_ordinary_coordinator_decision_days: int | None = 30
+    """unknown (seed 002, domain.md §2.4): how long after the 18th birthday the municipality may take to decide on
+    an ordinary coordinator before "no ordinary coordinator after 18" may be complained about without a decision.
+    No source gives a number; [I] suggested 30 days. None switches that route off (only a refusal is then
+    complainable on that ground). The clock's breach fact of that deadline reads the same value."""
 
 
 DEFAULT_LEGAL_SETTINGS = LegalSettings()

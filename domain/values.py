@@ -241,6 +241,8 @@ class Actor:
 
 
 SYSTEM_ACTOR = Actor(person_ref="person:system", role=Role.SYSTEM)
+RULES_VERSION_BEFORE_RECORDING = "2026-11"
+"""The rules version of facts stored before facts recorded it (``LegalSettings.rules_version``'s first value)."""
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,10 @@ class Context:
     traceparent: str = ""
     """The W3C trace context of the request that caused the fact ("" when tracing is off): random ids, never
     personal data; the relay sends it on as the ``traceparent`` header, so one trace spans store and bus."""
+    rules_version: str = RULES_VERSION_BEFORE_RECORDING
+    """The ``LegalSettings.rules_version`` in force when the fact was recorded. A fact stored before the version
+    was recorded has none in its stored context and reads as :data:`RULES_VERSION_BEFORE_RECORDING`, the only
+    version there was until then (so replay of old facts is unchanged)."""
 
     def __post_init__(self) -> None:
         if self.occurred_at.tzinfo is None:

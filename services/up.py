@@ -4,7 +4,7 @@ Starts (unless told where they already run) a real PostgreSQL and a real nats-se
 data directory (the nats-server runs the configuration ``prosperity nats-config`` generates, with an account per
 agency of ``deploy/nats/agencies.toml`` and an identity per service, ``services.bus.supervise``), provisions the
 streams and durable consumers, starts a local mail catcher (SMTP → ``<data>/mail/*.eml``), then runs the
-API, the relay, the three read-model consumers and the notifier as separate ``python -m services.cli``
+API, the relay, the three read-model consumers, the notifier and the clock as separate ``python -m services.cli``
 processes, each logging to ``<data>/logs/<name>.log``. It waits until all are healthy, prints where everything
 is and a development token per role, writes the same facts to ``<data>/up.json`` (read by ``prosperity demo``
 and ``prosperity dashboard``), then supervises: a service that dies is reported and restarted with backoff
@@ -56,6 +56,7 @@ SERVICES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("consume-audit", ("consume", "audit")),
     ("consume-notifications", ("consume", "notifications")),
     ("notifier", ("notifier",)),
+    ("clock", ("clock",)),
 )
 
 DEV_IDENTITIES: tuple[tuple[str, str, str | None, str | None, str | None], ...] = (
@@ -206,6 +207,7 @@ def _service_env(endpoints: Endpoints, api_port: int, data_dir: Path) -> dict[st
     })
     env.setdefault("PROSPERITY_NOTIFIER_SCHEDULER_INTERVAL_SECONDS", "10")
     env.setdefault("PROSPERITY_NOTIFIER_BACKOFF_BASE_SECONDS", "5")
+    env.setdefault("PROSPERITY_CLOCK_INTERVAL_SECONDS", "10")
     if endpoints.pg_schema:
         env["PROSPERITY_PG_SCHEMA"] = endpoints.pg_schema
     # `up` owns the embedded servers: a service must never start its own.

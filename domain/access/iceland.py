@@ -73,5 +73,7 @@ MAY_ISSUE: Mapping[str, AccessRule] = {
     "RecordMajority": _rule(28, frozenset({R.CLOCK}), "§2: the daily clock, nobody else"),
     "CloseCase": _rule(29, _CASEWORKERS | {R.DOMICILE_LEAD, R.DOMICILE_STAFF}, "§2.3 row 29: the case's "
                        "caseworkers or its municipality close it"),
+    "RecordDueDeadlines": AccessRule("ACCESS-CLOCK-1", frozenset({R.CLOCK}), "§3: the clock records the deadline "
+                                     "facts (warned, breached, reached, escalated), nobody else"),
 }
 """Supervisors (GEV) and the national agency (BOFS) appear in no row: they never write (§1.8, §1.9)."""

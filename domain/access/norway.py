@@ -48,5 +48,7 @@ MAY_ISSUE: Mapping[str, AccessRule] = {
                                             "the municipality that receives it (supervisors never write)"),
     "CloseCase": _rule(13, _MUNICIPALITY | {R.COORDINATOR}, "the case ends when no coordination is running"),
     "RecordMajority": _rule(14, frozenset({R.CLOCK}), "§2: the daily clock, nobody else"),
+    "RecordDueDeadlines": AccessRule("ACCESS-CLOCK-1", frozenset({R.CLOCK}), "§3: the clock records the deadline "
+                                     "facts (warned, breached, reached, escalated), nobody else"),
 }
 """Supervisors (Statsforvalteren) and national agencies appear in no row: they never write (§1.8, §1.9)."""

@@ -17,6 +17,7 @@ from uuid import UUID
 from contracts import events as ev
 from contracts.events import EventEnvelopeV1
 from projections.base import ReadView, Statement
+from projections.dashboard import deadlines
 from projections.dashboard.calendar import local_day
 from projections.dashboard.schema import DDL
 from projections.dates import bigint, instant
@@ -85,8 +86,10 @@ class DashboardProjection:
     """Rows for the dashboards of domain.md §6 (see :mod:`projections.dashboard.schema`)."""
 
     name: ClassVar[str] = "dashboard"
-    version: ClassVar[int] = 2
-    """2: total over every recorded fact (``projections.dates``); versions and episodes in ``bigint`` columns."""
+    version: ClassVar[int] = 3
+    """2: total over every recorded fact (``projections.dates``); versions and episodes in ``bigint`` columns.
+    3: ``dash_deadline``, the law's clock's facts (a deployed generation gets the table by ``prosperity rebuild
+    dashboard``: a generation's tables are created with it)."""
     ddl: ClassVar[tuple[str, ...]] = DDL
 
     def apply(self, event: EventEnvelopeV1, view: ReadView) -> Sequence[Statement]:
@@ -99,7 +102,8 @@ class DashboardProjection:
         # The envelope names the municipality responsible after each fact (it changes on domicile_changed).
         placed = Statement("UPDATE dash_case SET municipality_ref = %s WHERE case_id = %s",
                            (event.municipality_ref, event.case_id))
-        return [placed, *self._iceland(event, day), *self._norway(event, day), *self._either(event, day)]
+        return [placed, *self._iceland(event, day), *self._norway(event, day), *self._either(event, day),
+                *deadlines.statements(event, day)]
 
     # ---- opening facts and the directory -------------------------------------------------------------
     @staticmethod

@@ -9,6 +9,8 @@ same whatever the interleaving; every count, median and rate is computed at quer
 
 from __future__ import annotations
 
+from projections.dashboard.deadlines import TABLE as DEADLINES
+
 CASES = """CREATE TABLE IF NOT EXISTS dash_case (
     case_id uuid PRIMARY KEY,
     jurisdiction text,
@@ -126,11 +128,11 @@ DESIGNATIONS = """CREATE TABLE IF NOT EXISTS dash_designation (
 """One row per designation of a coordinator by an institution, closed by its withdrawal (seed 003, 004)."""
 
 DDL: tuple[str, ...] = (
-    CASES, SERVICES, TIMERS, COMPLAINTS, INSTITUTIONS, DESIGNATIONS,
+    CASES, SERVICES, TIMERS, COMPLAINTS, INSTITUTIONS, DESIGNATIONS, DEADLINES,
     "CREATE INDEX IF NOT EXISTS dash_case_municipality ON dash_case (municipality_ref)",
     "CREATE INDEX IF NOT EXISTS dash_timer_open ON dash_timer (case_id, timer) WHERE outcome IS NULL",
 )
 
 TABLES: tuple[str, ...] = ("dash_case", "dash_service", "dash_timer", "dash_complaint", "dash_institution",
-                           "dash_designation")
+                           "dash_designation", "dash_deadline")
 """Every table of the projection (what a rebuild fills and a comparison dumps)."""

@@ -38,6 +38,7 @@ from contracts import events as e
 from domain.legal_settings import DEFAULT_LEGAL_SETTINGS, LegalSettings
 from projections import dates
 from projections.base import ReadView, Statement
+from projections.notifications import clock
 from projections.notifications import templates as t
 
 PRIORITY_MANDATORY = 0
@@ -220,6 +221,8 @@ class NotificationsProjection:
         return out.statements
 
     def _dispatch(self, ev: e.EventEnvelopeV1, p: Parties, out: _Out) -> None:
+        if clock.is_clock_fact(ev):  # the law's clock, both laws
+            clock.notify(ev, p, out)
         # ---- Iceland --------------------------------------------------------------------------------------
         if isinstance(ev, e.ContactRegisteredV1):
             p.child_ref, p.family_refs, p.birth_year = ev.child_ref, _unique(ev.parent_refs), ev.birth_year

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
+from projections.notifications.clock_texts import CLOCK_TEMPLATES
+
 LANGUAGES: Final = ("is", "nb", "en")
 DEFAULT_LANGUAGE: Final[dict[str, str]] = {"IS": "is", "NO": "nb"}
 """The language of a notice by the case's jurisdiction; English when the jurisdiction is unknown."""
@@ -51,6 +53,8 @@ PLAN_REVIEW_DUE: Final = "plan_review_due"
 PLAN_PERIOD_ENDS: Final = "plan_period_ends"
 ADULT_TRANSITION_PLAN_DUE: Final = "adult_transition_plan_due"
 INDIVIDUAL_PLAN_REVISION_DUE: Final = "individual_plan_revision_due"
+# the law's clock's facts (projections.notifications.clock)
+CLOCK_KINDS: Final = tuple(CLOCK_TEMPLATES)
 
 MANDATORY_KINDS: Final = frozenset({TEAM_CONCLUDED_WITHOUT_PLAN, BARNEKOORDINATOR_DECISION})
 DATE_PARAMS: Final = frozenset({"appeal_deadline", "due_on", "scheduled_for", "effective_on", "decided_on"})
@@ -346,6 +350,7 @@ TEMPLATES: Final[dict[str, dict[str, tuple[str, str]]]] = {
         "en": ("Individual plan {plan_id} revision due {due_on}",
                "Individual plan {plan_id} is due for adjustment and revision on {due_on}."),
     },
+    **CLOCK_TEMPLATES,
 }
 
 # Icelandic has no own words for Norwegian decision values: use the English gloss with the Norwegian term.

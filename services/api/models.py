@@ -13,7 +13,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from projections.audit import deadlines as audit_deadlines
 from projections.audit import queries as audit_q
+from projections.dashboard import deadlines as dashboard_deadlines
 from projections.dashboard import oversight
 from projections.dashboard import queries as dash_q
 from services.audit import time_travel
@@ -168,3 +170,8 @@ class ReadLogEntry(_Out):
     reason: str | None
     jurisdiction: str | None
     correlation_id: str | None
+
+
+# ---- the law's clock (projections.dashboard.deadlines, projections.audit.deadlines) ------------------------
+DeadlineCountView = dashboard_deadlines.DeadlineCount
+DeadlineBreachView = audit_deadlines.DeadlineBreach

@@ -48,6 +48,8 @@ ROUTES: tuple[CommandRoute, ...] = (
     # ---- both laws ----
     _r(c.RecordMajority, "record_majority", f"{CASE}/majority", "Record that the child turned 18"),
     _r(c.CloseCase, "close_case", f"{CASE}/closure", "Close the case"),
+    _r(c.RecordDueDeadlines, "record_due_deadlines", f"{CASE}/deadline-facts",
+       "Record the deadline facts due today (the clock)"),
     # ---- Iceland ----
     _r(c.RecordIntegrationGuidance, "record_integration_guidance", f"{CASE}/integration-guidance",
        "Record guidance on integration given by a provider"),

@@ -95,7 +95,7 @@ class Casework(Application[UUID]):
                 privacy.check_opaque_token(name, value)
         return Context(actor=meta.actor, occurred_at=meta.occurred_at or now,
                        correlation_id=meta.correlation_id, causation_id=meta.causation_id,
-                       traceparent=current_traceparent())
+                       traceparent=current_traceparent(), rules_version=self.legal_settings.rules_version)
 
     def _save_facts(self, *aggregates: Any) -> tuple[str, ...]:
         recordings = self.save(*aggregates)
@@ -348,6 +348,11 @@ class Casework(Application[UUID]):
                    expected_version: int | None = None) -> CommandResult:
         return self._change(Case, command, meta, expected_version,
                             lambda case, ctx: case.close_case(ctx, closure_reason=command.closure_reason))
+
+    def record_due_deadlines(self, command: c.RecordDueDeadlines, meta: CommandMeta,
+                             expected_version: int | None = None) -> CommandResult:
+        return self._change(Case, command, meta, expected_version,
+                            lambda case, ctx: case.record_due_deadlines(ctx, settings=self.legal_settings))
 
     # ---- Norway ---------------------------------------------------------------------------------------
     def request_barnekoordinator(self, command: c.RequestBarnekoordinator, meta: CommandMeta) -> CommandResult:

@@ -132,7 +132,7 @@ def test_up_runs_the_system_the_demo_fills_it_and_ctrl_c_stops_it(isolated: dict
         output.wait_for("next: `prosperity demo`", timeout=10)
         state: dict[str, Any] = json.loads((data_dir / "up.json").read_text())
         assert set(state["services"]) == {"api", "relay", "consume-dashboard", "consume-audit",
-                                          "consume-notifications", "notifier"}
+                                          "consume-notifications", "notifier", "clock"}
         assert "case_manager " in "".join(output.lines)  # a dev token per role is printed
         assert state["nats_url"] != os.environ.get("PROSPERITY_NATS_URL") and state["nats_pid"]
 

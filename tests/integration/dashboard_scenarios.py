@@ -114,13 +114,16 @@ def closure_without_plan(app: Casework) -> None:
 
 def seventeen_without_transition_plan(app: Casework) -> None:
     """Child B, born 1 Dec 2008: case manager needed on day 3, appointed on day 10 (7 days), team on day 12,
-    plan on day 30 with a review on 1 Sep 2025 that never happens, and no adult transition plan."""
+    plan on day 30 with a review on 1 Sep 2025 that never happens (the clock records the breach on day 183), and
+    no adult transition plan."""
     case_id = _open_with_case_manager(app, CHILD_B, date(2008, 12, 1), notify_day=3, appoint_day=10, team_day=12)
     app.adopt_support_plan(c.AdoptSupportPlan(case_id=case_id, plan_id="plan-b", content=SupportPlanContent(
         needs_assessment_ref="doc:needs-b", objectives=("doc:objective-b",),
         provider_roles=(ProviderRole(KOP_SOCIAL, "doc:role-b"),), evaluation_method="team_review_against_objectives",
         valid_from=date(2025, 4, 2), valid_to=date(2026, 4, 1), review_dates=(date(2025, 9, 1),),
         participants=("person:parent-kop-b-mum", KOP_CM), parents_participated=True)), case_manager(30))
+    # the law's clock: the review of 1 Sep 2025 is overdue the next day (T4 breached)
+    app.record_due_deadlines(c.RecordDueDeadlines(case_id=case_id), meta("person:system", Role.SYSTEM, 183))
 
 
 def slow_contact_then_withdrawal(app: Casework) -> None:

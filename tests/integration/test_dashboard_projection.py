@@ -15,6 +15,7 @@ from contracts import commands as c
 from contracts.events import EventEnvelopeV1
 from domain.legal_settings import DEFAULT_LEGAL_SETTINGS
 from domain.values import Actor, Role
+from projections.dashboard.deadlines import DeadlineCount, deadline_counts
 from projections.dashboard.oversight import (
     Caseload,
     ClosuresWithoutPlan,
@@ -148,6 +149,14 @@ def test_timeliness_reports_medians_percentiles_and_breaches_per_municipality(da
         Timeliness("T4", KOPAVOGUR, 0, None, None, 0, 0, 1, 1),
         Timeliness("T4", REYKJAVIK, 2, 3.0, 3.0, 0, 2, 0, 0),
     ]
+
+
+def test_breaches_are_read_from_the_clocks_facts_per_rule_and_rules_version(dashboard: ReadModelStore) -> None:
+    with dashboard.reading() as cur:
+        before = deadline_counts(cur, as_of=date(2025, 9, 1))
+        after = deadline_counts(cur, as_of=date(2025, 9, 2), municipality_ref=KOPAVOGUR)
+    assert before == []
+    assert after == [DeadlineCount("IS", KOPAVOGUR, "T4", "2026-11", 0, 1, 0, 0, 1)]
 
 
 def test_timeliness_per_institution_uses_the_institution_the_timer_belongs_to(dashboard: ReadModelStore) -> None:

@@ -124,6 +124,7 @@ ICELAND_COMMANDS: dict[str, Build] = {
     "ChangeDomicile": lambda case, who: c.ChangeDomicile(case_id=case, to_municipality_ref="muni:kopavogur"),
     "RecordMajority": lambda case, who: c.RecordMajority(case_id=case),
     "CloseCase": lambda case, who: c.CloseCase(case_id=case, closure_reason="no_further_need"),
+    "RecordDueDeadlines": lambda case, who: c.RecordDueDeadlines(case_id=case),
 }
 NORWAY_COMMANDS: dict[str, Build] = {
     "AssessEligibility": lambda case, who: c.AssessEligibility(
@@ -152,6 +153,7 @@ NORWAY_COMMANDS: dict[str, Build] = {
         case_id=case, complaint_id="klage-1", outcome="decision_reversed", doc_ref="doc:sf"),
     "RecordMajority": ICELAND_COMMANDS["RecordMajority"],
     "CloseCase": ICELAND_COMMANDS["CloseCase"],
+    "RecordDueDeadlines": ICELAND_COMMANDS["RecordDueDeadlines"],
 }
 BUILDERS = {Jurisdiction.ICELAND: ICELAND_COMMANDS, Jurisdiction.NORWAY: NORWAY_COMMANDS}
 CALLERS = {Jurisdiction.ICELAND: cast.ICELAND_CALLERS, Jurisdiction.NORWAY: cast.NORWAY_CALLERS}

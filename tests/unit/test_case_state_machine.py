@@ -44,6 +44,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from domain import clock
 from domain.case_iceland import TEAM_STATES, IcelandCase, IcelandStatus
 from domain.case_norway import NorwayCase, NorwayStatus
 from domain.directory import Institution
@@ -84,6 +85,10 @@ from services.casework.transcodings import DomainJSONTranscoder, register_domain
 # ---- the world the machines act in ------------------------------------------------------------------------
 
 SETTINGS = DEFAULT_LEGAL_SETTINGS
+CLOCK_SETTINGS = dataclasses.replace(SETTINGS, t2_case_manager_appointment_days=20, t3_plan_drafting_days=30,
+                                     no_ordinary_coordinator_decision_days=30)
+"""The clock's rules with the unknown deadlines configured, so random runs reach T2, T3 and T9-18 too."""
+CLOCK_FACTS = {"DeadlineWarningRaised", "DeadlineBreached", "DeadlineReached", "DeadlineEscalated"}
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 EXAMPLES_PER_MACHINE = 50
 STEPS_PER_EXAMPLE = 30
@@ -279,6 +284,27 @@ class CaseMachine(RuleBasedStateMachine):
         assert observable(loaded) == observable(case), "the case loaded from the store differs from memory"
         return loaded
 
+    @invariant()
+    def each_clock_fact_is_recorded_once_by_the_clock_on_or_after_its_day(self) -> None:
+        """The law's clock (domain/clock.py): one fact per deadline, mark and warning; recorded by the system;
+        a warning before its due date, a breach after it, a fact reached on or after it."""
+        for case_id in self.case_ids:
+            keys = []
+            for event in self.events(case_id):
+                name = type(event).__name__
+                if name not in CLOCK_FACTS:
+                    continue
+                keys.append((name, event.deadline_id, getattr(event, "warning", ""), getattr(event, "stage", "")))
+                assert event.ctx.actor.role is Role.SYSTEM, f"{name} recorded by {event.ctx.actor}"
+                day = event.ctx.day
+                if name == "DeadlineWarningRaised":
+                    assert day < event.due_on, f"warned on {day} about {event.deadline_id} due {event.due_on}"
+                elif name == "DeadlineBreached" and event.rule_id != "T5":
+                    assert day > event.due_on, f"breached on {day}, due {event.due_on}"
+                else:
+                    assert day >= event.due_on, f"{name} on {day}, due {event.due_on}"
+            assert len(keys) == len(set(keys)), f"a clock fact was recorded twice: {keys}"
+
     def refuse_new(self, create: Callable[[], object], why: str) -> None:
         """A case that must not be opened: refused, and nothing stored."""
         store_before = self.stored()
@@ -297,8 +323,10 @@ def first(*reasons: tuple[bool, str]) -> str | None:
 
 # ==== Iceland ==============================================================================================
 
-IS_CLOSED_FACTS = {"ProcessingStopped", "TeamConclusionNotified", "ComplaintLodged", "ComplaintOutcomeRecorded"}
-"""The only facts a closed Icelandic case may still gain (the complaint outlives the case)."""
+IS_CLOSED_FACTS = {"ProcessingStopped", "TeamConclusionNotified", "ComplaintLodged", "ComplaintOutcomeRecorded",
+                   "DeadlineReached"}
+"""The only facts a closed Icelandic case may still gain (the complaint, and GEV's deadline for improvement (T14),
+outlive the case)."""
 
 
 class PlanSpec(NamedTuple):
@@ -959,6 +987,12 @@ class IcelandCaseMachine(CaseMachine):
                  first((self.closed(), "case closed"),
                        (self.now.date() < eighteenth_birthday(case.birth_date), "IS-R28 still a child")))
 
+    @rule(days=DAYS)
+    def record_due_deadlines(self, days: int) -> None:
+        case = self.prepare(days)
+        self.run(lambda c: c.record_due_deadlines(self.ctx(SYSTEM_ACTOR), settings=CLOCK_SETTINGS),
+                 first((not clock.due(case, self.now.date(), CLOCK_SETTINGS), "CLOCK-1 nothing due")))
+
     @rule(days=DAYS, reason=CODE)
     def close_case(self, days: int, reason: str) -> None:
         case = self.prepare(days)
@@ -1474,6 +1508,12 @@ class NorwayCaseMachine(CaseMachine):
                  first((self.closed(), "case closed"), (child, "NO-R1 still a child"),
                        (case.status in {NorwayStatus.ORDINARY_COORDINATOR_ASSESSMENT, NorwayStatus.ADULT_COORDINATOR},
                         "NO-SM majority already recorded")))
+
+    @rule(days=DAYS)
+    def record_due_deadlines(self, days: int) -> None:
+        case = self.prepare(days)
+        self.run(lambda c: c.record_due_deadlines(self.ctx(SYSTEM_ACTOR), settings=CLOCK_SETTINGS),
+                 first((not clock.due(case, self.now.date(), CLOCK_SETTINGS), "CLOCK-1 nothing due")))
 
     @rule(days=DAYS, reason=CODE)
     def close_case(self, days: int, reason: str) -> None:

@@ -47,14 +47,15 @@ from domain.case import Case
 from domain.case_iceland import IcelandCase
 from domain.case_norway import NorwayCase
 from domain.directory import Institution
-from domain.values import Actor, Context, EligibilityCriteria, MemberType, Role, TeamMember
+from domain.legal_settings import LegalSettings
+from domain.values import Actor, Context, EligibilityCriteria, Jurisdiction, MemberType, Role, TeamMember
 from services.casework.application import Casework, CommandMeta
 from services.walkthrough import START, ensure_institution, iceland_lifecycle, norway_lifecycle
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
 AGGREGATES = (IcelandCase, NorwayCase, Case, Institution)
 BIRTH_DATES = ("2008-09-15", "2016-05-02", "2009-03-01", "2006-02-01", "2012-05-05", "2012-06-06", "2013-07-07",
-               "2015-01-01")
+               "2015-01-01", "2006-08-01")
 """The birth dates the scenarios record: none may appear in any payload."""
 MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
 
@@ -219,13 +220,45 @@ def edge_scenarios(app: Casework) -> None:
                          as_staff(9))
 
 
+def clock_scenario(app: Casework) -> None:
+    """The clock's facts: a case-manager-led 17-year-old warned at 17y0m and 17y6m (T5), a team with no plan past
+    T3 (breached, then escalated), majority with T5 breached, and GEV's improvement deadline reached (T14) on the
+    team concluded without a plan in :func:`edge_scenarios`."""
+    coord, school, lead, cm = "person:coord-is-1", "org:school-rvk-1", "person:lead-rvk", "person:cm-is-5"
+    clock = "person:system", Role.SYSTEM
+    case_id = app.register_contact(c.RegisterContact(
+        child_ref="person:child-e-5", parent_refs=("person:parent-e-5",), birth_date=date(2006, 8, 1),
+        municipality_ref="muni:reykjavik", coordinator_ref=coord, coordinator_org_ref=school,
+        life_stage="secondary", conflict_of_interest_declared_none=True),
+        _meta(coord, Role.COORDINATOR, 1, school)).case_id
+    app.record_integration_request(c.RecordIntegrationRequest(
+        case_id=case_id, request_id="request-e-5", requested_by_refs=("person:parent-e-5",),
+        requester_roles=("parent",), written=True, form_doc_ref="doc:request-form-e"),
+        _meta(coord, Role.COORDINATOR, 2, school))
+    app.notify_need_for_case_manager(c.NotifyNeedForCaseManager(case_id=case_id, municipality_ref="muni:reykjavik"),
+                                     _meta(coord, Role.COORDINATOR, 3, school))
+    app.appoint_case_manager(c.AppointCaseManager(
+        case_id=case_id, case_manager_ref=cm, municipality_ref="muni:reykjavik", org_unit_ref="org:social-rvk",
+        needs_l2_l3_multilevel=True, long_term=True, works_in_social_services_or_area_of_needs=True),
+        _meta(lead, Role.MUNICIPALITY_LEAD, 4))
+    app.establish_support_team(c.EstablishSupportTeam(case_id=case_id, team_id="team-e-5", members=(
+        TeamMember("person:teacher-e-5", school, MemberType.SERVICE_PROVIDER_REP),)),
+        _meta(cm, Role.CASE_MANAGER, 5, "org:social-rvk"))
+    for day in (40, 60):  # START is 2024-01-08: 17y6m on day 24; T3 (30 days) breached on day 36, escalated on 43
+        app.record_due_deadlines(c.RecordDueDeadlines(case_id=case_id), _meta(*clock, day))
+    app.record_majority(c.RecordMajority(case_id=case_id), _meta(*clock, 213))  # the 18th birthday was day 206
+    third = app.case_of_natural_key(Jurisdiction.ICELAND, "person:child-e-3", 1)
+    app.record_due_deadlines(c.RecordDueDeadlines(case_id=third), _meta(*clock, 160))  # day 145 is 2024-06-01
+
+
 @pytest.fixture(scope="module")
 def app() -> Iterator[Casework]:
-    casework = Casework(env=MEMORY)
+    casework = Casework(env=MEMORY, legal_settings=LegalSettings(t3_plan_drafting_days=30))
     iceland_lifecycle(casework)
     norway_lifecycle(casework)
     domicile_scenario(casework)
     edge_scenarios(casework)
+    clock_scenario(casework)
     yield casework
 
 
@@ -244,8 +277,8 @@ def published(app: Casework, stored: list[tuple[int, Any]]) -> list[PublishedEve
 
 # ---- every fact has a contract -----------------------------------------------------------------------------
 def test_the_aggregates_define_the_facts_we_expect() -> None:
-    assert len(facts(IcelandCase)) == 33 and len(facts(NorwayCase)) == 14
-    assert len(facts(Case)) == 2 and len(facts(Institution)) == 3
+    assert len(facts(IcelandCase)) == 37 and len(facts(NorwayCase)) == 18
+    assert len(facts(Case)) == 6 and len(facts(Institution)) == 3
 
 
 @pytest.mark.parametrize("fact", ALL_FACTS, ids=lambda f: f.__qualname__)

@@ -36,10 +36,11 @@ from contracts.subjects import subject_for
 from domain.case_iceland import IcelandCase
 from domain.case_norway import NorwayCase
 from domain.directory import Institution
+from domain.legal_settings import LegalSettings
 from domain.values import check_ref
 from services.casework.application import Casework
 from services.walkthrough import iceland_lifecycle, norway_lifecycle
-from tests.unit.test_contracts import MEMORY, domicile_scenario, edge_scenarios
+from tests.unit.test_contracts import MEMORY, clock_scenario, domicile_scenario, edge_scenarios
 
 # ---- the oracle: the mapping as first written --------------------------------------------------------------
 _DOMICILE_CHANGED: Any = vars(IcelandCase)["DomicileChanged"]
@@ -91,7 +92,8 @@ def reference_data(event: Any, notification_id: int, placement: tuple[str, str |
         "jurisdiction": where, "municipality_ref": municipality, "actor_person_ref": event.ctx.actor.person_ref,
         "actor_role": _plain(event.ctx.actor.role), "actor_org_ref": event.ctx.actor.org_ref,
         "correlation_id": event.ctx.correlation_id, "causation_id": event.ctx.causation_id,
-        "legal_basis": _legal_basis(spec, event, where), "rule_id": spec.rule_id,
+        "legal_basis": _legal_basis(spec, event, where), "rule_id": getattr(event, "rule_id", None) or spec.rule_id,
+        "rules_version": event.ctx.rules_version,
     }
     for name in spec.model.model_fields:
         if name in data:
@@ -134,11 +136,12 @@ def _check_refs_as_the_domain_does(value: Any) -> None:
 # ---- the facts ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def app() -> Iterator[Casework]:
-    casework = Casework(env=MEMORY)
+    casework = Casework(env=MEMORY, legal_settings=LegalSettings(t3_plan_drafting_days=30))
     iceland_lifecycle(casework)
     norway_lifecycle(casework)
     domicile_scenario(casework)
     edge_scenarios(casework)
+    clock_scenario(casework)
     yield casework
 
 

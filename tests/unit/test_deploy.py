@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings
 from services.bus.provision import StreamSettings
 from services.bus.settings import BusSettings
 from services.cli import build_parser
+from services.clock.cli import ClockSettings, OpsPort
 from services.consumers.registry import load_projection
 from services.consumers.runtime import ConsumerSettings
 from services.notifier.run import NotifierSettings
@@ -36,14 +37,14 @@ def commands() -> list[list[str]]:
 
 def known_settings() -> set[str]:
     classes: list[type[BaseSettings]] = [StoreSettings, ConsumerSettings, RelaySettings, NotifierSettings,
-                                         BusSettings, StreamSettings]
+                                         BusSettings, StreamSettings, ClockSettings, OpsPort]
     return {f"{cls.model_config.get('env_prefix', '')}{name}".upper() for cls in classes for name in cls.model_fields}
 
 
 def test_deploy_starts_every_process() -> None:
     started = {tuple(command[:2]) if command[0] == "consume" else (command[0],) for command in commands()}
     assert started == {("relay",), ("notifier",), ("consume", "dashboard"), ("consume", "audit"),
-                       ("consume", "notifications"), ("nats-provision",)}
+                       ("consume", "notifications"), ("nats-provision",), ("clock",)}
 
 
 def test_every_process_that_uses_the_bus_is_given_its_own_identity_only() -> None:

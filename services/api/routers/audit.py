@@ -21,6 +21,7 @@ from pydantic import AwareDatetime, TypeAdapter
 from domain.access import ReadKind, Scope
 from domain.errors import InvalidValue
 from domain.values import Actor
+from projections.audit import deadlines as audit_deadlines
 from projections.audit import queries as audit_q
 from services.api import models as m
 from services.api.deps import Services, caller, correlation, read_access, responses, services
@@ -152,3 +153,15 @@ def read_log_entries(request: Request, case_id: UUID | None = CASE_FILTER, outco
     jurisdiction = None if scope.jurisdiction is None else scope.jurisdiction.value
     return [m.ReadLogEntry.model_validate(row)
             for row in svc.read_log.entries(case_id=case_id, outcome=outcome, jurisdiction=jurisdiction, limit=limit)]
+
+
+@router.get("/v1/audit/deadline-breaches", summary="Deadlines the clock recorded as breached, and their escalation",
+            response_model=list[m.DeadlineBreachView], operation_id="audit_deadline_breaches",
+            **_meta(ReadKind.AUDIT, 401, 403, 422, 429, 503))
+def deadline_breaches(request: Request, purpose: Purpose = LIST_PURPOSE, actor: Actor = Depends(caller),  # noqa: B008
+                      svc: Services = Depends(services)) -> list[m.DeadlineBreachView]:  # noqa: B008
+    """§5 (3): each breach with its rule (T-number), the rules version in force then, and when the lead was told."""
+    scope = _scope(request, actor, svc, ReadKind.AUDIT, "audit_deadline_breaches", purpose)
+    with svc.read_models.reading("audit") as cur:
+        rows, cases = audit_deadlines.deadline_breaches(cur), _cases_of(cur, scope)
+    return _listed(request, actor, svc, "audit_deadline_breaches", purpose, rows, cases)

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 
 from domain.access import AccessDenied, ReadKind, Scope
 from domain.values import Actor
+from projections.dashboard import deadlines as dashboard_deadlines
 from projections.dashboard import oversight
 from projections.dashboard import queries as dash_q
 from services.api import models as m
@@ -192,3 +193,16 @@ def national(request: Request, as_of: date | None = AS_OF, actor: Actor = Depend
     scope = svc.reads.scope(actor, ReadKind.NATIONAL, resource="national_aggregate", purpose=Purpose.OVERSIGHT,
                             correlation_id=correlation(request))
     return _scoped(svc, scope, lambda cur, _muni: dash_q.national_aggregates(cur, as_of=day("as_of", as_of)))
+
+
+@router.get("/v1/dashboards/deadlines", summary="The clock's deadline facts per rule and rules version",
+            response_model=list[m.DeadlineCountView], operation_id="dashboard_deadlines",
+            **_meta(ReadKind.DASHBOARD))
+def deadlines(request: Request, as_of: date | None = AS_OF, municipality_ref: str | None = MUNI,
+              actor: Actor = Depends(caller),  # noqa: B008
+              svc: Services = Depends(services)) -> list[m.DeadlineCountView]:  # noqa: B008
+    """Warned, breached (and still open), escalated and reached deadlines, read from the facts the clock recorded:
+    late under the rules version in force when it was recorded (domain.md §3)."""
+    scope = _aggregate(request, actor, svc, "deadlines", municipality_ref)
+    return _scoped(svc, scope, lambda cur, muni: dashboard_deadlines.deadline_counts(
+        cur, as_of=day("as_of", as_of), municipality_ref=muni))
