@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from prometheus_client import REGISTRY, CollectorRegistry
 
