@@ -435,13 +435,13 @@ def test_the_coordinator_follows_the_child_to_a_new_institution() -> None:
 
 def test_a_new_coordinator_is_refused_for_a_life_stage_the_childs_age_rules_out() -> None:
     """LIFE-1 on a change: the stage cited is judged against the birth date on the record, on the day."""
-    primary_school = designated_institution(PRIMARY_SCHOOL_ORG, InstitutionType.PRIMARY_SCHOOL,
-                                            coordinators=(NEW_COORDINATOR.person_ref,))
+    health_centre = designated_institution(HEALTH_CENTRE_ORG, InstitutionType.HEALTH_CENTRE,
+                                           coordinators=(NEW_COORDINATOR.person_ref,))
     case = iceland_case(S.INTEGRATION_ACTIVE_L1)
 
     with refused(case, "LIFE-1"):
         case.change_coordinator(ctx(COORDINATOR, 60), coordinator_ref=NEW_COORDINATOR.person_ref,
-                                institution=primary_school, life_stage_basis=LifeStage.PRIMARY,
+                                institution=health_centre, life_stage_basis=LifeStage.INFANT,
                                 conflict_of_interest_declared_none=True)
 
 

@@ -79,7 +79,15 @@ def test_a_child_not_yet_born_attends_no_school() -> None:
 def test_without_a_school_status_what_the_age_cannot_tell_stays_open() -> None:
     assert eligible_life_stages(BORN, date(2013, 1, 1)) == {LifeStage.INFANT, LifeStage.PRESCHOOL}
     assert eligible_life_stages(BORN, date(2020, 1, 1)) == {LifeStage.PRIMARY, LifeStage.SOCIAL_SERVICES}
-    assert eligible_life_stages(BORN, date(2026, 12, 2)) == {LifeStage.SECONDARY, LifeStage.SOCIAL_SERVICES}
+    assert eligible_life_stages(BORN, date(2027, 12, 2)) == {LifeStage.SECONDARY, LifeStage.SOCIAL_SERVICES}
+
+
+def test_a_year_either_side_of_a_school_start_both_schools_are_possible() -> None:
+    """Art. 15: a child may start school a year early or late, so near a boundary the age allows both."""
+    assert eligible_life_stages(BORN, date(2016, 9, 1)) == {LifeStage.INFANT, LifeStage.PRESCHOOL,
+                                                             LifeStage.PRIMARY, LifeStage.SOCIAL_SERVICES}
+    assert eligible_life_stages(BORN, date(2026, 12, 2)) == {LifeStage.PRIMARY, LifeStage.SECONDARY,
+                                                              LifeStage.SOCIAL_SERVICES}
     assert eligible_life_stages(None, date(2026, 12, 2)) == {LifeStage.PREGNANCY}
     assert eligible_life_stages(BORN, date(2020, 1, 1), SchoolStatus.NONE) == {LifeStage.SOCIAL_SERVICES}
 
