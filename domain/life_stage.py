@@ -24,10 +24,11 @@ a life-stage change): :func:`next_life_stage_change` gives the next day the age-
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from domain.errors import RuleViolation
+from domain.rules import birthday
 from domain.values import LifeStage
 
 SCHOOL_YEAR_START_MONTH = 8
@@ -175,3 +176,24 @@ def next_life_stage_change(birth_date: date, on: date) -> tuple[date, LifeStage]
         if change > on:
             return change, stage
     return None
+
+
+def life_stages_for_age(age_years: int | None, on: date,
+                        school_status: SchoolStatus | None = None) -> frozenset[LifeStage]:
+    """The stages a child of ``age_years`` on ``on`` can be at (None: the family is expecting), for the public
+    lookup, which asks an age and never a birth date: the union over the oldest and the youngest birth date that
+    give that age. LIFE-2 applies to a stated school status as for a birth date."""
+    if age_years is None:
+        return eligible_life_stages(None, on, school_status)
+    oldest = birthday(on, -(age_years + 1)) + timedelta(days=1)
+    youngest = birthday(on, -age_years)
+    found: set[LifeStage] = set()
+    refusals: list[RuleViolation] = []
+    for born in (oldest, youngest):
+        try:
+            found |= eligible_life_stages(born, on, school_status)
+        except RuleViolation as refusal:
+            refusals.append(refusal)
+    if not found:
+        raise refusals[0]
+    return frozenset(found)
