@@ -58,13 +58,13 @@ def _municipality(request: Request, actor: Actor, svc: Services, kind: ReadKind,
 
 
 @router.get("/v1/reports/status", summary="The half-yearly status report of a municipality",
-            responses={**responses(401, 403, 422, 429, 503),
+            response_model=StatusExport, responses={**responses(401, 403, 422, 429, 503),
                        200: {"content": {"application/json": {}, "text/csv": {}, "text/plain": {}}}},
             operation_id="status_report", description=f"The Reykjavík-style half-yearly report (seed 004): the "
             f"figures of the half-year and coverage per institution type; `format=csv` for a spreadsheet, `text` for "
             f"the paragraphs. Each report is logged with its recipient.\n\n{_DESCRIPTION}",
             openapi_extra={"x-prosperity-access": _ACCESS})
-def status(request: Request, year: int = Query(ge=2000, le=2099), half: Literal[1, 2] = Query(),
+def status(request: Request, year: int = Query(ge=2000, le=2099), half: int = Query(ge=1, le=2),
            municipality_ref: str | None = MUNI, format: Literal["json", "csv", "text"] = "json",
            recipient: str | None = RECIPIENT, actor: Actor = Depends(caller),  # noqa: B008
            svc: Services = Depends(services)) -> Response:  # noqa: B008
@@ -72,7 +72,8 @@ def status(request: Request, year: int = Query(ge=2000, le=2099), half: Literal[
     to = recipient or actor.org_ref or actor.municipality_ref or actor.person_ref
     thresholds = Thresholds.from_legal_settings(svc.app.legal_settings)
     with svc.read_models.reading("dashboard") as cur:
-        export = status_export(cur, municipality_ref=muni, year=year, half=half, thresholds=thresholds)
+        export = status_export(cur, municipality_ref=muni, year=year, half=1 if half == 1 else 2,
+                               thresholds=thresholds)
     jurisdiction = None if actor.jurisdiction is None else actor.jurisdiction.value
     svc.reads.rows_read(actor, ReadKind.STATUS_REPORT, resource=f"status_report {muni} {year}-H{half} {format} "
                         f"to {to}", purpose=Purpose.OVERSIGHT, cases=[(None, jurisdiction)],
