@@ -15,6 +15,8 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -60,36 +62,44 @@ def add_audit_parsers(audit_sub: argparse._SubParsersAction) -> None:  # type: i
         question.set_defaults(func=audit_command, question=name)
 
 
-def _get(args: argparse.Namespace, path: str, params: dict[str, Any],
-         headers: dict[str, str] | None = None) -> httpx.Response | None:
+def _get(args: argparse.Namespace, path: str, params: dict[str, Any], headers: dict[str, str] | None = None,
+         client: httpx.Client | None = None) -> httpx.Response | None:
     token = args.token or os.environ.get("PROSPERITY_TOKEN")
     if not token:
         print("prosperity: a bearer token is needed (--token or PROSPERITY_TOKEN; `prosperity token` mints one)",
               file=sys.stderr)
         return None
     base = args.api or os.environ.get("PROSPERITY_API_URL") or DEFAULT_API
-    response = httpx.get(base.rstrip("/") + path, params={k: v for k, v in params.items() if v is not None},
-                         headers={"Authorization": f"Bearer {token}", **(headers or {})}, timeout=60)
+    with httpx.Client(timeout=60) if client is None else _borrowed(client) as http:
+        response = http.get(base.rstrip("/") + path, params={k: v for k, v in params.items() if v is not None},
+                            headers={"Authorization": f"Bearer {token}", **(headers or {})})
     if response.status_code != 200:
         print(f"prosperity: {response.status_code} {response.text}", file=sys.stderr)
         return None
     return response
 
 
-def status_command(args: argparse.Namespace) -> int:
+@contextmanager
+def _borrowed(client: httpx.Client) -> Iterator[httpx.Client]:
+    """A client the caller owns (a test's ``TestClient``): used, not closed."""
+    yield client
+
+
+def status_command(args: argparse.Namespace, client: httpx.Client | None = None) -> int:
     shape = "csv" if args.csv else "text" if args.text else "json"
     response = _get(args, "/v1/reports/status", {"year": args.year, "half": args.half,
                                                  "municipality_ref": args.municipality, "format": shape},
-                    {"X-Recipient": args.recipient} if args.recipient else None)
+                    {"X-Recipient": args.recipient} if args.recipient else None, client)
     if response is None:
         return 1
     sys.stdout.write(response.text if shape != "json" else json.dumps(response.json(), indent=2) + "\n")
     return 0
 
 
-def audit_command(args: argparse.Namespace) -> int:
+def audit_command(args: argparse.Namespace, client: httpx.Client | None = None) -> int:
     params = {"since": getattr(args, "since", None), "until": getattr(args, "until", None)}
-    response = _get(args, AUDIT_QUESTIONS[args.question], {k: v and v.isoformat() for k, v in params.items()})
+    response = _get(args, AUDIT_QUESTIONS[args.question], {k: v and v.isoformat() for k, v in params.items()},
+                    None, client)
     if response is None:
         return 1
     sys.stdout.write(json.dumps(response.json(), indent=2) + "\n")

@@ -10,8 +10,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+import pytest
+
 from contracts import commands as c
 from domain.values import Actor, EligibilityCriteria, Role
+from services import reports_cli
+from services.cli import build_parser
 from services.infra.postgres_env import PgTarget
 from tests.integration.test_api_commands import (
     CHILD,
@@ -25,6 +29,7 @@ from tests.integration.test_api_commands import (
     SCHOOL,
     STAFF,
     Api,
+    auth,
     run_steps,
 )
 from tests.integration.test_api_queries import (
@@ -238,3 +243,27 @@ def test_the_lookup_answers_the_same_with_or_without_a_token(api: Api, pg_schema
     with_token = get(api, LOOKUP, SUPERVISOR, municipality_ref="muni:akureyri", age="7")
     assert anonymous.status_code == with_token.status_code == 200
     assert anonymous.json() == with_token.json()
+
+
+# ---- the CLI, as a client of this API ---------------------------------------------------------------------------
+def test_the_cli_exports_the_status_report_as_csv_and_asks_the_audit_questions(
+        api: Api, team_case: UUID, pg_schema: PgTarget, capsys: pytest.CaptureFixture[str]) -> None:
+    build_read_models(api, pg_schema)
+    lead_token = auth(LEAD)["Authorization"].removeprefix("Bearer ")
+    args = build_parser().parse_args(["report", "status", "--year", "2024", "--half", "1", "--csv", "--recipient",
+                                      "org:council-rvk", "--api", "http://testserver", "--token", lead_token])
+    assert reports_cli.status_command(args, api.client) == 0
+    sheet = capsys.readouterr().out
+    assert "section,group,measure,value\n" in sheet and "iceland,muni:reykjavik,contacts,1" in sheet
+    assert [r["resource"] for r in read_log(api) if r["resource"].startswith("status_report ")] == [
+        "status_report muni:reykjavik 2024-H1 csv to org:council-rvk"]
+    # A lead may not ask the supervisor's audit questions: the API's refusal, and exit status 1.
+    question = build_parser().parse_args(["audit", "daily-digests", "--api", "http://testserver", "--token",
+                                          lead_token])
+    assert reports_cli.audit_command(question, api.client) == 1
+    assert "ACCESS-READ-AUDIT" in capsys.readouterr().err
+    supervisor = auth(SUPERVISOR)["Authorization"].removeprefix("Bearer ")
+    question = build_parser().parse_args(["audit", "daily-digests", "--since", "2020-01-01", "--api",
+                                          "http://testserver", "--token", supervisor])
+    assert reports_cli.audit_command(question, api.client) == 0
+    assert '"digest"' in capsys.readouterr().out
