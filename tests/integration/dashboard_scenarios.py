@@ -61,8 +61,8 @@ def build_all(app: Casework) -> list[EventEnvelopeV1]:
 
 
 def kopavogur_directory(app: Casework) -> None:
-    """A designated compulsory school (its children are 10 to 16: LIFE-1), a preschool without a coordinator, a primary school whose only
-    coordinator is withdrawn on day 100."""
+    """A designated compulsory school (its children are 10 to 16: LIFE-1), a preschool without a coordinator,
+    a primary school whose only coordinator is withdrawn on day 100."""
     lead = meta(KOP_LEAD, Role.MUNICIPALITY_LEAD, 0)
     ensure_institution(app, KOP_SCHOOL, "primary_school", KOPAVOGUR, "IS", KOP_COORD, lead)
     ensure_institution(app, KOP_PRESCHOOL, "preschool", KOPAVOGUR, "IS", None, lead)

@@ -267,3 +267,22 @@ def test_the_cli_exports_the_status_report_as_csv_and_asks_the_audit_questions(
                                           "http://testserver", "--token", supervisor])
     assert reports_cli.audit_command(question, api.client) == 0
     assert '"digest"' in capsys.readouterr().out
+
+
+def test_the_public_lookup_is_rate_limited_per_client_address(pg_schema: PgTarget) -> None:
+    """No token, so the edge keys the caller by its address: the 21st question in a minute is 429."""
+    from fastapi.testclient import TestClient
+
+    from services.api.app import create_app
+    from services.casework.application import Casework
+    from tests.integration.test_api_commands import SETTINGS, Clock
+
+    app = Casework(pg_schema.eventsourcing_env(), clock=Clock())
+    try:
+        with TestClient(create_app(app, SETTINGS.model_copy(update={"rate_limit": "20/minute"}))) as client:
+            question = {"municipality_ref": "muni:reykjavik", "age": "7"}
+            statuses = [client.get(LOOKUP, params=question).status_code for _ in range(21)]
+            assert statuses[20] == 429 and set(statuses[:20]) <= {200, 503}
+            assert int(client.get(LOOKUP, params=question).headers["Retry-After"]) >= 1
+    finally:
+        app.close()

@@ -87,7 +87,8 @@ def _meta(person: str, role: Role, day: int, org: str | None = None,
 
 
 def domicile_scenario(app: Casework) -> UUID:
-    """An Icelandic family (a child in upper secondary school, LIFE-1) that moves from Reykjavík to Hafnarfjörður after the request, then gets a service."""
+    """An Icelandic family (a child in upper secondary school, LIFE-1) that moves from Reykjavík to Hafnarfjörður
+    after the request, then gets a service."""
     coord, school, mum, child = "person:coord-is-1", "org:school-rvk-1", "person:parent-is-9", "person:child-is-9"
 
     def at(day: int) -> CommandMeta:
