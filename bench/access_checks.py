@@ -71,7 +71,7 @@ def open_cases(app: Casework, n: int) -> list[UUID]:
     for i in range(n):
         child, parent = f"person:child-{run}-{i}", f"person:parent-{run}-{i}"
         case_id = app.register_contact(c.RegisterContact(
-            child_ref=child, parent_refs=(parent,), birth_date=date(2012, 3, 1), municipality_ref=MUNICIPALITY,
+            child_ref=child, parent_refs=(parent,), birth_date=date(2009, 3, 1), municipality_ref=MUNICIPALITY,
             coordinator_ref=COORD.person_ref, coordinator_org_ref=SCHOOL, life_stage="secondary",
             conflict_of_interest_declared_none=True), CommandMeta(COORD)).case_id
         app.record_integration_request(c.RecordIntegrationRequest(

@@ -104,7 +104,7 @@ def store_cases(app: Casework, n: int) -> None:
     for first in range(0, n, STORE_BATCH):
         cases = [IcelandCase.register_contact(
             ctx, child_ref=f"person:child-bench-{i}", parent_refs=(f"person:parent-bench-{i}",),
-            birth_date=date(2009, 3, 1), municipality_ref=MUNICIPALITY, coordinator_ref=COORDINATOR,
+            birth_date=date(2007, 3, 1), municipality_ref=MUNICIPALITY, coordinator_ref=COORDINATOR,
             coordinator_institution=school, life_stage=LifeStage("secondary"), conflict_of_interest_declared_none=True,
             settings=app.legal_settings) for i in range(first, min(first + STORE_BATCH, n))]
         app.save(*cases)

@@ -30,6 +30,7 @@ from contracts.command_values import (
     TeamMemberIn,
 )
 from contracts.refs import Code, DocRef, Identifier, MunicipalityRef, OrgRef, PersonRef
+from domain.life_stage import SchoolStatus
 from domain.values import (
     ComplainantCapacity,
     ComplaintSubject,
@@ -125,6 +126,8 @@ class RegisterContact(Command):
     channel: ContactChannel = ContactChannel.IN_PERSON
     initiated_by: ContactInitiator = ContactInitiator.PARENT
     episode: Episode = 1
+    school_status: SchoolStatus | None = None
+    """What the child attends, where the family says (``domain.life_stage``): narrows the stage the age allows."""
 
 
 class RecordIntegrationGuidance(CaseCommand):
@@ -174,6 +177,7 @@ class ChangeCoordinator(CaseCommand):
     life_stage_basis: LifeStage
     conflict_of_interest_declared_none: StrictBool
     handover_note_doc_ref: DocRef | None = None
+    school_status: SchoolStatus | None = None
 
 
 class ArrangeInitialAssessment(CaseCommand):

@@ -12,10 +12,12 @@ from enum import StrEnum
 from eventsourcing.domain import Aggregate, event
 
 from domain import bounds, clock, farsaeld
+from domain import life_stage as life_stage_rules
 from domain.case import Case
 from domain.directory import Institution
 from domain.errors import InvalidValue, RuleViolation
 from domain.legal_settings import LegalSettings
+from domain.life_stage import SchoolStatus
 from domain.rules import birthday, require_state
 from domain.values import (
     AdultServiceHandover,
@@ -152,7 +154,8 @@ class IcelandCase(Case):
                          coordinator_institution: Institution, life_stage: LifeStage,
                          conflict_of_interest_declared_none: bool, settings: LegalSettings,
                          channel: ContactChannel = ContactChannel.IN_PERSON,
-                         initiated_by: ContactInitiator = ContactInitiator.PARENT, episode: int = 1) -> IcelandCase:
+                         initiated_by: ContactInitiator = ContactInitiator.PARENT, episode: int = 1,
+                         school_status: SchoolStatus | None = None) -> IcelandCase:
         """Row 1: a family (or a provider's guidance) brings the child to a coordinator."""
         check_ref("child_ref", child_ref, "person")
         check_refs("parent_refs", parent_refs, "person")
@@ -165,6 +168,7 @@ class IcelandCase(Case):
         if birth_date is not None and ctx.day >= birthday(birth_date, settings.age_of_majority_years):
             raise RuleViolation("IS-R28", "The Act serves children under 18; this person is an adult.",
                                 remedy="Refer the young person to adult services.")
+        life_stage_rules.require_life_stage_for_age(life_stage, birth_date, ctx.day, school_status)
         farsaeld.require_coordinator_for_life_stage(
             LifeStage(life_stage), coordinator_institution.institution_type,
             coordinator_institution.is_designated(coordinator_ref))
@@ -285,9 +289,12 @@ class IcelandCase(Case):
 
     def change_coordinator(self, ctx: Context, *, coordinator_ref: str, institution: Institution,
                            life_stage_basis: LifeStage, conflict_of_interest_declared_none: bool,
-                           handover_note_doc_ref: str | None = None) -> None:
-        """Row 8: the coordinator follows the child's institution as the child's life stage changes."""
+                           handover_note_doc_ref: str | None = None,
+                           school_status: SchoolStatus | None = None) -> None:
+        """Row 8: the coordinator follows the child's institution as the child's life stage changes; the stage
+        cited is checked against the child's age on the day (LIFE-1)."""
         self._require_open("ChangeCoordinator")
+        life_stage_rules.require_life_stage_for_age(life_stage_basis, self.birth_date, ctx.day, school_status)
         check_ref("coordinator_ref", coordinator_ref, "person")
         if handover_note_doc_ref is not None:
             check_ref("handover_note_doc_ref", handover_note_doc_ref, "doc")

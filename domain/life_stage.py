@@ -24,10 +24,11 @@ a life-stage change): :func:`next_life_stage_change` gives the next day the age-
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from domain.errors import RuleViolation
+from domain.rules import birthday
 from domain.values import LifeStage
 
 SCHOOL_YEAR_START_MONTH = 8
@@ -77,8 +78,8 @@ def _plausible_years(status: SchoolStatus) -> tuple[int, int | None]:
     slack = SCHOOL_START_SLACK_YEARS
     primary_end = PRIMARY_START_AGE + PRIMARY_YEARS
     return {
-        SchoolStatus.NONE: (0, None),
-        SchoolStatus.PRESCHOOL: (0, PRIMARY_START_AGE - 1 + slack),
+        SchoolStatus.NONE: (-1, None),  # born before August: the birth year's school year began before the birth
+        SchoolStatus.PRESCHOOL: (-1, PRIMARY_START_AGE - 1 + slack),
         SchoolStatus.PRIMARY: (PRIMARY_START_AGE - slack, primary_end - 1 + slack),
         SchoolStatus.SECONDARY: (primary_end - slack, None),
     }[status]
@@ -90,9 +91,8 @@ def check_school_status(birth_date: date | None, on: date, status: SchoolStatus)
     if birth_date is None or on < birth_date:
         raise RuleViolation("LIFE-2", "A child not yet born attends no school.",
                             remedy="Leave the school status out while the family is expecting.")
-    first, last = _plausible_years(status)
     cohort_year = school_year(on) - birth_date.year
-    if cohort_year < first or (last is not None and cohort_year > last):
+    if not _plausible(status, cohort_year):
         raise RuleViolation(
             "LIFE-2",
             f"A child in school year {cohort_year} after the birth year does not attend '{status.value}'.",
@@ -121,16 +121,30 @@ def derive_life_stage(birth_date: date | None, on: date, school_status: SchoolSt
 def eligible_life_stages(birth_date: date | None, on: date,
                          school_status: SchoolStatus | None = None) -> frozenset[LifeStage]:
     """The life stages a coordinator's assignment may cite on ``on``. With a school status: exactly the derived
-    stage. Without one, what the age cannot tell stays open: a child under school age may be in preschool or
-    not (health centre); a child of school age may attend no school (social services, the seed's fallback)."""
+    stage. Without one, what the age cannot tell stays open: whether a child under school age attends preschool
+    (health centre or preschool), whether the child started school a year early or late (art. 15: each school
+    the age makes plausible), and whether a child of school age attends any school (social services, the
+    seed's fallback)."""
     if school_status is not None:
         return frozenset({derive_life_stage(birth_date, on, school_status)})
-    by_age = school_age_stage(birth_date, on)
-    if by_age is LifeStage.PREGNANCY:
+    if birth_date is None or on < birth_date:
         return frozenset({LifeStage.PREGNANCY})
-    if by_age is LifeStage.INFANT:
-        return frozenset({LifeStage.INFANT, LifeStage.PRESCHOOL})
-    return frozenset({by_age, LifeStage.SOCIAL_SERVICES})
+    cohort_year = school_year(on) - birth_date.year
+    stages = {stage for status, stage in _SCHOOL_STAGES.items() if _plausible(status, cohort_year)}
+    if LifeStage.PRESCHOOL in stages:
+        stages.add(LifeStage.INFANT)
+    if stages & {LifeStage.PRIMARY, LifeStage.SECONDARY}:
+        stages.add(LifeStage.SOCIAL_SERVICES)
+    return frozenset(stages)
+
+
+_SCHOOL_STAGES = {SchoolStatus.PRESCHOOL: LifeStage.PRESCHOOL, SchoolStatus.PRIMARY: LifeStage.PRIMARY,
+                  SchoolStatus.SECONDARY: LifeStage.SECONDARY}
+
+
+def _plausible(status: SchoolStatus, cohort_year: int) -> bool:
+    first, last = _plausible_years(status)
+    return first <= cohort_year and (last is None or cohort_year <= last)
 
 
 def require_life_stage_for_age(life_stage: LifeStage, birth_date: date | None, on: date,
@@ -162,3 +176,24 @@ def next_life_stage_change(birth_date: date, on: date) -> tuple[date, LifeStage]
         if change > on:
             return change, stage
     return None
+
+
+def life_stages_for_age(age_years: int | None, on: date,
+                        school_status: SchoolStatus | None = None) -> frozenset[LifeStage]:
+    """The stages a child of ``age_years`` on ``on`` can be at (None: the family is expecting), for the public
+    lookup, which asks an age and never a birth date: the union over the oldest and the youngest birth date that
+    give that age. LIFE-2 applies to a stated school status as for a birth date."""
+    if age_years is None:
+        return eligible_life_stages(None, on, school_status)
+    oldest = birthday(on, -(age_years + 1)) + timedelta(days=1)
+    youngest = birthday(on, -age_years)
+    found: set[LifeStage] = set()
+    refusals: list[RuleViolation] = []
+    for born in (oldest, youngest):
+        try:
+            found |= eligible_life_stages(born, on, school_status)
+        except RuleViolation as refusal:
+            refusals.append(refusal)
+    if not found:
+        raise refusals[0]
+    return frozenset(found)

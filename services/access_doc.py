@@ -17,7 +17,8 @@ _HEADER = "| {what} | rule id | who may (any one relationship) | basis |\n| --- 
 
 
 def _row(name: str, rule: AccessRule) -> str:
-    relations = ", ".join(f"`{r.value}`" for r in sorted(rule.may, key=lambda r: r.value)) or "anyone signed in"
+    relations = ", ".join(f"`{r.value}`" for r in sorted(rule.may, key=lambda r: r.value)) or (
+        "anyone, without signing in" if rule.public else "anyone signed in")
     extra = []
     if rule.family_self_fields:
         extra.append(f"family: {', '.join(f'`{f}`' for f in rule.family_self_fields)} = the caller")

@@ -238,6 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     add_verify_arguments(audit_sub.add_parser("verify", help="replay the event store and check the audit trail"))
+    from services import reports_cli
+
+    reports_cli.add_parsers(sub)
+    reports_cli.add_audit_parsers(audit_sub)
     return parser
 
 
@@ -278,6 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return deadletters.run(args, settings)
     if args.command == "audit" and args.audit_command == "verify":
         return verify_command(settings, up_to=args.up_to)
+    if callable(getattr(args, "func", None)):  # subcommands added by add_parsers(sub) (set_defaults(func=...))
+        return int(args.func(args))
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -36,10 +36,13 @@ import httpx
 from pydantic import BaseModel
 
 from contracts import commands as c
+from domain.farsaeld import COORDINATOR_INSTITUTION
+from domain.life_stage import derive_life_stage
 from domain.values import (
     AdultServiceHandover,
     EligibilityCriteria,
     IndividualPlanContent,
+    LifeStage,
     MemberType,
     ProviderRole,
     SupportPlanContent,
@@ -209,15 +212,13 @@ NORWAY_SPAN = 470
 """The longest a Norwegian episode can last (days)."""
 
 
-def _life_stage(age: int) -> tuple[str, str]:
-    """(life stage, the institution whose coordinator is the first contact)."""
-    if age == 0:
-        return "infant", "health_centre"
-    if age < 6:
-        return "preschool", "preschool"
-    if age < 16:
-        return "primary", "primary_school"
-    return "secondary", "secondary_school"
+def _life_stage(born: date, on: date) -> tuple[str, str]:
+    """(life stage, the institution whose coordinator is the first contact): the stage the birth date gives
+    (``domain.life_stage``, LIFE-1); a child under school age past its first year is taken to be in preschool."""
+    stage = derive_life_stage(born, on)
+    if stage is LifeStage.INFANT and _age_on(born, on) >= 1:
+        stage = LifeStage.PRESCHOOL
+    return stage.value, COORDINATOR_INSTITUTION[stage].value
 
 
 def iceland_case(api: Api, pop: Population, index: int, stage: str) -> UUID | None:
@@ -229,7 +230,7 @@ def iceland_case(api: Api, pop: Population, index: int, stage: str) -> UUID | No
     else:
         born = pop.birth_date(rng.randint(0, 17), t.start_day, ICELAND_SPAN[stage])
     age = _age_on(born, t.start_day)
-    life_stage, kind = _life_stage(age)
+    life_stage, kind = _life_stage(born, t.start_day)
     org, coord = pop.org(muni, kind), pop.coordinator(muni, kind)
     tag = f"s{pop.seed}-is-{index:04d}"
     child, mum, dad = f"person:child-{tag}", f"person:parent-{tag}-a", f"person:parent-{tag}-b"

@@ -64,7 +64,8 @@ def iceland_lifecycle(app: Casework, child: str = "person:child-is-1", episode: 
     opened = app.register_contact(c.RegisterContact(
         child_ref=child, parent_refs=(mum, dad), birth_date=date(2008, 9, 15), municipality_ref="muni:reykjavik",
         coordinator_ref=coord, coordinator_org_ref=school, life_stage="secondary",
-        conflict_of_interest_declared_none=True, initiated_by="provider_guidance", episode=episode),
+        conflict_of_interest_declared_none=True, initiated_by="provider_guidance", episode=episode,
+        school_status="secondary"),  # born in September 2008: in upper secondary a year early (LIFE-1, LIFE-2)
         at(coord, Role.COORDINATOR, 0, school))
     case_id = opened.case_id
     app.sign_information_sharing_request(c.SignInformationSharingRequest(

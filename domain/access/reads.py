@@ -30,6 +30,8 @@ class ReadKind(StrEnum):
     AUDIT = "audit"
     READ_LOG = "read_log"
     DIRECTORY = "directory"
+    PUBLIC_DIRECTORY = "public_directory"
+    STATUS_REPORT = "status_report"
 
 
 CASE_READERS = frozenset({R.COORDINATOR, R.CASE_MANAGER, R.TEAM_MEMBER, R.TEAM_PROVIDER, R.SHARING_PROVIDER,
@@ -56,6 +58,13 @@ MAY_READ: Mapping[ReadKind, AccessRule] = {
                                   "§8.3 item 4: access to the log is separately permissioned"),
     ReadKind.DIRECTORY: AccessRule("ACCESS-READ-DIRECTORY", frozenset(), "§1.7: who the coordinator of an "
                                    "institution is, for everyone signed in"),
+    ReadKind.PUBLIC_DIRECTORY: AccessRule(
+        "ACCESS-READ-PUBLIC-DIRECTORY", frozenset(), "seed 003: all children and parents should know who the "
+        "coordinator is in their local environment; institutions and roles only, no person, no case", public=True),
+    ReadKind.STATUS_REPORT: AccessRule(
+        "ACCESS-READ-STATUS-REPORT", frozenset({R.DOMICILE_LEAD, R.SUPERVISOR}), "§6 status_report_export (seed "
+        "004): the municipality's lead about its own municipality, the supervisor about one of its jurisdiction; "
+        "an export, logged with its recipient"),
 }
 PERSONAL_DATA_READS = frozenset({ReadKind.CASE, ReadKind.AUDIT_CASE, ReadKind.CASELOAD, ReadKind.DASHBOARD_ROWS,
                                  ReadKind.READ_LOG})

@@ -40,6 +40,9 @@ class AccessRule:
     family_role_field: str | None = None
     """A field stating in which capacity the family acts: a parent acts as ``parent``, the child as ``child``
     (ACCESS-SELF), so a young person cannot make a request look like the parents' (IS-R6, a child alone)."""
+    public: bool = False
+    """Answered to anyone, without signing in (no personal data, nothing about any case: seed 003's "who is my
+    coordinator")."""
 
     def allows(self, held: Iterable[Relation]) -> bool:
         return not self.may.isdisjoint(held)

@@ -17,7 +17,7 @@ Complaints, closures and the half-yearly report are in :mod:`projections.dashboa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -328,6 +328,38 @@ class MyCase:
     transition_watch: bool
     """On the transition watch list (:func:`transition_watch`): a possible 16.5-18 year old without a plan."""
     eighteenth_birthday_by: date | None
+    tasks: list[CaseTask] = field(default_factory=list)
+    """What waits on the case on ``as_of`` besides plan reviews: contacting the family after information was
+    shared (T1) and the appointment of a case manager the municipality was told is needed (T2)."""
+
+
+@dataclass(frozen=True)
+class CaseTask:
+    """A running deadline of the case that is a task for its caseworkers (domain.md §3 T1, T2)."""
+
+    task: TaskName
+    timer: str
+    since: date
+    """The day the deadline started: information shared (T1), the need for a case manager notified (T2)."""
+    days_waiting: int
+
+
+TaskName = Literal["contact_family", "appoint_case_manager"]
+_TASKS: dict[str, TaskName] = {"T1": "contact_family", "T2": "appoint_case_manager"}
+
+
+def _tasks(cur: Cursor, case_ids: list[str], as_of: date) -> dict[str, list[CaseTask]]:
+    """The running T1 and T2 deadlines of the cases on ``as_of``, oldest first."""
+    found: dict[str, list[CaseTask]] = {}
+    if not case_ids:
+        return found
+    rows = cur.execute(
+        "SELECT case_id::text, timer, started_on FROM dash_timer WHERE case_id = ANY(%(ids)s::uuid[])"
+        " AND timer IN ('T1', 'T2') AND started_on <= %(as_of)s AND (outcome IS NULL OR stopped_on > %(as_of)s)"
+        " ORDER BY started_on, timer", {"ids": case_ids, "as_of": as_of}).fetchall()
+    for case_id, timer, since in rows:
+        found.setdefault(case_id, []).append(CaseTask(_TASKS[timer], timer, since, (as_of - since).days))
+    return found
 
 
 def my_caseload(cur: Cursor, *, person_ref: str, as_of: date) -> list[MyCase]:
@@ -357,7 +389,8 @@ def my_caseload(cur: Cursor, *, person_ref: str, as_of: date) -> list[MyCase]:
         result.append(MyCase(case_id, law, muni, status, roles, kind, plan_id if kind else None, due,
                              due is not None and due < as_of, 0 if due is None else max(0, (as_of - due).days),
                              bool(watch), date(year + 18, 12, 31) if watch else None))
-    return result
+    tasks = _tasks(cur, [row.case_id for row in result], as_of)
+    return [replace(row, tasks=tasks.get(row.case_id, [])) for row in result]
 
 
 # ---- national aggregate ------------------------------------------------------------------------------

@@ -56,7 +56,17 @@ from services.api.problems import (
     invalid_value_problem,
     problem,
 )
-from services.api.routers import audit, caseload, cases, commands, dashboards, directory
+from services.api.routers import (
+    audit,
+    audit_queries,
+    caseload,
+    cases,
+    commands,
+    dashboards,
+    directory,
+    public,
+    reports,
+)
 from services.api.settings import ApiSettings
 from services.bus.probe import bus_unready_reason
 from services.casework.application import Casework
@@ -155,6 +165,6 @@ def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSetti
         return JSONResponse({"status": "ready"})
 
     api.include_router(commands.router())
-    for area in (cases, caseload, directory, dashboards, audit):
+    for area in (cases, caseload, directory, dashboards, audit, public, audit_queries, reports):
         api.include_router(area.router)
     return api

@@ -82,7 +82,8 @@ def describe_access(rules: dict[str, AccessRule]) -> tuple[str, dict[str, Any]]:
     ``x-prosperity-access`` extension (so the OpenAPI document cannot drift from the rules enforced)."""
     lines, extension = [], {}
     for where, rule in rules.items():
-        relations = sorted(r.value for r in rule.may) or ["anyone signed in"]
+        relations = sorted(r.value for r in rule.may) or [
+            "anyone, without signing in" if rule.public else "anyone signed in"]
         roles = sorted({role.value for r in rule.may for role in access.ROLES_OF[r]}) or ["any"]
         lines.append(f"{where}: roles {', '.join(roles)}, holding the relationship {' or '.join(relations)} "
                      f"({rule.rule_id})")

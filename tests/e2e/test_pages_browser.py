@@ -171,4 +171,4 @@ def test_lead_reads_a_dashboard(page: Page, world: World) -> None:
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV").click()
     text = Path(download.value.path()).read_text()
-    assert text.startswith("section,item,value") and "muni:reykjavik" in text
+    assert text.startswith("section,group,measure,value") and "muni:reykjavik" in text

@@ -61,10 +61,10 @@ def build_all(app: Casework) -> list[EventEnvelopeV1]:
 
 
 def kopavogur_directory(app: Casework) -> None:
-    """A designated secondary school, a preschool without a coordinator, a primary school whose only
-    coordinator is withdrawn on day 100."""
+    """A designated compulsory school (its children are 10 to 16: LIFE-1), a preschool without a coordinator,
+    a primary school whose only coordinator is withdrawn on day 100."""
     lead = meta(KOP_LEAD, Role.MUNICIPALITY_LEAD, 0)
-    ensure_institution(app, KOP_SCHOOL, "secondary_school", KOPAVOGUR, "IS", KOP_COORD, lead)
+    ensure_institution(app, KOP_SCHOOL, "primary_school", KOPAVOGUR, "IS", KOP_COORD, lead)
     ensure_institution(app, KOP_PRESCHOOL, "preschool", KOPAVOGUR, "IS", None, lead)
     ensure_institution(app, KOP_PRIMARY, "primary_school", KOPAVOGUR, "IS", "person:coord-kop-2", lead)
     app.withdraw_coordinator_designation(c.WithdrawCoordinatorDesignation(
@@ -76,7 +76,7 @@ def _open_with_case_manager(app: Casework, child: str, birth: date, *, notify_da
     mum = f"{child}-mum".replace("person:child", "person:parent")
     opened = app.register_contact(c.RegisterContact(
         child_ref=child, parent_refs=(mum,), birth_date=birth, municipality_ref=KOPAVOGUR,
-        coordinator_ref=KOP_COORD, coordinator_org_ref=KOP_SCHOOL, life_stage="secondary",
+        coordinator_ref=KOP_COORD, coordinator_org_ref=KOP_SCHOOL, life_stage="primary",
         conflict_of_interest_declared_none=True), coordinator(0))
     case_id = opened.case_id
     app.record_integration_request(c.RecordIntegrationRequest(
@@ -132,7 +132,7 @@ def slow_contact_then_withdrawal(app: Casework) -> None:
     mum = "person:parent-kop-c"
     case_id = app.register_contact(c.RegisterContact(
         child_ref=CHILD_C, parent_refs=(mum,), birth_date=date(2015, 1, 1), municipality_ref=KOPAVOGUR,
-        coordinator_ref=KOP_COORD, coordinator_org_ref=KOP_SCHOOL, life_stage="secondary",
+        coordinator_ref=KOP_COORD, coordinator_org_ref=KOP_SCHOOL, life_stage="primary",
         conflict_of_interest_declared_none=True), coordinator(0)).case_id
     app.sign_information_sharing_request(c.SignInformationSharingRequest(
         case_id=case_id, request_id="share-c", signatory_refs=(mum,), source_provider_org_refs=(KOP_HEALTH,),

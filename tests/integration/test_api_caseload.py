@@ -57,7 +57,7 @@ def test_cases_are_ordered_by_next_deadline(api: Api, team_case: UUID, pg_schema
     the case manager has only the first."""
     _with_plan(api, team_case)
     opened = api.ok(c.RegisterContact(
-        child_ref="person:child-is-2", parent_refs=("person:parent-is-9",), birth_date=date(2009, 3, 1),
+        child_ref="person:child-is-2", parent_refs=("person:parent-is-9",), birth_date=date(2008, 3, 1),
         municipality_ref="muni:reykjavik", coordinator_ref=COORD.person_ref, coordinator_org_ref=SCHOOL,
         life_stage="secondary", conflict_of_interest_declared_none=True, initiated_by="provider_guidance"), COORD)
     second = UUID(opened["case_id"])

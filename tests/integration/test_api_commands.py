@@ -368,7 +368,7 @@ def test_concurrent_retries_with_one_key_record_once(api: Api) -> None:
 def test_idempotent_retry_of_an_opening_command_returns_the_same_case(api: Api) -> None:
     open_iceland_case(api)
     command = c.RegisterContact(
-        child_ref="person:child-is-9", parent_refs=(MUM,), birth_date=date(2015, 1, 1),
+        child_ref="person:child-is-9", parent_refs=(MUM,), birth_date=date(2008, 6, 1),
         municipality_ref="muni:reykjavik", coordinator_ref=COORD.person_ref, coordinator_org_ref=SCHOOL,
         life_stage="secondary", conflict_of_interest_declared_none=True)
     first = api.post(command, COORD, headers={"Idempotency-Key": "open-9"})

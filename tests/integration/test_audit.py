@@ -444,7 +444,7 @@ def test_basis_no_processing_without_request_or_consent(app: Casework, store: Re
 
 
 def test_closures_without_plan_and_age_outs(app: Casework, store: ReadModelStore) -> None:
-    closed = iceland_team_case(app, "person:child-closed", date(2009, 5, 5))
+    closed = iceland_team_case(app, "person:child-closed", date(2008, 5, 5))
     app.conclude_support_team(c.ConcludeSupportTeam(case_id=closed, outcome="concluded_without_plan",
                                                     justification_doc_ref="doc:why-no-plan"),
                               meta(CM, Role.CASE_MANAGER, 20, "org:social-rvk"))

@@ -156,7 +156,7 @@ def open_l1_case(app: Casework, child: str) -> UUID:
     """An Iceland case whose family has made the written request: INTEGRATION_ACTIVE_L1, no services."""
     ensure_institution(app, SCHOOL, "secondary_school", REYKJAVIK, "IS", COORD.person_ref, meta(LEAD, 0))
     case_id = app.register_contact(c.RegisterContact(
-        child_ref=child, parent_refs=(MUM,), birth_date=date(2012, 5, 1), municipality_ref=REYKJAVIK,
+        child_ref=child, parent_refs=(MUM,), birth_date=date(2009, 5, 1), municipality_ref=REYKJAVIK,
         coordinator_ref=COORD.person_ref, coordinator_org_ref=SCHOOL, life_stage="secondary",
         conflict_of_interest_declared_none=True), meta(COORD, 0)).case_id
     app.record_integration_request(c.RecordIntegrationRequest(

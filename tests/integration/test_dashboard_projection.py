@@ -272,7 +272,7 @@ def test_coordinator_coverage_per_institution_follows_designations(dashboard: Re
         Coverage("org:preschool-aku-1", "preschool", AKUREYRI, "IS", True, 1),
         Coverage("org:preschool-kop-1", "preschool", KOPAVOGUR, "IS", False, 0),
         Coverage("org:primary-kop-1", "primary_school", KOPAVOGUR, "IS", False, 0),
-        Coverage("org:school-kop-1", "secondary_school", KOPAVOGUR, "IS", True, 1),
+        Coverage("org:school-kop-1", "primary_school", KOPAVOGUR, "IS", True, 1),
         Coverage("org:school-rvk-1", "secondary_school", REYKJAVIK, "IS", True, 1),
     ]
 
@@ -343,7 +343,7 @@ def test_a_case_that_moves_is_counted_in_its_new_municipality(pg_schema: PgTarge
     coordinator = CommandMeta(Actor("person:coord-is-1", Role.COORDINATOR, "org:school-rvk-1"), lead.occurred_at)
     ensure_institution(app, "org:school-rvk-1", "secondary_school", REYKJAVIK, "IS", "person:coord-is-1", lead)
     case_id = app.register_contact(c.RegisterContact(
-        child_ref="person:child-mover", parent_refs=("person:parent-mover",), birth_date=date(2011, 2, 3),
+        child_ref="person:child-mover", parent_refs=("person:parent-mover",), birth_date=date(2009, 2, 3),
         municipality_ref=REYKJAVIK, coordinator_ref="person:coord-is-1", coordinator_org_ref="org:school-rvk-1",
         life_stage="secondary", conflict_of_interest_declared_none=True), coordinator).case_id
     app.record_integration_request(c.RecordIntegrationRequest(

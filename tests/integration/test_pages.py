@@ -198,11 +198,11 @@ def test_the_status_report_export_is_logged_with_its_recipient(api: Api, team_ca
     csv = lead.post("/dashboard/status-report.csv", data={"csrf_token": token, "year": "2024", "half": "1",
                                                          "recipient_ref": "org:council-rvk"})
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
-    assert "iceland_funnel,contacts,1" in csv.text
+    assert "iceland,muni:reykjavik,contacts,1" in csv.text and "coverage,secondary_school coordinator," in csv.text
     exports = [r for r in api.client.app.state.services.read_log.entries()  # type: ignore[attr-defined]
                if r["resource"].startswith("status_report_export")]
     assert [(r["subject"], r["reason"]) for r in exports] == [
-        (LEAD.person_ref, "ACCESS-READ-DASHBOARD: exported to org:council-rvk")]
+        (LEAD.person_ref, "ACCESS-READ-STATUS-REPORT: exported to org:council-rvk")]
     assert sign_in(api.client, COORD).get("/dashboard").status_code == 403
 
 

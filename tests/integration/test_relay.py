@@ -229,7 +229,7 @@ async def test_a_relay_starting_mid_log_publishes_each_fact_under_the_municipali
                            coordinator.person_ref, CommandMeta(acting("person:lead-rvk", Role.MUNICIPALITY_LEAD),
                                                                meta.occurred_at))
         case_id = app.register_contact(c.RegisterContact(
-            child_ref="person:child-mid-1", parent_refs=("person:parent-mid-1",), birth_date=date(2010, 1, 1),
+            child_ref="person:child-mid-1", parent_refs=("person:parent-mid-1",), birth_date=date(2008, 1, 1),
             municipality_ref="muni:reykjavik", coordinator_ref=coordinator.person_ref,
             coordinator_org_ref="org:school-mid-1", life_stage="secondary", conflict_of_interest_declared_none=True),
             meta).case_id

@@ -61,7 +61,7 @@ def record_cases(app: Casework) -> UUID:
     norway_lifecycle(app, child="person:child-kit-2")
     meta = CommandMeta(Actor(COORDINATOR, Role.COORDINATOR, SCHOOL), datetime(2024, 5, 2, 9, tzinfo=UTC))
     case_id = app.register_contact(c.RegisterContact(
-        child_ref="person:child-kit-3", parent_refs=("person:parent-kit-3",), birth_date=date(2012, 4, 4),
+        child_ref="person:child-kit-3", parent_refs=("person:parent-kit-3",), birth_date=date(2008, 4, 4),
         municipality_ref="muni:reykjavik", coordinator_ref=COORDINATOR, coordinator_org_ref=SCHOOL,
         life_stage="secondary", conflict_of_interest_declared_none=True), meta).case_id
     for complaint_id, move_to in (("gev-kit-rvk", "muni:kopavogur"), ("gev-kit-kop", None)):

@@ -83,3 +83,15 @@ def test_the_api_starts_in_production_with_a_strong_key_or_jwks(monkeypatch: pyt
     monkeypatch.setenv("PROSPERITY_API_JWKS_URL", "https://idp.example/jwks")
     assert ApiSettings().production
     create_app(Casework({"PERSISTENCE_MODULE": "eventsourcing.popo"}), ApiSettings())
+
+
+def test_report_and_audit_subcommands_parse_and_need_a_token(capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PROSPERITY_TOKEN", raising=False)
+    args = build_parser().parse_args(["report", "status", "--year", "2025", "--half", "2", "--csv"])
+    assert (args.year, args.half, args.csv, args.text) == (2025, 2, True, False)
+    assert main(["report", "status", "--year", "2025", "--half", "1"]) == 1
+    assert "bearer token is needed" in capsys.readouterr().err
+    assert main(["audit", "processing-without-basis"]) == 1
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["report", "status", "--year", "2025", "--half", "3"])

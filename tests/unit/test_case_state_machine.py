@@ -50,6 +50,7 @@ from domain.case_norway import NorwayCase, NorwayStatus
 from domain.directory import Institution
 from domain.errors import InvalidValue, RuleViolation
 from domain.legal_settings import DEFAULT_LEGAL_SETTINGS
+from domain.life_stage import SchoolStatus, eligible_life_stages
 from domain.values import (
     SYSTEM_ACTOR,
     Actor,
@@ -108,10 +109,10 @@ MUNI, OTHER_MUNI = "muni:reykjavik", "muni:akureyri"
 PEOPLE = (PARENT_A, PARENT_B, CHILD, STRANGER, COORD_1, COORD_2, COORD_3, COORD_X, CM_1, CM_2, LEAD)
 
 DAYS = st.one_of(st.just(0), st.integers(1, 7), st.integers(8, 60))
-AGE_AT_START_DAYS = st.one_of(st.integers(15 * 365 + 4, 17 * 365), st.integers(int(17.5 * 365.25),
+AGE_AT_START_DAYS = st.one_of(st.integers(16 * 365 + 4, 17 * 365), st.integers(int(17.5 * 365.25),
                                                                                 int(17.9 * 365.25)))
-"""15 to 17.9 years old when the case opens, half of them within months of 18, so the 18th birthday falls
-inside many runs, often in the middle of the lifecycle."""
+"""16 to 17.9 years old when the case opens (in upper secondary school or at social services, LIFE-1), half of
+them within months of 18, so the 18th birthday falls inside many runs, often in the middle of the lifecycle."""
 WHO = st.one_of(st.none(), st.tuples(st.sampled_from(PEOPLE), st.sampled_from(list(Role))))
 """``None`` is the actor the law expects for the command; a pair is anyone in any role."""
 PERSON = st.sampled_from(PEOPLE)
@@ -377,7 +378,8 @@ class IcelandCaseMachine(CaseMachine):
             birth_date=birth, municipality_ref=MUNI, coordinator_ref=COORD_3 if social else COORD_1,
             coordinator_institution=self.social if social else self.secondary,
             life_stage=LifeStage.SOCIAL_SERVICES if social else LifeStage.SECONDARY,
-            conflict_of_interest_declared_none=True, settings=SETTINGS)
+            conflict_of_interest_declared_none=True, settings=SETTINGS,
+            school_status=SchoolStatus.NONE if social else SchoolStatus.SECONDARY)
         self._case = self.save_new(case)
 
     def run(self, command: Callable[[IcelandCase], object], refuse_because: str | None = None) -> None:
@@ -696,16 +698,22 @@ class IcelandCaseMachine(CaseMachine):
     @rule(days=DAYS, coordinator=st.sampled_from([COORD_1, COORD_2, COORD_3, COORD_X]),
           institution=st.sampled_from(["secondary", "social"]),
           life_stage=st.sampled_from([LifeStage.SECONDARY, LifeStage.SOCIAL_SERVICES, LifeStage.PRIMARY]),
-          declared_none=st.booleans() | st.just(True), note=MAYBE_DOC)
+          declared_none=st.booleans() | st.just(True), note=MAYBE_DOC,
+          school=st.sampled_from([None, SchoolStatus.NONE, SchoolStatus.SECONDARY, SchoolStatus.PRIMARY]))
     def change_coordinator(self, days: int, coordinator: str, institution: str, life_stage: LifeStage,
-                           declared_none: bool, note: str | None) -> None:
-        self.prepare(days)
+                           declared_none: bool, note: str | None, school: SchoolStatus | None) -> None:
+        case = self.prepare(days)
         inst = self.institutions[institution]
+        try:
+            stages = eligible_life_stages(case.birth_date, self.now.date(), school)
+        except RuleViolation:  # LIFE-2: a school the age rules out
+            stages = frozenset()
         self.run(lambda c: c.change_coordinator(
             self.ctx(Actor(LEAD, Role.MUNICIPALITY_LEAD)), coordinator_ref=coordinator, institution=inst,
             life_stage_basis=life_stage, conflict_of_interest_declared_none=declared_none,
-            handover_note_doc_ref=note),
+            handover_note_doc_ref=note, school_status=school),
             first((self.closed(), "case closed"),
+                  (life_stage not in stages, "LIFE-1 the age and school give another stage"),
                   (not inst.is_designated(coordinator), "IS-R1 not designated"),
                   (life_stage is LifeStage.PRIMARY, "IS-R1 wrong institution"),
                   ((institution == "social") != (life_stage is LifeStage.SOCIAL_SERVICES), "IS-R1 stage"),
@@ -1624,7 +1632,7 @@ def test_a_parent_listed_as_a_providers_representative_is_still_not_removed() ->
     """The sequence hypothesis found (IS-R16): the parent, on the team as the provider's representative,
     could be removed because the guard looked at the member type instead of who the person is."""
     machine = IcelandCaseMachine()
-    machine.register_contact(age_days=5479, two_parents=False, social=False,
+    machine.register_contact(age_days=5844, two_parents=False, social=False,
                              warm_up=[(4, 0), (5, 0), (0, 0), (9, 0)])
     machine.remove_team_member(days=0, person=Existing(0), who=None)
     machine.stored_facts_obey_the_act()

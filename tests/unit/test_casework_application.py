@@ -83,7 +83,7 @@ def whole_store(app: Casework) -> list[tuple[int, UUID | str, int, str, bytes]]:
 
 
 def register_contact(child: str = IS_CHILD, episode: int = 1, org: str = SCHOOL) -> c.RegisterContact:
-    return c.RegisterContact(child_ref=child, parent_refs=(MUM,), birth_date=date(2012, 5, 1),
+    return c.RegisterContact(child_ref=child, parent_refs=(MUM,), birth_date=date(2009, 5, 1),
                              municipality_ref=REYKJAVIK, coordinator_ref=COORD.person_ref, coordinator_org_ref=org,
                              life_stage="secondary", conflict_of_interest_declared_none=True, episode=episode)
 
@@ -138,7 +138,7 @@ def test_a_case_stored_by_v1_under_its_natural_key_id_still_blocks_its_episode(a
     with_school(app)
     legacy = IcelandCase._create(IcelandCase.ContactRegistered, id=natural_key_id(Jurisdiction.ICELAND, IS_CHILD, 1),
                          ctx=app._context(meta(COORD, 20)),
-                         child_ref=IS_CHILD, parent_refs=(MUM,), birth_date=date(2012, 5, 1),
+                         child_ref=IS_CHILD, parent_refs=(MUM,), birth_date=date(2009, 5, 1),
                          municipality_ref=REYKJAVIK, episode=1, coordinator_ref=COORD.person_ref,
                          coordinator_org_ref=SCHOOL, life_stage=LifeStage.SECONDARY, channel=ContactChannel.IN_PERSON,
                          initiated_by=ContactInitiator.PARENT)

@@ -54,7 +54,7 @@ from services.walkthrough import START, ensure_institution, iceland_lifecycle, n
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
 AGGREGATES = (IcelandCase, NorwayCase, Case, Institution)
-BIRTH_DATES = ("2008-09-15", "2016-05-02", "2009-03-01", "2006-02-01", "2012-05-05", "2012-06-06", "2013-07-07",
+BIRTH_DATES = ("2008-09-15", "2016-05-02", "2007-03-01", "2006-02-01", "2007-05-05", "2007-06-06", "2007-07-07",
                "2015-01-01", "2006-08-01")
 """The birth dates the scenarios record: none may appear in any payload."""
 MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
@@ -88,14 +88,15 @@ def _meta(person: str, role: Role, day: int, org: str | None = None,
 
 
 def domicile_scenario(app: Casework) -> UUID:
-    """An Icelandic family that moves from Reykjavík to Hafnarfjörður after the request, then gets a service."""
+    """An Icelandic family (a child in upper secondary school, LIFE-1) that moves from Reykjavík to Hafnarfjörður
+    after the request, then gets a service."""
     coord, school, mum, child = "person:coord-is-1", "org:school-rvk-1", "person:parent-is-9", "person:child-is-9"
 
     def at(day: int) -> CommandMeta:
         return _meta(coord, Role.COORDINATOR, day, school, "domicile-scenario")
 
     case_id = app.register_contact(c.RegisterContact(
-        child_ref=child, parent_refs=(mum,), birth_date=date(2009, 3, 1), municipality_ref="muni:reykjavik",
+        child_ref=child, parent_refs=(mum,), birth_date=date(2007, 3, 1), municipality_ref="muni:reykjavik",
         coordinator_ref=coord, coordinator_org_ref=school, life_stage="secondary",
         conflict_of_interest_declared_none=True), at(1)).case_id
     app.record_integration_request(c.RecordIntegrationRequest(
@@ -159,14 +160,14 @@ def edge_scenarios(app: Casework) -> None:
     app.record_majority(c.RecordMajority(case_id=first), _meta("person:system", Role.SYSTEM, 24))
 
     # the family withdraws its request
-    second = open_case("person:child-e-2", "person:parent-e-2", date(2012, 5, 5), 1)
+    second = open_case("person:child-e-2", "person:parent-e-2", date(2007, 5, 5), 1)
     request(second, "person:parent-e-2", 2)
     app.withdraw_integration_request(c.WithdrawIntegrationRequest(
         case_id=second, request_id="request-person:parent-e-2", withdrawn_by_ref="person:parent-e-2",
         reason_code="family_moved_on"), as_coord(3))
 
     # a team that ends without a plan, and the complaint to GEV about it
-    third = open_case("person:child-e-3", "person:parent-e-3", date(2012, 6, 6), 1)
+    third = open_case("person:child-e-3", "person:parent-e-3", date(2007, 6, 6), 1)
     cm = "person:cm-is-1"
     request(third, "person:parent-e-3", 2)
     app.record_service(c.RecordService(
@@ -194,7 +195,7 @@ def edge_scenarios(app: Casework) -> None:
         recommendation_codes=("draw_up_plan",), deadline_for_improvement=date(2024, 6, 1)), as_coord(60))
 
     # a case closed before anything happened
-    fourth = open_case("person:child-e-4", "person:parent-e-4", date(2013, 7, 7), 1)
+    fourth = open_case("person:child-e-4", "person:parent-e-4", date(2007, 7, 7), 1)
     app.close_case(c.CloseCase(case_id=fourth, closure_reason="no_further_need"), as_coord(2))
 
     # Norway: consent given, then withdrawn
@@ -371,7 +372,7 @@ def test_no_payload_carries_a_birth_date_a_topic_or_the_domain_context(published
         assert not keys & {"ctx", "birth_date", "originator_id", "originator_topic", "_type_", "_data_"}, p.subject
     years = {(p.contract.event_type, json.loads(p.payload)["birth_year"]) for p in published
              if p.contract.event_type in {"contact_registered", "barnekoordinator_requested"}}
-    assert years == {("contact_registered", year) for year in (2008, 2009, 2006, 2012, 2013)} | {
+    assert years == {("contact_registered", year) for year in (2008, 2007, 2006)} | {
         ("barnekoordinator_requested", 2016), ("barnekoordinator_requested", 2015)}
 
 

@@ -7,7 +7,8 @@ through the same application layer, access model and read-access log. A router p
 * :mod:`~services.api.pages.family`: the family's cases, coordinator, plan, decisions and notices;
 * :mod:`~services.api.pages.oversight`: the supervisor's §5 questions and a case's verified audit trail;
 * :mod:`~services.api.pages.dashboard`: the municipality's charts and the status report download;
-* :mod:`~services.api.pages.mail`: development only, the mail catcher's messages decoded.
+* :mod:`~services.api.pages.mail`: development only, the mail catcher's messages decoded;
+* :mod:`~services.api.pages.lookup`: the public "who is my coordinator" page (no sign-in).
 
 Shared: :mod:`~services.api.pages.deps` (session → actor, CSRF, rendering). ``docs/pages.md`` describes them.
 """
@@ -25,7 +26,7 @@ from psycopg_pool import ConnectionPool
 from starlette.middleware.sessions import SessionMiddleware
 
 from services.api.deps import Services
-from services.api.pages import cases, dashboard, family, mail, oversight, signin
+from services.api.pages import cases, dashboard, family, lookup, mail, oversight, signin
 from services.api.pages.deps import CsrfRefused, PageServices, PagesUnavailable, SignInRequired, render, templates
 from services.api.pages.sessions import PostgresSessionStore
 from services.api.pages.settings import WebSettings
@@ -53,7 +54,8 @@ def install(api: FastAPI, svc: Services, pool: ConnectionPool[Any],
     api.add_middleware(SessionMiddleware, secret_key=settings.session_secret.get_secret_value(),
                        session_cookie=SESSION_COOKIE, max_age=settings.session_absolute_seconds, same_site="lax",
                        https_only=production)
-    for router in (signin.router, cases.router, family.router, oversight.router, dashboard.router, mail.router):
+    for router in (signin.router, cases.router, family.router, oversight.router, dashboard.router, mail.router,
+                   lookup.router):
         api.include_router(router)
 
     async def sign_in_first(request: Request, _: Exception) -> Response:

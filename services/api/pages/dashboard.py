@@ -1,5 +1,6 @@
 """The municipality lead's dashboard (also municipal staff): services by level, the funnel, timeliness T1-T4,
-plans due and coordinator coverage as server-drawn SVG charts, and the half-yearly status report as CSV.
+plans due and coverage per institution type (case managers at the centres included) as server-drawn SVG charts,
+the half-yearly status report so far (its text) and any half-year's report as CSV.
 
 Every figure is the JSON API's own read (``services.api.routers.dashboards``, called with the signed-in person: the
 same scope, a municipality's own figures only, and one read-log row per row-level case shown); the funnel and the
@@ -9,9 +10,6 @@ export: it is logged with its recipient (a pseudonymous ``org:``/``muni:`` refer
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,12 +20,15 @@ from domain.access import AccessDenied, ReadKind
 from domain.errors import InvalidValue
 from domain.values import Actor
 from projections.dashboard import queries as dash_q
-from projections.dashboard.report import StatusReport, status_report
+from projections.dashboard.calendar import Half
+from projections.dashboard.coverage import TypeCoverage
+from projections.dashboard.report_export import StatusExport, status_export, to_csv
 from services.api.deps import ReadModelNotBuilt
 from services.api.pages.cases import refusal_page
 from services.api.pages.charts import Chart, bars
 from services.api.pages.deps import PageServices, available, csrf_checked, render, signed_in
 from services.api.routers import dashboards as dash_api
+from services.api.routers import reports as reports_api
 from services.casework.read_log import Outcome, Purpose, ReadAttempt
 
 router = APIRouter(include_in_schema=False)
@@ -51,7 +52,6 @@ def _charts(request: Request, actor: Actor, web: PageServices) -> tuple[list[Cha
             remedy="Supervisors use the oversight pages and the JSON dashboards with municipality_ref.")
     levels = dash_api.services_by_level(request, today, "municipality", None, actor, svc)
     timing = dash_api.timeliness(request, today, "municipality", None, None, None, actor, svc)
-    coverage = dash_api.coordinator_coverage(request, today, None, actor, svc)
     due = dash_api.plans_due(request, today, 30, None, OVERSIGHT, actor, svc)
     with svc.read_models.reading("dashboard") as cur:
         iceland = dash_q.integration_funnel(cur, municipality_ref=scope.municipality_ref)
@@ -71,12 +71,33 @@ def _charts(request: Request, actor: Actor, web: PageServices) -> tuple[list[Cha
     overdue = sum(1 for r in due if r.overdue)
     charts.append(bars("plans", "Plan reviews", [("overdue", [overdue]), ("due within 30 days", [len(due) - overdue])],
                        series=("plans",)))
-    kinds = sorted({c.institution_type for c in coverage})
-    charts.append(bars("coverage", "Coordinator coverage by institution type",
-                       [(_label(k), [sum(1 for c in coverage if c.institution_type == k and c.designated),
-                                     sum(1 for c in coverage if c.institution_type == k and not c.designated)])
-                        for k in kinds], series=("with a coordinator", "without")))
-    return charts, {"municipality": scope.municipality_ref, "due": due, "timing": timing}
+    by_type = reports_api.coverage(request, today, None, actor, svc)
+    charts.append(bars("coverage", "Coverage by institution type (% with a coordinator; centres: a case manager)",
+                       [(_coverage_label(c), [c.percentage]) for c in by_type], series=("% covered",),
+                       unit="%"))
+    return charts, {"municipality": scope.municipality_ref, "due": due, "timing": timing, "coverage": by_type,
+                    "report": _current_report(request, actor, web, scope.municipality_ref)}
+
+
+def _coverage_label(c: TypeCoverage) -> str:
+    kind = "centres (case managers)" if c.role == "case_manager" else _label(c.institution_type)
+    return f"{kind}: {c.covered} of {c.institutions}"
+
+
+def _current_report(request: Request, actor: Actor, web: PageServices, municipality_ref: str) -> StatusExport:
+    """The half-year so far, shown on the page: a read of the report by the lead themselves, logged as one."""
+    svc, today = web.api, datetime.now(UTC).date()
+    half: Half = 1 if today.month <= 6 else 2
+    svc.reads.scope(actor, ReadKind.STATUS_REPORT, resource="status_report", purpose=OVERSIGHT,
+                    correlation_id=getattr(request.state, "correlation_id", None))
+    thresholds = dash_q.Thresholds.from_legal_settings(svc.app.legal_settings)
+    with svc.read_models.reading("dashboard") as cur:
+        export = status_export(cur, municipality_ref=municipality_ref, year=today.year, half=half,
+                               thresholds=thresholds)
+    svc.reads.rows_read(actor, ReadKind.STATUS_REPORT, resource=f"status_report {municipality_ref} {today.year}-H"
+                        f"{half} page to {actor.person_ref}", purpose=OVERSIGHT, cases=[(None, None)],
+                        correlation_id=getattr(request.state, "correlation_id", None))
+    return export
 
 
 @router.get("/dashboard")
@@ -88,37 +109,6 @@ def dashboard(request: Request, actor: Actor = Depends(signed_in),  # noqa: B008
         return refusal_page(request, error)
     year = datetime.now(UTC).year
     return render(request, "dashboard.html", {"charts": charts, "years": list(range(year, year - 6, -1)), **extra})
-
-
-def report_rows(report: StatusReport) -> Iterator[tuple[str, str, str]]:
-    """The structured report flattened to (section, item, value) rows."""
-    start, end = report.period
-    yield "report", "municipality", report.municipality_ref
-    yield "report", "period", f"{start.isoformat()}/{end.isoformat()}"
-    yield "report", "report_date", report.report_date.isoformat()
-    for name, funnel in (("iceland_funnel", report.iceland), ("norway_funnel", report.norway)):
-        if funnel is not None:
-            for key, value in vars(funnel).items():
-                if key != "municipality_ref":
-                    yield name, key, str(value)
-    yield "state", "open_cases", str(report.open_cases)
-    yield "state", "children_with_services", str(report.children_with_services)
-    for level in report.services_by_level:
-        yield "services_by_level", f"level_{level.level}", f"{level.children} children, {level.services} services"
-    for t in report.timeliness:
-        yield "timeliness", t.timer, (f"median {t.median_days}, p90 {t.p90_days}, completed {t.completed}, "
-                                      f"breaches {t.breaches}, running {t.running}")
-    yield "plans", "reviews_overdue", str(report.plan_reviews_overdue)
-    yield "plans", "reviews_due_soon", str(report.plan_reviews_due_soon)
-    yield "plans", "transition_watch", str(report.transition_watch)
-    if report.closures_without_plan is not None:
-        c = report.closures_without_plan
-        yield "closures_without_plan", "teams_concluded", str(c.teams_concluded)
-        yield "closures_without_plan", "without_plan", str(c.without_plan)
-    for stage in report.complaints:
-        yield "complaints", stage.stage, str(stage.current)
-    yield "coverage", "institutions", str(len(report.coverage))
-    yield "coverage", "with_coordinator", str(report.institutions_covered)
 
 
 @router.post("/dashboard/status-report.csv", dependencies=[Depends(csrf_checked)])
@@ -134,24 +124,20 @@ def status_report_csv(request: Request, year: int = Form(ge=1990, le=2099), half
             privacy.check_ref("recipient_ref", recipient, "muni")
         else:
             privacy.check_ref("recipient_ref", recipient, "org")
-        scope = svc.reads.scope(actor, ReadKind.DASHBOARD, resource="status_report_export", purpose=OVERSIGHT,
+        scope = svc.reads.scope(actor, ReadKind.STATUS_REPORT, resource="status_report_export", purpose=OVERSIGHT,
                                 correlation_id=correlation)
         if scope.municipality_ref is None:
             raise AccessDenied("ACCESS-SCOPE", "the status report", (), (), reason=(
                 "A status report is one municipality's, exported by its lead or staff."))
         thresholds = dash_q.Thresholds.from_legal_settings(svc.app.legal_settings)
         with svc.read_models.reading("dashboard") as cur:
-            report = status_report(cur, municipality_ref=scope.municipality_ref, year=year,
+            export = status_export(cur, municipality_ref=scope.municipality_ref, year=year,
                                    half=1 if half == 1 else 2, thresholds=thresholds)
     except (AccessDenied, InvalidValue, ReadModelNotBuilt) as error:
         return refusal_page(request, error)
     svc.read_log.record([ReadAttempt(actor, f"status_report_export {year}H{half}", OVERSIGHT, Outcome.GRANTED,
-                                     f"ACCESS-READ-DASHBOARD: exported to {recipient}",
+                                     f"ACCESS-READ-STATUS-REPORT: exported to {recipient}",
                                      correlation_id=correlation)])
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(("section", "item", "value"))
-    writer.writerows(report_rows(report))
     name = f"status-report-{scope.municipality_ref.split(':', 1)[1]}-{year}-H{half}.csv"
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+    return Response(to_csv(export), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -5,9 +5,9 @@ and by when to complain, and the notices received; in Icelandic, Norwegian (bokm
 access model, so a case is listed only if the JSON API would show it, and each read is logged. The case page is
 ``/cases/{id}`` (:mod:`services.api.pages.cases`), rendered here for a family member.
 
-Who my coordinator is comes from the case itself (its coordinator and institution). A public "who is the
-coordinator for my child's school and age" lookup belongs beside it in ``family_case.html`` (the
-``coordinator-lookup`` section) once the directory offers one.
+Who my coordinator is comes from the case itself (its coordinator and institution). The public "who is the
+coordinator for my child's school and age" lookup (:mod:`services.api.pages.lookup`) is linked beside it in
+``family_case.html`` (the ``coordinator-lookup`` section), for the case's municipality.
 """
 
 from __future__ import annotations

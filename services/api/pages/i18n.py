@@ -44,9 +44,9 @@ M: dict[str, tuple[str, str, str]] = {
     "no_coordinator": ("No coordinator is named yet.", "Enginn tengiliður hefur verið tilnefndur enn.",
                        "Ingen barnekoordinator er oppnevnt ennå."),
     "coordinator_lookup": (
-        "To find the coordinator of another school or service, ask your municipality.",
-        "Til að finna tengilið annars skóla eða þjónustu, hafðu samband við sveitarfélagið.",
-        "For å finne koordinatoren til en annen skole eller tjeneste, spør kommunen."),
+        "To find the coordinator of another school or service, look it up or ask your municipality.",
+        "Til að finna tengilið annars skóla eða þjónustu, flettu því upp eða hafðu samband við sveitarfélagið.",
+        "For å finne koordinatoren til en annen skole eller tjeneste, slå det opp eller spør kommunen."),
     "plan": ("The plan", "Áætlunin", "Planen"),
     "no_plan": ("No plan has been adopted yet.", "Engin áætlun hefur verið samþykkt enn.",
                 "Ingen plan er vedtatt ennå."),
@@ -115,6 +115,47 @@ M: dict[str, tuple[str, str, str]] = {
                    "Samtykke (til planen, til deling)"),
     "el_cooperation_with_other_services": ("Cooperation with other services", "Samstarf við aðra þjónustu",
                                            "Samarbeid med andre tjenester"),
+    # the public "who is my coordinator" page (services.api.pages.lookup, seed 003)
+    "lookup_title": ("Who is my child's coordinator?", "Hver er tengiliður barnsins míns?",
+                     "Hvem er koordinatoren for barnet mitt?"),
+    "lookup_intro": (
+        "Every child and parent can find the coordinator of services nearby. Say where you live and how old the "
+        "child is: we answer which institution's coordinator serves the child. You do not sign in, and we keep "
+        "nothing of what you ask.",
+        "Öll börn og foreldrar eiga að geta fundið tengilið farsældar í nærumhverfi sínu. Segðu hvar þú býrð og "
+        "hvað barnið er gamalt: við svörum hvaða stofnunar tengiliður þjónar barninu. Engin innskráning, og við "
+        "geymum ekkert af því sem þú spyrð um.",
+        "Alle barn og foreldre skal kunne finne koordinatoren i nærmiljøet. Si hvor du bor og hvor gammelt barnet "
+        "er: vi svarer hvilken enhets koordinator som betjener barnet. Du logger ikke inn, og vi lagrer ingenting "
+        "av det du spør om."),
+    "lookup_municipality": ("Municipality", "Sveitarfélag", "Kommune"),
+    "lookup_age": ("Age of the child (years; empty while expecting)", "Aldur barnsins (ár; autt á meðgöngu)",
+                   "Barnets alder (år; tomt under svangerskapet)"),
+    "lookup_school": ("The child attends", "Barnið sækir", "Barnet går i"),
+    "lookup_school_unknown": ("(not said)", "(ekki tilgreint)", "(ikke oppgitt)"),
+    "lookup_school_none": ("no school", "engan skóla", "ingen skole"),
+    "lookup_school_preschool": ("preschool", "leikskóla", "barnehage"),
+    "lookup_school_primary": ("primary school", "grunnskóla", "barneskole/ungdomsskole"),
+    "lookup_school_secondary": ("upper secondary school", "framhaldsskóla", "videregående skole"),
+    "lookup_ask": ("Find the coordinator", "Finna tengilið", "Finn koordinatoren"),
+    "lookup_answer": ("Where the child finds a coordinator", "Hvar barnið finnur tengilið",
+                      "Hvor barnet finner en koordinator"),
+    "lookup_has_coordinator": ("has a designated coordinator", "hefur tilnefndan tengilið",
+                               "har en oppnevnt koordinator"),
+    "lookup_no_coordinator": ("no coordinator designated yet: ask the municipality",
+                              "enginn tengiliður tilnefndur enn: spyrðu sveitarfélagið",
+                              "ingen koordinator oppnevnt ennå: spør kommunen"),
+    "lookup_none_registered": ("No such institution is registered in this municipality yet.",
+                               "Engin slík stofnun er skráð í sveitarfélaginu enn.",
+                               "Ingen slik enhet er registrert i kommunen ennå."),
+    "lookup_fallback": ("For a child outside preschool and school: the municipality's social services.",
+                        "Fyrir barn sem er hvorki í leikskóla né skóla: félagsþjónusta sveitarfélagsins.",
+                        "For et barn utenfor barnehage og skole: kommunens sosialtjeneste."),
+    "lookup_no_names": ("We name institutions and roles, never a person.",
+                        "Við nefnum stofnanir og hlutverk, aldrei einstaklinga.",
+                        "Vi oppgir enheter og roller, aldri personer."),
+    "lookup_link": ("Who is the coordinator for another age or school?", "Hver er tengiliður fyrir annan aldur "
+                    "eða skóla?", "Hvem er koordinatoren for en annen alder eller skole?"),
 }
 """Every message in the three languages (a test checks that none is missing)."""
 

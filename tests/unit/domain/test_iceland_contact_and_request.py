@@ -9,6 +9,7 @@ import pytest
 
 from domain.case_iceland import IcelandCase, IcelandStatus
 from domain.legal_settings import LegalSettings
+from domain.life_stage import SchoolStatus
 from domain.values import FamilyMember, InstitutionType, LifeStage, OfferResponse, ViewsMethod
 from tests.unit.domain.builders import (
     BUP_ORG,
@@ -75,6 +76,30 @@ def test_coordinator_must_work_at_the_institution_serving_the_childs_life_stage(
 
     with refused(None, "IS-R1"):
         register_contact(coordinator_institution=primary_school, life_stage=LifeStage.SECONDARY)
+
+
+def test_a_sixteen_year_old_is_refused_an_infant_health_centre_coordinator() -> None:
+    """LIFE-1: the life stage follows from the birth date; the caller cannot make a 16-year-old an infant."""
+    health_centre = designated_institution(HEALTH_CENTRE_ORG, InstitutionType.HEALTH_CENTRE)
+
+    with refused(None, "LIFE-1"):
+        register_contact(coordinator_institution=health_centre, life_stage=LifeStage.INFANT)
+
+
+def test_a_school_the_age_rules_out_is_refused_on_contact() -> None:
+    with refused(None, "LIFE-2"):
+        register_contact(school_status=SchoolStatus.PRESCHOOL)
+
+
+def test_a_sixteen_year_old_in_no_school_is_served_by_social_services() -> None:
+    social = designated_institution("org:social-rvk", InstitutionType.SOCIAL_SERVICES)
+
+    case = register_contact(coordinator_institution=social, life_stage=LifeStage.SOCIAL_SERVICES,
+                            school_status=SchoolStatus.NONE)
+
+    assert case.life_stage is LifeStage.SOCIAL_SERVICES
+    with refused(None, "LIFE-1"):
+        register_contact(school_status=SchoolStatus.NONE)  # secondary school's coordinator, but in no school
 
 
 def test_coordinator_must_be_designated_by_the_institution() -> None:
@@ -406,6 +431,18 @@ def test_the_coordinator_follows_the_child_to_a_new_institution() -> None:
                             conflict_of_interest_declared_none=True, handover_note_doc_ref="doc:handover-1")
 
     assert (case.coordinator_ref, case.coordinator_org_ref) == (NEW_COORDINATOR.person_ref, OTHER_SCHOOL_ORG)
+
+
+def test_a_new_coordinator_is_refused_for_a_life_stage_the_childs_age_rules_out() -> None:
+    """LIFE-1 on a change: the stage cited is judged against the birth date on the record, on the day."""
+    health_centre = designated_institution(HEALTH_CENTRE_ORG, InstitutionType.HEALTH_CENTRE,
+                                           coordinators=(NEW_COORDINATOR.person_ref,))
+    case = iceland_case(S.INTEGRATION_ACTIVE_L1)
+
+    with refused(case, "LIFE-1"):
+        case.change_coordinator(ctx(COORDINATOR, 60), coordinator_ref=NEW_COORDINATOR.person_ref,
+                                institution=health_centre, life_stage_basis=LifeStage.INFANT,
+                                conflict_of_interest_declared_none=True)
 
 
 def test_a_new_coordinator_must_serve_the_childs_life_stage() -> None:

@@ -14,6 +14,7 @@ from domain.life_stage import (
     check_school_status,
     derive_life_stage,
     eligible_life_stages,
+    life_stages_for_age,
     next_life_stage_change,
     require_life_stage_for_age,
     school_year,
@@ -79,7 +80,15 @@ def test_a_child_not_yet_born_attends_no_school() -> None:
 def test_without_a_school_status_what_the_age_cannot_tell_stays_open() -> None:
     assert eligible_life_stages(BORN, date(2013, 1, 1)) == {LifeStage.INFANT, LifeStage.PRESCHOOL}
     assert eligible_life_stages(BORN, date(2020, 1, 1)) == {LifeStage.PRIMARY, LifeStage.SOCIAL_SERVICES}
-    assert eligible_life_stages(BORN, date(2026, 12, 2)) == {LifeStage.SECONDARY, LifeStage.SOCIAL_SERVICES}
+    assert eligible_life_stages(BORN, date(2027, 12, 2)) == {LifeStage.SECONDARY, LifeStage.SOCIAL_SERVICES}
+
+
+def test_a_year_either_side_of_a_school_start_both_schools_are_possible() -> None:
+    """Art. 15: a child may start school a year early or late, so near a boundary the age allows both."""
+    assert eligible_life_stages(BORN, date(2016, 9, 1)) == {LifeStage.INFANT, LifeStage.PRESCHOOL,
+                                                             LifeStage.PRIMARY, LifeStage.SOCIAL_SERVICES}
+    assert eligible_life_stages(BORN, date(2026, 12, 2)) == {LifeStage.PRIMARY, LifeStage.SECONDARY,
+                                                              LifeStage.SOCIAL_SERVICES}
     assert eligible_life_stages(None, date(2026, 12, 2)) == {LifeStage.PREGNANCY}
     assert eligible_life_stages(BORN, date(2020, 1, 1), SchoolStatus.NONE) == {LifeStage.SOCIAL_SERVICES}
 
@@ -118,3 +127,17 @@ def test_the_derived_stage_is_always_eligible_and_changes_only_on_the_next_chang
         day, new_stage = change
         assert derive_life_stage(born, date.fromordinal(day.toordinal() - 1)) is stage
         assert derive_life_stage(born, day) is new_stage
+
+
+def test_an_age_in_years_gives_the_stages_of_its_oldest_and_youngest_birth_dates() -> None:
+    on = date(2026, 12, 2)
+    assert life_stages_for_age(None, on) == {LifeStage.PREGNANCY}
+    assert life_stages_for_age(0, on) == {LifeStage.INFANT, LifeStage.PRESCHOOL}
+    assert LifeStage.INFANT not in life_stages_for_age(16, on)
+    assert life_stages_for_age(16, on, SchoolStatus.NONE) == {LifeStage.SOCIAL_SERVICES}
+    assert life_stages_for_age(10, on) == {LifeStage.PRIMARY, LifeStage.SOCIAL_SERVICES}
+
+
+def test_an_age_and_a_school_the_age_rules_out_are_refused() -> None:
+    with pytest.raises(RuleViolation, match="LIFE-2"):
+        life_stages_for_age(3, date(2026, 12, 2), SchoolStatus.SECONDARY)
