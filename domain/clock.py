@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from domain.legal_settings import LegalSettings
-from domain.life_stage import eligible_life_stages, next_life_stage_change
+from domain.life_stage import derive_life_stage, next_life_stage_change
 from domain.rules import birthday
 from domain.values import IntegrationTrack, Jurisdiction
 
@@ -138,7 +138,9 @@ def _handover(case: Any) -> Iterator[DueFact]:
     if case.birth_date is None or since is None:
         return
     change = next_life_stage_change(case.birth_date, since)
-    if change is not None and case.life_stage not in eligible_life_stages(case.birth_date, change[0]):
+    # The typical stage for the age (derive_life_stage), not every stage LIFE-1 tolerates a year either side:
+    # the handover duty starts when the age-derived stage changes, even if a late start keeps it lawful.
+    if change is not None and case.life_stage is not derive_life_stage(case.birth_date, change[0]):
         yield DueFact(change[0], "T13", f"T13:{change[0].isoformat()}", Mark.REACHED, change[0],
                       change[1].value)
 
