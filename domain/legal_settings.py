@@ -47,5 +47,11 @@ class LegalSettings:
     rules_version: str = "2026-11"
     """Recorded on deadline-bearing facts so a later change of these settings never rewrites history."""
 
+    no_ordinary_coordinator_decision_days: int | None = 30
+    """unknown (seed 002, domain.md §2.4): how long after the 18th birthday the municipality may take to decide on
+    an ordinary coordinator before "no ordinary coordinator after 18" may be complained about without a decision.
+    No source gives a number; [I] suggested 30 days. None switches that route off (only a refusal is then
+    complainable on that ground). The clock's breach fact of that deadline reads the same value."""
+
 
 DEFAULT_LEGAL_SETTINGS = LegalSettings()
