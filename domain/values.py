@@ -416,5 +416,6 @@ ENUM_TYPES: tuple[type, ...] = (
     ContactInitiator, FamilyMember, OfferResponse, MemberType, EvaluationOutcome, TeamOutcome,
     ComplainantCapacity, ComplaintSubject, ViewsMethod, RequestChannel, FamilyStatus, Decision,
     InstructionType, ReconsiderationOutcome, ComplaintStage, StatsforvalterenOutcome,
+    ComplaintGround, GuidanceTopic, ReferralKind, FollowUpPurpose, ReassessmentReason,
 )
 """Enumerations that appear inside events; stored by value and restored to the enum on load."""
