@@ -281,7 +281,7 @@ class NorwayCase(NorwayCoordination):
         under pbrl § 7-7 / fvl § 31) and marked late. The design card's 'complaint lodged' in Norway."""
         ground = None if ground is None else ComplaintGround(ground)
         latest = next(reversed(self.decisions), None)
-        named = self.decisions.get(decision_id or "", (None,))[0]
+        named = self.decisions.get(decision_id or latest or "", (None,))[0]
         if ground is ComplaintGround.NO_ORDINARY_COORDINATOR_AFTER_18 and (
                 named is not Decision.ORDINARY_COORDINATOR_AFTER_18_REFUSED):
             self._require_after_18_decision_overdue(ctx, settings)
