@@ -529,7 +529,7 @@ def test_the_barnekoordinators_duties_and_a_complaint_of_the_right_not_fulfilled
     names = [type(e).__name__ for e in api.app.events.get(case_id)][-len(NO_DUTIES):]
     assert names == ["CoordinatorGuidanceGiven", "ReferralCommunicated", "ServiceFollowedUp", "ReassessmentInitiated",
                      "FamilyViewsRecorded", "SpecialistCoordinatorLinked", "ComplaintReceived"]
-    complaint = list(api.app.events.get(case_id))[-1]
+    complaint: Any = list(api.app.events.get(case_id))[-1]
     assert (complaint.ground.value, complaint.decision_id) == ("right_not_fulfilled", "decision-1")
 
     before = api.stored_events()
@@ -551,8 +551,9 @@ def test_no_ordinary_coordinator_decided_within_the_days_after_18_is_complainabl
     """Born 2006-03-01: 18 on day 53 of the story; ``LegalSettings.no_ordinary_coordinator_decision_days`` later
     the young person may complain though the municipality never decided."""
     opened = api.ok(c.RequestBarnekoordinator(
-        child_ref="person:child-no-18", parent_refs=(NO_MUM,), birth_date=date(2006, 3, 1), municipality_ref="muni:bodo",
-        request_id="no-request-18", channel="written", requested_by_ref=NO_MUM, family_status="child_under_18"), STAFF)
+        child_ref="person:child-no-18", parent_refs=(NO_MUM,), birth_date=date(2006, 3, 1),
+        municipality_ref="muni:bodo", request_id="no-request-18", channel="written", requested_by_ref=NO_MUM,
+        family_status="child_under_18"), STAFF)
     case_id = UUID(opened["case_id"])
     run_steps(api, case_id, NORWAY_STEPS[:4], 1)
     system = Actor("person:system", Role.SYSTEM)
@@ -566,5 +567,5 @@ def test_no_ordinary_coordinator_decided_within_the_days_after_18_is_complainabl
     assert early.status_code == 409 and early.json()["rule_id"] == "NO-R9b"
     api.ok(complaint, STAFF, 53 + days)
 
-    received = list(api.app.events.get(case_id))[-1]
+    received: Any = list(api.app.events.get(case_id))[-1]
     assert type(received).__name__ == "ComplaintReceived" and received.decision_id == "decision-1"

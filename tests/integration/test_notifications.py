@@ -553,6 +553,8 @@ def test_reaching_level_2_or_3_without_a_case_manager_tells_the_municipality(rig
     assert sorted((kind, recipient) for _, kind, recipient, *_ in rows) == [
         ("case_manager_needed", "muni:kopavogur"), ("level_without_case_manager", "muni:kopavogur")]
     with rig.store.reading() as cur:
-        subject, body = cur.execute("SELECT subject, body FROM outbox WHERE kind = 'level_without_case_manager'"
-                                    " AND case_id = %s", (case_id,)).fetchone()
+        row = cur.execute("SELECT subject, body FROM outbox WHERE kind = 'level_without_case_manager'"
+                          " AND case_id = %s", (case_id,)).fetchone()
+    assert row is not None
+    subject, body = row
     assert subject == "Barn á 3. stigi þjónustu án málstjóra" and "(áður: -)" in body

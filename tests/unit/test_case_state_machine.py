@@ -1556,7 +1556,7 @@ class NorwayCaseMachine(CaseMachine):
             return first((not awaiting, "NO-R9b no after-18 decision awaited"),
                          (majority is None or today < majority + timedelta(days=AFTER_18_DAYS), "NO-R9b still time"),
                          ((named or latest) != latest, "NO-R9 not the decision that stands"))
-        decided = case.decisions.get(latest if named is None else named)
+        decided = case.decisions.get((latest if named is None else named) or "")
         return first((decided is None, "NO-R9 no such decision"),
                      (decided is not None and ground is None and decided[0] not in COMPLAINABLE,
                       "NO-R9 nothing to complain about but its failure"),

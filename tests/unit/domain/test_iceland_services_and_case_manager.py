@@ -5,6 +5,7 @@ move to another municipality."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -282,7 +283,8 @@ def test_after_a_level_3_service_ends_a_level_2_one_lowers_the_level_from_3_to_2
     lowered = last_event(case, "LevelLowered")
     assert (lowered.from_level, lowered.to_level, lowered.reason) == (3, 2, "service_recorded")
     assert event_names(case)[-2:] == ["ServiceRecorded", "LevelLowered"]
-    assert [e.from_level for e in case.pending_events if type(e).__name__ == "LevelRaised"] == [None]
+    raised: list[Any] = [e for e in case.pending_events if type(e).__name__ == "LevelRaised"]
+    assert [e.from_level for e in raised] == [None]
 
 
 def test_ending_the_highest_service_lowers_the_level_to_the_next_active_one() -> None:

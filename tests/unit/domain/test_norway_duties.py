@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 import pytest
 from eventsourcing.persistence import StoredEvent
@@ -277,7 +278,8 @@ def test_a_complaint_stored_before_grounds_were_replays_with_none() -> None:
     older = Casework(env=popo)
     older.recorder.insert_events([*earlier, v1])
 
-    replayed = older.repository.get(case.id)
+    replayed: NorwayCase = older.repository.get(case.id)
 
     assert replayed.complaints == case.complaints
-    assert older.mapper.to_domain_event(v1).ground is None
+    upcast: Any = older.mapper.to_domain_event(v1)
+    assert upcast.ground is None
