@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from contracts import commands as c
 from contracts.events import BarnekoordinatorDecisionIssuedV1, EventEnvelopeV1, TeamConclusionNotifiedV1
-from domain.values import AdultServiceHandover, ProviderRole, SupportPlanContent
+from domain.values import AdultServiceHandover, ProviderRole, Role, SupportPlanContent
 from projections.notifications import NotificationsProjection
 from projections.notifications.projection import local_date
 from projections.notifications.templates import format_date
@@ -546,7 +546,18 @@ def test_the_notifier_process_delivers_through_the_directory_table_until_stopped
 def test_reaching_level_2_or_3_without_a_case_manager_tells_the_municipality(rig: Rig) -> None:
     """Issue 12: the level-3 service of ``iceland_team`` comes before the case manager: the domicile municipality
     is told once, in Icelandic, and delivery finds it like the coordinator's own notice of the need."""
-    case_id, _ = iceland_team(rig.app, child="person:child-is-12")
+    case_id, at = iceland_team(rig.app, child="person:child-is-12")
+    # with the case manager in place, the level lowered (3 -> 2) and raised again (2 -> 3) tells nobody
+    coordinator = at("person:coord-is-7", Role.COORDINATOR, 10, "org:school-kop-1")
+    rig.app.record_service(c.RecordService(
+        case_id=case_id, service_id="svc-12b", provider_org_ref="org:social-kop", service_level=2,
+        service_type_code="family_support", start_date=date(2024, 1, 18)), coordinator)
+    rig.app.end_service(c.EndService(case_id=case_id, service_id="svc-7", end_date=date(2024, 1, 18)), coordinator)
+    rig.app.record_service(c.RecordService(
+        case_id=case_id, service_id="svc-12c", provider_org_ref="org:social-kop", service_level=3,
+        service_type_code="family_support", start_date=date(2024, 1, 18)), coordinator)
+    assert [type(e).__name__ for e in rig.app.events.get(case_id)][-5:] == [
+        "ServiceRecorded", "ServiceEnded", "LevelLowered", "ServiceRecorded", "LevelRaised"]
     rig.feeder.feed()
 
     rows = rig.outbox(f"case_id = '{case_id}' AND kind IN ('level_without_case_manager', 'case_manager_needed')")
