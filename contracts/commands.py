@@ -33,6 +33,7 @@ from contracts.refs import Code, DocRef, Identifier, MunicipalityRef, OrgRef, Pe
 from domain.life_stage import SchoolStatus
 from domain.values import (
     ComplainantCapacity,
+    ComplaintGround,
     ComplaintSubject,
     ContactChannel,
     ContactInitiator,
@@ -40,12 +41,16 @@ from domain.values import (
     EvaluationOutcome,
     FamilyMember,
     FamilyStatus,
+    FollowUpPurpose,
+    GuidanceTopic,
     InstitutionType,
     InstructionType,
     Jurisdiction,
     LifeStage,
     OfferResponse,
+    ReassessmentReason,
     ReconsiderationOutcome,
+    ReferralKind,
     RequestChannel,
     StatsforvalterenOutcome,
     TeamOutcome,
@@ -364,9 +369,13 @@ class AdoptIndividualPlan(CaseCommand):
 
 
 class ReceiveComplaint(CaseCommand):
+    """A complaint on one of the four grounds of seed 002. Without ``decision_id`` it is about the latest
+    decision; without ``ground``, the decision's own (a grant needs ``right_not_fulfilled`` named)."""
+
     complaint_id: Identifier
-    decision_id: Identifier
     received_by_ref: OrgRef
+    decision_id: Identifier | None = None
+    ground: ComplaintGround | None = None
 
 
 class ReconsiderComplaint(CaseCommand):
@@ -383,3 +392,55 @@ class RecordStatsforvalterenDecision(CaseCommand):
     complaint_id: Identifier
     outcome: StatsforvalterenOutcome
     doc_ref: DocRef
+
+
+# ---- Norway: the coordinator's duties after the decision (seed 002; added in issue 12) ---------------------
+GuidanceTopics = Annotated[tuple[GuidanceTopic, ...], Field(min_length=1, max_length=len(GuidanceTopic))]
+
+
+class RecordGuidanceGiven(CaseCommand):
+    """The barnekoordinator gave the family information and holistic guidance (the content is a document)."""
+
+    topics: GuidanceTopics
+    given_to_refs: Annotated[PersonRefs, Field(min_length=1)]
+    summary_doc_ref: DocRef
+
+
+class CommunicateReferral(CaseCommand):
+    """A contact or referral to a service or a patient and user organisation was communicated."""
+
+    kind: ReferralKind
+    topic: GuidanceTopic
+    target_org_ref: OrgRef
+    summary_doc_ref: DocRef
+
+
+class FollowUpWithService(CaseCommand):
+    """The barnekoordinator asks a service on the family's behalf (never which services it gives, or how)."""
+
+    target_service_org_ref: OrgRef
+    purpose: FollowUpPurpose
+    detail_doc_ref: DocRef
+
+
+class InitiateReassessment(CaseCommand):
+    """The barnekoordinator drives a reassessment of the child's needs while the coordination is active."""
+
+    target_service_org_ref: OrgRef
+    reason: ReassessmentReason
+    detail_doc_ref: DocRef
+
+
+class RecordFamilyViews(CaseCommand):
+    """The child's and the family's views, heard while the coordinator works (the views are a document)."""
+
+    views_of_refs: Annotated[PersonRefs, Field(min_length=1)]
+    method: ViewsMethod
+    summary_doc_ref: DocRef
+
+
+class LinkSpecialistCoordinator(CaseCommand):
+    """The specialist health service's coordinator, who works beside the barnekoordinator."""
+
+    specialist_coordinator_ref: PersonRef
+    health_trust_org_ref: OrgRef

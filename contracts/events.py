@@ -49,6 +49,7 @@ from contracts.recorded import (
 )
 from domain.values import (
     ComplainantCapacity,
+    ComplaintGround,
     ComplaintSubject,
     ContactChannel,
     ContactInitiator,
@@ -56,12 +57,16 @@ from domain.values import (
     EvaluationOutcome,
     FamilyMember,
     FamilyStatus,
+    FollowUpPurpose,
+    GuidanceTopic,
     InstitutionType,
     InstructionType,
     LifeStage,
     MemberType,
     OfferResponse,
+    ReassessmentReason,
     ReconsiderationOutcome,
+    ReferralKind,
     RequestChannel,
     Role,
     StatsforvalterenOutcome,
@@ -643,6 +648,11 @@ class ComplaintReceivedV1(EventEnvelopeV1):
     decision_id: Identifier
     received_by_ref: OrgRef
     within_deadline: bool
+    ground: ComplaintGround | None = None
+    """Which of the four grounds of seed 002 (refusal; change or termination; the right not fulfilled; no ordinary
+    coordinator after 18, refused or not decided in time). None on complaints recorded before grounds were: the
+    decision's kind then says it. ``decision_id`` is the decision complained about, or for the right not fulfilled
+    and no decision after 18, the grant that stood."""
 
 
 class ComplaintReconsideredV1(EventEnvelopeV1):
@@ -710,6 +720,73 @@ class DeadlineEscalatedV1(_DeadlineFactV1):
 
     event_type: Literal["deadline_escalated"]
     escalated_to_ref: MunicipalityRef
+# ---- added in issue 12: levels lowered, Norway's coordinator duties after the decision -----------------------
+class LevelLoweredV1(EventEnvelopeV1):
+    """**Level lowered**: the highest level among the child's active services went down (row 10). When the last
+    active service ends the level stands, so a level-3 service ended and a level-2 one started is 3 → 2."""
+
+    event_type: Literal["level_lowered"]
+    from_level: Level
+    to_level: Level
+    reason: Code
+    """What lowered it (``service_ended``, ``service_recorded``)."""
+    service_id: Identifier
+
+
+class CoordinatorGuidanceGivenV1(EventEnvelopeV1):
+    """The barnekoordinator gave the family information and holistic guidance (seed 002); the content is a
+    document."""
+
+    event_type: Literal["coordinator_guidance_given"]
+    topics: list[GuidanceTopic]
+    given_to_refs: list[PersonRef]
+    summary_doc_ref: DocRef
+
+
+class ReferralCommunicatedV1(EventEnvelopeV1):
+    """A contact or referral to a service or a patient and user organisation was communicated (seed 002)."""
+
+    event_type: Literal["referral_communicated"]
+    kind: ReferralKind
+    topic: GuidanceTopic
+    target_org_ref: OrgRef
+    summary_doc_ref: DocRef
+
+
+class ServiceFollowedUpV1(EventEnvelopeV1):
+    """The barnekoordinator followed a service up on the family's behalf: has it assessed enough, how is a case
+    progressing, what does it need (seed 002); never which services it gives or how (NO-R16)."""
+
+    event_type: Literal["service_followed_up"]
+    target_service_org_ref: OrgRef
+    purpose: FollowUpPurpose
+    detail_doc_ref: DocRef
+
+
+class ReassessmentInitiatedV1(EventEnvelopeV1):
+    """The barnekoordinator drove a reassessment of the child's needs while the coordination is active."""
+
+    event_type: Literal["reassessment_initiated"]
+    target_service_org_ref: OrgRef
+    reason: ReassessmentReason
+    detail_doc_ref: DocRef
+
+
+class FamilyViewsRecordedV1(EventEnvelopeV1):
+    """The child's and the family's needs, wishes and views, heard while the coordinator works (seed 002)."""
+
+    event_type: Literal["family_views_recorded"]
+    views_of_refs: list[PersonRef]
+    method: ViewsMethod
+    summary_doc_ref: DocRef
+
+
+class SpecialistCoordinatorLinkedV1(EventEnvelopeV1):
+    """The specialist health service's coordinator works beside the barnekoordinator (both at once, seed 002)."""
+
+    event_type: Literal["specialist_coordinator_linked"]
+    specialist_coordinator_ref: PersonRef
+    health_trust_org_ref: OrgRef
 
 
 # ---- the registry ------------------------------------------------------------------------------------------
@@ -731,6 +808,8 @@ CASE_MODELS: tuple[type[EventEnvelopeV1], ...] = (
     CoordinationInstructionIssuedV1, IndividualPlanAdoptedV1, ComplaintReceivedV1, ComplaintReconsideredV1,
     ComplaintForwardedToStatsforvalterenV1, StatsforvalterenDecisionRecordedV1,
     DeadlineWarningRaisedV1, DeadlineBreachedV1, DeadlineReachedV1, DeadlineEscalatedV1,
+    LevelLoweredV1, CoordinatorGuidanceGivenV1, ReferralCommunicatedV1, ServiceFollowedUpV1, ReassessmentInitiatedV1,
+    FamilyViewsRecordedV1, SpecialistCoordinatorLinkedV1,
 )
 
 

@@ -36,6 +36,7 @@ from domain import barnekoordinator
 from domain.case import Case
 from domain.case_iceland import IcelandCase
 from domain.case_norway import NorwayCase
+from domain.case_norway_duties import NorwayCoordination
 from domain.directory import Institution
 from domain.values import RULES_VERSION_BEFORE_RECORDING
 
@@ -47,7 +48,7 @@ STORE_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "o
 """Fields every stored fact has; the envelope publishes them in its own words (``ctx`` is flattened)."""
 ENVELOPE_SOURCES = frozenset({"municipality_ref", "jurisdiction", "legal_basis", "rule_id"})
 """Fact fields that, where a fact has them, fill the envelope rather than the contract's own fields."""
-_JURISDICTION_OF_AGGREGATE = {"IcelandCase": "IS", "NorwayCase": "NO"}
+_JURISDICTION_OF_AGGREGATE = {"IcelandCase": "IS", "NorwayCase": "NO", "NorwayCoordination": "NO"}
 _SAME_LAW = object()
 
 
@@ -175,6 +176,14 @@ _SPECS: dict[type, _Spec] = {
     _fact(Case, "DeadlineBreached"): _Spec(ev.DeadlineBreachedV1),
     _fact(Case, "DeadlineReached"): _Spec(ev.DeadlineReachedV1),
     _fact(Case, "DeadlineEscalated"): _Spec(ev.DeadlineEscalatedV1),
+    # added in issue 12 (the duties are facts of NorwayCase's base, so stored as NorwayCoordination.<Fact>)
+    _fact(IcelandCase, "LevelLowered"): _Spec(ev.LevelLoweredV1),
+    _fact(NorwayCoordination, "CoordinatorGuidanceGiven"): _Spec(ev.CoordinatorGuidanceGivenV1, "NO-R15"),
+    _fact(NorwayCoordination, "ReferralCommunicated"): _Spec(ev.ReferralCommunicatedV1, "NO-G0"),
+    _fact(NorwayCoordination, "ServiceFollowedUp"): _Spec(ev.ServiceFollowedUpV1, "NO-R16"),
+    _fact(NorwayCoordination, "ReassessmentInitiated"): _Spec(ev.ReassessmentInitiatedV1, "NO-G0"),
+    _fact(NorwayCoordination, "FamilyViewsRecorded"): _Spec(ev.FamilyViewsRecordedV1, "NO-R15"),
+    _fact(NorwayCoordination, "SpecialistCoordinatorLinked"): _Spec(ev.SpecialistCoordinatorLinkedV1, "NO-R17"),
 }
 """Domain fact class → its contract. ``IS-…``/``NO-…`` are the rule ids (domain.farsaeld,
 domain.barnekoordinator) the fact satisfies, where one clearly applies."""
@@ -188,7 +197,7 @@ def _published_topics() -> tuple[str, ...]:
     shares the log but is never published; selecting by topic leaves it out without a gap in any case's
     versions, and it is saved just before its case, so a reader's position passes it with the case's fact."""
     topics = []
-    for aggregate in (Case, IcelandCase, NorwayCase, Institution):  # Case: facts both laws record
+    for aggregate in (Case, IcelandCase, NorwayCase, NorwayCoordination, Institution):  # Case: facts both laws record
         for name in dir(aggregate):
             candidate = getattr(aggregate, name)
             if isinstance(candidate, type) and issubclass(candidate, DomainEvent):

@@ -9,15 +9,18 @@ Sources: seed 002 (Løvemammaene), helsedirektoratet.no pårørendeveileder and 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 
 from domain.errors import RuleViolation
 from domain.legal_settings import LegalSettings
 from domain.rules import birthday
 from domain.values import (
+    ComplaintGround,
     Decision,
     EligibilityCriteria,
     FamilyStatus,
+    FollowUpPurpose,
     IndividualPlanContent,
     InstructionType,
 )
@@ -32,8 +35,9 @@ FORBIDDEN_INSTRUCTIONS = frozenset({InstructionType.SERVICE_CONTENT, Instruction
 COMPLAINABLE_DECISIONS = frozenset({
     Decision.REFUSED, Decision.CHANGED, Decision.TERMINATED, Decision.ORDINARY_COORDINATOR_AFTER_18_REFUSED,
 })
-"""Seed 002 complaint grounds: refusal, change or termination, no ordinary coordinator after 18. (Failure to
-fulfil the right is complained about without a decision; it is recorded against the latest decision.)"""
+"""Decisions a complaint naming no ground may be about: refusal, change or termination, refusal after 18. The
+other grounds (failure to fulfil the right, no decision after 18) are named (``ComplaintGround``) and recorded
+against the latest decision."""
 
 
 def require_family_status(family_status: FamilyStatus, birth_date: date | None, on: date,
@@ -157,17 +161,69 @@ def require_individual_plan_items(content: IndividualPlanContent) -> None:
         )
 
 
-def require_complainable(decision: Decision | None) -> None:
-    """NO-R9. A complaint concerns a decision the family may complain about (seed 002 grounds)."""
+GROUND_DECISIONS: dict[ComplaintGround, frozenset[Decision]] = {
+    ComplaintGround.REFUSAL: frozenset({Decision.REFUSED}),
+    ComplaintGround.CHANGE_OR_TERMINATION: frozenset({Decision.CHANGED, Decision.TERMINATED}),
+    ComplaintGround.RIGHT_NOT_FULFILLED: frozenset({
+        Decision.GRANTED, Decision.CHANGED, Decision.ORDINARY_COORDINATOR_AFTER_18_GRANTED}),
+    ComplaintGround.NO_ORDINARY_COORDINATOR_AFTER_18: frozenset({Decision.ORDINARY_COORDINATOR_AFTER_18_REFUSED}),
+}
+"""The decisions each ground of seed 002 is about. Failure to fulfil the right is complained about while a grant
+stands (the latest decision); a change is both a decision one may complain about and a grant of a new coordinator
+[I]; an ordinary coordinator after 18 granted is a right that can go unfulfilled too [I]."""
+GROUND_OF_DECISION: dict[Decision, ComplaintGround] = {
+    Decision.REFUSED: ComplaintGround.REFUSAL,
+    Decision.CHANGED: ComplaintGround.CHANGE_OR_TERMINATION,
+    Decision.TERMINATED: ComplaintGround.CHANGE_OR_TERMINATION,
+    Decision.ORDINARY_COORDINATOR_AFTER_18_REFUSED: ComplaintGround.NO_ORDINARY_COORDINATOR_AFTER_18,
+}
+"""The ground a complaint naming no ground has: the one its decision allows (how v1 complaints were read)."""
+
+
+def require_complainable(decision: Decision | None, ground: ComplaintGround | None = None) -> ComplaintGround:
+    """NO-R9. A complaint concerns a decision the family may complain about on the ground it gives (seed 002);
+    without a ground, the decision's own (a grant needs the ground named: only its failure is complainable)."""
     if decision is None:
         raise RuleViolation("NO-R9", "The complaint names no decision issued in this case.",
                             remedy="Name the decision the complaint is about.")
-    if decision not in COMPLAINABLE_DECISIONS:
+    if ground is None:
+        if decision not in GROUND_OF_DECISION:
+            raise RuleViolation(
+                "NO-R9",
+                f"A '{decision.value}' decision gives the family nothing to complain about but its failure.",
+                remedy="Complain about a refusal, change, termination or refusal after 18, or give the ground "
+                       "'right_not_fulfilled'.")
+        return GROUND_OF_DECISION[decision]
+    if decision not in GROUND_DECISIONS[ground]:
+        allowed = ", ".join(sorted(d.value for d in GROUND_DECISIONS[ground]))
         raise RuleViolation(
             "NO-R9",
-            f"A '{decision.value}' decision gives the family nothing to complain about.",
-            remedy="Complain about a refusal, change, termination or refusal after 18.",
-        )
+            f"A complaint on the ground '{ground.value}' is not about a '{decision.value}' decision.",
+            remedy=f"That ground concerns a decision that is one of: {allowed}.")
+    return ground
+
+
+def require_latest_grant_stands(decision_id: str, latest_id: str | None) -> None:
+    """NO-R9. Failure to fulfil the right is complained about while the grant stands: the latest decision."""
+    if decision_id != latest_id:
+        raise RuleViolation("NO-R9", f"Decision {decision_id} no longer stands; a later decision replaced it.",
+                            remedy="Complain about the decision that stands now.")
+
+
+def after_18_decision_overdue(majority_on: date | None, on: date, settings: LegalSettings) -> None:
+    """NO-R9b. "No ordinary coordinator after 18" without a decision: complainable once the municipality has not
+    decided within ``LegalSettings.no_ordinary_coordinator_decision_days`` of the 18th birthday (N unknown)."""
+    days = settings.no_ordinary_coordinator_decision_days
+    if days is None:
+        raise RuleViolation(
+            "NO-R9b", "No deadline for the decision on an ordinary coordinator after 18 is configured.",
+            remedy="Complain about a refusal, or set LegalSettings.no_ordinary_coordinator_decision_days.")
+    if majority_on is None or on < majority_on + timedelta(days=days):
+        due = "the 18th birthday" if majority_on is None else (majority_on + timedelta(days=days)).isoformat()
+        raise RuleViolation(
+            "NO-R9b",
+            f"The municipality still has time to decide on an ordinary coordinator after 18 (until {due}).",
+            remedy=f"Complain once {days} days have passed since the 18th birthday without a decision.")
 
 
 def require_forward_only_if_not_upheld(upheld: bool) -> None:
@@ -179,3 +235,44 @@ def require_forward_only_if_not_upheld(upheld: bool) -> None:
             "A complaint the municipality upheld is not forwarded to Statsforvalteren.",
             remedy="Change the decision as the reconsideration found.",
         )
+
+
+# ---- the coordinator's duties after the decision (seed 002) ---------------------------------------------------
+FORBIDDEN_FOLLOW_UPS = frozenset({FollowUpPurpose.SERVICE_CONTENT, FollowUpPurpose.SERVICE_METHOD})
+
+
+def require_family(field_name: str, refs: tuple[str, ...], family: tuple[str, ...]) -> None:
+    """NO-R15. Information and guidance are given to, and views heard from, the child, the young person and the
+    family (seed 002: 'the family and the child receive the necessary information'; 'allowed to express their
+    needs, wishes and views ... when working with their child coordinator')."""
+    strangers = [ref for ref in refs if ref not in family]
+    if not refs or strangers:
+        raise RuleViolation(
+            "NO-R15",
+            f"{field_name} must name the child or the family of this case"
+            + (f"; {', '.join(strangers)} is not." if strangers else "."),
+            remedy="Name the parents or the child the coordinator worked with.")
+
+
+def require_permitted_follow_up(purpose: FollowUpPurpose) -> None:
+    """NO-R16. Following up a service on the family's behalf asks whether it has assessed enough, how a case is
+    progressing or what documentation it needs; it never tells the service which services to give, or how
+    (seed 002, as NO-R6 for instructions)."""
+    if purpose in FORBIDDEN_FOLLOW_UPS:
+        raise RuleViolation(
+            "NO-R16",
+            "A barnekoordinator may not tell a service which services it provides or how, not even in a follow-up.",
+            remedy="Ask whether the service has assessed enough, how the case is progressing or what it needs.")
+
+
+def require_separate_specialist_coordinator(specialist_coordinator_ref: str, barnekoordinator_ref: str | None,
+                                            linked: Collection[str]) -> None:
+    """NO-R17. A family may have a coordinator in the specialist health service as well as the municipality's
+    (seed 002): a second person, from the specialist service, linked once; never a replacement for the
+    barnekoordinator (the specialist health service is not obliged to offer one)."""
+    if specialist_coordinator_ref == barnekoordinator_ref:
+        raise RuleViolation(
+            "NO-R17", "The specialist health service's coordinator is another person than the barnekoordinator.",
+            remedy="Link the coordinator the hospital or health trust appointed.")
+    if specialist_coordinator_ref in linked:
+        raise RuleViolation("NO-R17", f"{specialist_coordinator_ref} is already linked to this case.")

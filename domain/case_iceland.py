@@ -79,6 +79,9 @@ class IcelandCase(Case):
     """T13: the day the current coordinator was assigned for the life stage they serve."""
     improvement_deadlines: tuple[tuple[str, date], ...] = ()
     """T14: (complaint id, GEV's deadline for improvement) of each complaint outcome that set one."""
+    level: int | None = None
+    """The child's level as the latest ``LevelRaised``/``LevelLowered`` set it (a class default: snapshots taken
+    before v2 of the level facts hold none)."""
 
     class ContactRegistered(Aggregate.Created):
         ctx: Context
@@ -139,6 +142,12 @@ class IcelandCase(Case):
     def highest_level(self) -> int | None:
         """The highest level among the child's active services: the service is tiered, not the case."""
         return max((level for level, active in self.services.values() if active), default=None)
+
+    @property
+    def current_level(self) -> int | None:
+        """The level the last level fact set (it stands while no service is active); a snapshot taken before
+        levels were lowered has none, and the highest active level stands in for it."""
+        return self.level if self.level is not None else self.highest_level
 
     def _require_open(self, command: str) -> None:
         require_state("IS-SM", command, self.status, OPEN)
@@ -333,11 +342,10 @@ class IcelandCase(Case):
         if service_id in self.services:
             raise RuleViolation("IS-R10", f"Service {service_id} is already recorded.")
         bounds.check_in_history("start_date", start_date, self.birth_date, ctx.day)
-        before = self.highest_level
+        before = self.current_level
         self._service_recorded(ctx, service_id, provider_org_ref, ServiceLevel(service_level),
                                service_type_code, start_date)
-        if before is None or service_level > before:
-            self._level_raised(ctx, before, ServiceLevel(service_level), "service_recorded", service_id)
+        self._record_level_change(ctx, before, "service_recorded", service_id)
 
     @event("ServiceRecorded")
     def _service_recorded(self, ctx: Context, service_id: str, provider_org_ref: str, service_level: ServiceLevel,
@@ -347,7 +355,24 @@ class IcelandCase(Case):
     @event("LevelRaised")
     def _level_raised(self, ctx: Context, from_level: int | None, to_level: ServiceLevel, reason: str,
                       service_id: str) -> None:
-        pass
+        self.level = int(to_level)
+
+    def _record_level_change(self, ctx: Context, before: int | None, reason: str, service_id: str) -> None:
+        """The child's level is the highest level among its active services (the service is tiered, not the case).
+        When the last active service ends the level stands (nothing replaced it), so the next service is compared
+        with it: a level-3 service ended and a level-2 one started is the level lowered from 3 to 2."""
+        after = self.highest_level
+        if after is None or after == before:
+            return
+        if before is None or after > before:
+            self._level_raised(ctx, before, ServiceLevel(after), reason, service_id)
+        else:
+            self._level_lowered(ctx, before, ServiceLevel(after), reason, service_id)
+
+    @event("LevelLowered")
+    def _level_lowered(self, ctx: Context, from_level: int, to_level: ServiceLevel, reason: str,
+                       service_id: str) -> None:
+        self.level = int(to_level)
 
     def end_service(self, ctx: Context, *, service_id: str, end_date: date) -> None:
         """Row 10: a service ends; its level stays on its record."""
@@ -355,7 +380,9 @@ class IcelandCase(Case):
         if not self.services.get(service_id, (0, False))[1]:
             raise RuleViolation("IS-R10", f"Service {service_id} is not an active service of this case.")
         bounds.check_in_history("end_date", end_date, self.birth_date, ctx.day)
+        before = self.current_level
         self._service_ended(ctx, service_id, end_date)
+        self._record_level_change(ctx, before, "service_ended", service_id)
 
     @event("ServiceEnded")
     def _service_ended(self, ctx: Context, service_id: str, end_date: date) -> None:

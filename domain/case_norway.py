@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
 from domain import barnekoordinator as bk
 from domain import bounds, clock
-from domain.case import Case
+from domain.case_norway_duties import NorwayCoordination
 from domain.errors import InvalidValue, RuleViolation
 from domain.legal_settings import LegalSettings
 from domain.rules import birthday, require_state
 from domain.values import (
+    ComplaintGround,
     ComplaintStage,
     Context,
     Decision,
@@ -70,7 +72,7 @@ DECISION_LEADS_TO: dict[Decision, NorwayStatus] = {
 }
 
 
-class NorwayCase(Case):
+class NorwayCase(NorwayCoordination):
     """A family's barnekoordinator case in one Norwegian municipality."""
 
     class BarnekoordinatorRequested(Aggregate.Created):
@@ -272,21 +274,65 @@ class NorwayCase(Case):
         self.plan_id = plan_id
 
     # ---- complaints: municipality first, then Statsforvalteren (pbrl ch. 7) -------------------------
-    def receive_complaint(self, ctx: Context, *, complaint_id: str, decision_id: str, received_by_ref: str,
-                          settings: LegalSettings) -> None:
-        """A complaint about a decision; one received after four weeks is still recorded (it may be heard
+    def receive_complaint(self, ctx: Context, *, complaint_id: str, received_by_ref: str, settings: LegalSettings,
+                          decision_id: str | None = None, ground: ComplaintGround | None = None) -> None:
+        """A complaint on one of the four grounds of seed 002, recorded against the decision it is about (by
+        default the latest). One about a decision received after four weeks is still recorded (it may be heard
         under pbrl § 7-7 / fvl § 31) and marked late. The design card's 'complaint lodged' in Norway."""
-        issued = self.decisions.get(decision_id)
-        bk.require_complainable(issued[0] if issued else None)
-        assert issued is not None
+        ground = None if ground is None else ComplaintGround(ground)
+        latest = next(reversed(self.decisions), None)
+        named = self.decisions.get(decision_id or latest or "", (None,))[0]
+        if ground is ComplaintGround.NO_ORDINARY_COORDINATOR_AFTER_18 and (
+                named is not Decision.ORDINARY_COORDINATOR_AFTER_18_REFUSED):
+            self._require_after_18_decision_overdue(ctx, settings)
+            bk.require_latest_grant_stands(decision_id or latest or "", latest)
+            decision_id, within_deadline = latest, True
+        else:
+            decision_id = latest if decision_id is None else decision_id
+            issued = self.decisions.get(decision_id or "")
+            ground = bk.require_complainable(issued[0] if issued else None, ground)
+            assert issued is not None and decision_id is not None
+            if ground is ComplaintGround.RIGHT_NOT_FULFILLED:  # an ongoing failure: no four weeks to miss
+                bk.require_latest_grant_stands(decision_id, latest)
+            within_deadline = ground is ComplaintGround.RIGHT_NOT_FULFILLED or ctx.occurred_at <= issued[1]
         if complaint_id in self.complaints:
             raise RuleViolation("NO-R9", f"Complaint {complaint_id} is already received.")
         check_ref("received_by_ref", received_by_ref, "org")
-        self._complaint_received(ctx, complaint_id, decision_id, received_by_ref, ctx.occurred_at <= issued[1])
+        assert decision_id is not None
+        self._complaint_received(ctx, complaint_id, decision_id, received_by_ref, within_deadline, ground)
 
-    @event("ComplaintReceived")
+    def _require_after_18_decision_overdue(self, ctx: Context, settings: LegalSettings) -> None:
+        """NO-R9b: the young person had a barnekoordinator at 18 and the municipality has not decided on an
+        ordinary coordinator within the configured days (computed from the birthday, not from when majority was
+        recorded, so a late clock does not shorten the family's right)."""
+        majority_on = self.majority_date(settings)
+        awaiting = self.status is N.ORDINARY_COORDINATOR_ASSESSMENT or (
+            self.status is N.ACTIVE and majority_on is not None and ctx.day >= majority_on)
+        if not awaiting:
+            raise RuleViolation(
+                "NO-R9b", "No decision on an ordinary coordinator after 18 is awaited in this case.",
+                remedy="Complain about the refusal after 18, or on another ground.")
+        bk.after_18_decision_overdue(majority_on, ctx.day, settings)
+
+    class ComplaintReceived(Aggregate.Event):
+        """v2 carries the complaint's ``ground``; a v1 fact (stored before grounds were) is upcast with none."""
+
+        class_version = 2
+        ctx: Context
+        complaint_id: str
+        decision_id: str
+        received_by_ref: str
+        within_deadline: bool
+        ground: ComplaintGround | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.setdefault("ground", None)
+
+    @event(ComplaintReceived)
     def _complaint_received(self, ctx: Context, complaint_id: str, decision_id: str, received_by_ref: str,
-                            within_deadline: bool) -> None:
+                            within_deadline: bool, ground: ComplaintGround | None = None) -> None:
+        """``ground`` is None on a complaint recorded before grounds were (its decision's kind says it)."""
         self.complaints[complaint_id] = (decision_id, ComplaintStage.UNDER_RECONSIDERATION)
 
     def _require_complaint_stage(self, complaint_id: str, stage: ComplaintStage, rule_id: str, what: str) -> None:

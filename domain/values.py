@@ -201,6 +201,56 @@ class PlanElement(StrEnum):
     DURATION = "duration"
 
 
+class ComplaintGround(StrEnum):
+    """What a Norwegian complaint is about: the four grounds of seed 002 (pbrl ch. 7)."""
+
+    REFUSAL = "refusal"
+    """A request for a barnekoordinator was refused."""
+    CHANGE_OR_TERMINATION = "change_or_termination"
+    """The coordinator was changed, or the right terminated."""
+    RIGHT_NOT_FULFILLED = "right_not_fulfilled"
+    """The right was granted but is not fulfilled (no coordinator, or the duties not met)."""
+    NO_ORDINARY_COORDINATOR_AFTER_18 = "no_ordinary_coordinator_after_18"
+    """No ordinary coordinator after 18: refused, or not decided in time."""
+
+
+class GuidanceTopic(StrEnum):
+    """What the barnekoordinator informs and guides the family about (seed 002, the coordinator's duties)."""
+
+    HEALTH_AND_CARE_SERVICES = "health_and_care_services"
+    OTHER_WELFARE_SERVICES = "other_welfare_services"
+    PATIENT_AND_USER_ORGANISATIONS = "patient_and_user_organisations"
+
+
+class ReferralKind(StrEnum):
+    """Seed 002: 'contact or referral to such services or organisations is communicated'."""
+
+    REFERRAL = "referral"
+    CONTACT = "contact"
+
+
+class FollowUpPurpose(StrEnum):
+    """What the coordinator asks a service on the family's behalf (seed 002). The last two are what the
+    coordinator may never ask for: which services a service gives, or how (NO-R16)."""
+
+    ASSESSMENT_SUFFICIENCY = "assessment_sufficiency"
+    """Whether the service has assessed sufficiently which services may be appropriate to offer."""
+    CASE_PROCESSING = "case_processing"
+    """How an ongoing case (an application for a service) is progressing."""
+    DOCUMENTATION_NEEDED = "documentation_needed"
+    """Whether more documentation or information is needed for the assessment."""
+    SERVICE_CONTENT = "service_content"
+    SERVICE_METHOD = "service_method"
+
+
+class ReassessmentReason(StrEnum):
+    """Why the coordinator drives a reassessment of the child's needs while the coordination is active."""
+
+    NEEDS_CHANGED = "needs_changed"
+    TRANSITION = "transition"
+    FAMILY_REQUEST = "family_request"
+
+
 def check_ref(field_name: str, value: str, kind: str) -> str:
     """Accept only a pseudonymous reference of the given kind (``person:p-17``), never a personal identifier.
 
@@ -375,5 +425,6 @@ ENUM_TYPES: tuple[type, ...] = (
     ContactInitiator, FamilyMember, OfferResponse, MemberType, EvaluationOutcome, TeamOutcome,
     ComplainantCapacity, ComplaintSubject, ViewsMethod, RequestChannel, FamilyStatus, Decision,
     InstructionType, ReconsiderationOutcome, ComplaintStage, StatsforvalterenOutcome,
+    ComplaintGround, GuidanceTopic, ReferralKind, FollowUpPurpose, ReassessmentReason,
 )
 """Enumerations that appear inside events; stored by value and restored to the enum on load."""

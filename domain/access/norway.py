@@ -4,7 +4,8 @@ The municipality's *koordinerende enhet* (municipal staff of the child's municip
 barnekoordinator coordinates while the family's consent stands; the family asks, consents and complains.
 Rule ids are ``ACCESS-NO-R<n>``, numbered as the law's own rows in :mod:`domain.barnekoordinator` where one
 exists (R1 request, R2 assessment, R3 decision, R4 consent, R6 instruction, R7 plan, R9-R12 complaints); R5 is
-the appointment, R8 the consent's withdrawal, R13 closing and R14 majority.
+the appointment, R8 the consent's withdrawal, R13 closing and R14 majority; R15-R20 the coordinator's duties
+after the decision (guidance, referral, follow-up, reassessment, views, the specialist coordinator's link).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from domain.access.rules import AccessRule
 R = Relation
 _FAMILY = frozenset({R.PARENT, R.CHILD})
 _MUNICIPALITY = frozenset({R.DOMICILE_STAFF, R.DOMICILE_LEAD})
+_DUTIES = "seed 002: the case's barnekoordinator's own duties, while the family's consent stands"
 _UNIT = "§1.7: the municipality's koordinerende enhet decides, in writing, and reconsiders complaints first"
 
 
@@ -50,5 +52,15 @@ MAY_ISSUE: Mapping[str, AccessRule] = {
     "RecordMajority": _rule(14, frozenset({R.CLOCK}), "§2: the daily clock, nobody else"),
     "RecordDueDeadlines": AccessRule("ACCESS-CLOCK-1", frozenset({R.CLOCK}), "§3: the clock records the deadline "
                                      "facts (warned, breached, reached, escalated), nobody else"),
+    # the coordinator's duties after the decision (seed 002; issue 12)
+    "RecordGuidanceGiven": _rule(15, frozenset({R.COORDINATOR}), _DUTIES),
+    "CommunicateReferral": _rule(16, frozenset({R.COORDINATOR}), _DUTIES),
+    "FollowUpWithService": _rule(17, frozenset({R.COORDINATOR}), _DUTIES + "; never about a service's content or "
+                                 "method (NO-R16)"),
+    "InitiateReassessment": _rule(18, frozenset({R.COORDINATOR}), _DUTIES),
+    "RecordFamilyViews": _rule(19, frozenset({R.COORDINATOR}), _DUTIES + ": the family's views heard while the "
+                               "coordinator works"),
+    "LinkSpecialistCoordinator": _rule(20, frozenset({R.COORDINATOR}), _DUTIES + ": the specialist health "
+                                       "service's coordinator works beside them"),
 }
 """Supervisors (Statsforvalteren) and national agencies appear in no row: they never write (§1.8, §1.9)."""

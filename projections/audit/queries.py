@@ -110,12 +110,16 @@ IS_PROCESSING = frozenset({
     "support_team_member_invited", "support_team_member_removed", "team_meeting_invitation_sent",
     "support_team_meeting_held", "support_plan_adopted", "support_plan_evaluated", "support_plan_revised",
     "adult_transition_plan_adopted", "support_team_concluded", "team_conclusion_notified",
+    "level_lowered",
 })
 """Icelandic facts that process the child's data and need an active integration request (IS-G0). Contact,
 information sharing under a signed request, the offer, the request itself and its withdrawal, coordinator
 changes, complaints, domicile, majority and closing need none (domain.md §2.3)."""
-NO_PROCESSING = frozenset({"barnekoordinator_appointed", "coordination_instruction_issued", "individual_plan_adopted"})
-"""Norwegian facts that need the family's consent (NO-G0, NO-R4): appointment and coordination."""
+NO_PROCESSING = frozenset({"barnekoordinator_appointed", "coordination_instruction_issued", "individual_plan_adopted",
+                           "coordinator_guidance_given", "referral_communicated", "service_followed_up",
+                           "reassessment_initiated", "family_views_recorded", "specialist_coordinator_linked"})
+"""Norwegian facts that need the family's consent (NO-G0, NO-R4): appointment, coordination and the
+coordinator's duties after the decision (seed 002)."""
 _BASIS_TYPES = frozenset({"integration_requested", "integration_request_withdrawn", "processing_stopped",
                           "barnekoordinator_consent_recorded", "consent_withdrawn"})
 
@@ -352,7 +356,7 @@ class ComplaintTimeline:
     decision_id: str | None
     """Norway: the decision complained about."""
     subject: str | None
-    """Iceland: what the complaint is about."""
+    """What the complaint is about: Iceland its subject, Norway its ground (none on one recorded before grounds)."""
     within_deadline: bool | None
     """Norway: received within the four weeks."""
     stages: tuple[ComplaintStage, ...]
@@ -405,7 +409,8 @@ def complaints_from(entries: Sequence[AuditEntry]) -> list[ComplaintTimeline]:
         stages[complaint_id].append(ComplaintStage(stage, entry.case_version, entry.occurred_at,
                                                    None if outcome is None else str(outcome)))
     return [ComplaintTimeline(first.case_id, first.jurisdiction, complaint_id, body.get(complaint_id),
-                              first.get("decision_id"), first.get("subject"), first.get("within_deadline"),
+                              first.get("decision_id"), first.get("subject") or first.get("ground"),
+                              first.get("within_deadline"),
                               tuple(stages[complaint_id]))
             for complaint_id, first in opened.items()]
 

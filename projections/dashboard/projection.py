@@ -258,10 +258,13 @@ class DashboardProjection:
                                                    institution_column="barnekoordinator_unit_ref"))
                 return statements
             case ev.ComplaintReceivedV1():
+                # the subject of a Norwegian complaint is its ground (seed 002); none on one recorded before grounds
+                ground = None if event.ground is None else event.ground.value
                 return [Statement(
-                    "INSERT INTO dash_complaint (case_id, complaint_id, jurisdiction, decision_id, within_deadline,"
-                    " lodged_on) VALUES (%s, %s, %s, %s, %s, %s)",
-                    (cid, event.complaint_id, event.jurisdiction, event.decision_id, event.within_deadline, day))]
+                    "INSERT INTO dash_complaint (case_id, complaint_id, jurisdiction, subject, decision_id,"
+                    " within_deadline, lodged_on) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (cid, event.complaint_id, event.jurisdiction, ground, event.decision_id, event.within_deadline,
+                     day))]
             case ev.ComplaintReconsideredV1():
                 return [_complaint(event, reconsidered_on=day,
                                    reconsideration_outcome=event.outcome.value)]

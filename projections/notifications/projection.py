@@ -290,6 +290,8 @@ class NotificationsProjection:
             out.notice(t.DOMICILE_CHANGED, [ev.from_municipality_ref, ev.to_municipality_ref, p.case_manager_ref],
                        PRIORITY_TASK, from_municipality_ref=ev.from_municipality_ref,
                        to_municipality_ref=ev.to_municipality_ref)
+        elif isinstance(ev, e.LevelRaisedV1 | e.LevelLoweredV1):
+            self._level_without_case_manager(ev, p, out)
         elif isinstance(ev, e.ChildReachedMajorityV1 | e.CaseClosedV1 | e.ConsentWithdrawnV1):
             out.cancel(ev.event_type)
         # ---- Norway ---------------------------------------------------------------------------------------
@@ -326,6 +328,18 @@ class NotificationsProjection:
         elif isinstance(ev, e.StatsforvalterenDecisionRecordedV1):
             out.notice(t.COMPLAINT_STATUS, p.family_refs, PRIORITY_INFO, complaint_id=ev.complaint_id,
                        stage="decided", outcome=ev.outcome.value, doc_ref=ev.doc_ref)
+
+    @staticmethod
+    def _level_without_case_manager(ev: e.LevelRaisedV1 | e.LevelLoweredV1, p: Parties, out: _Out) -> None:
+        """[I] Reaching level 2 or 3 without a case manager tells the domicile municipality (IS-INV-2: the case
+        manager is for long-term level 2/3 needs; seed 000), once per level reached (2, then 3): a level lowered
+        from 3 to 2 was already told at 3. The coordinator's own notice of the need (``case_manager_needed``) is
+        another notice."""
+        reached = isinstance(ev, e.LevelRaisedV1) and ev.to_level >= 2
+        if p.jurisdiction != "IS" or p.case_manager_ref is not None or not reached:
+            return
+        out.notice(t.LEVEL_WITHOUT_CASE_MANAGER, [ev.municipality_ref], PRIORITY_TASK,
+                   from_level=str(ev.from_level or "-"), to_level=str(ev.to_level), service_id=ev.service_id)
 
     # ---- deadlines ------------------------------------------------------------------------------------------
     def _schedule_transition(self, p: Parties, out: _Out) -> None:

@@ -47,6 +47,8 @@ PROCESSING_STOPPED: Final = "processing_stopped"
 DOMICILE_CHANGED: Final = "domicile_changed"
 COMPLAINT_RECEIVED: Final = "complaint_received"
 COMPLAINT_STATUS: Final = "complaint_status"
+LEVEL_WITHOUT_CASE_MANAGER: Final = "level_without_case_manager"
+"""Issue 12 [I]: the child's level reached 2 or 3 and the case has no case manager (IS-INV-2, seed 000)."""
 # deadline warnings (the scheduler moves them into the outbox when their day comes)
 CONTACT_FAMILY_DUE: Final = "contact_family_due"
 PLAN_REVIEW_DUE: Final = "plan_review_due"
@@ -341,6 +343,20 @@ TEMPLATES: Final[dict[str, dict[str, tuple[str, str]]]] = {
         "en": ("Adult transition plan missing",
                "Warning ({warning}): no plan for the integration of services after adulthood has been adopted. It "
                "must be made before the child turns 18, by {due_on} at the latest going by the year of birth."),
+    },
+    LEVEL_WITHOUT_CASE_MANAGER: {
+        "is": ("Barn á {to_level}. stigi þjónustu án málstjóra",
+               "Þjónusta við barn með lögheimili í sveitarfélaginu er nú á {to_level}. stigi (áður: {from_level}) "
+               "og málinu hefur ekki verið skipaður málstjóri. Metið hvort barnið þurfi málstjóra "
+               "(samþætting á 2. eða 3. stigi til lengri tíma)."),
+        "nb": ("Barn på tjenestenivå {to_level} uten saksansvarlig",
+               "Tjenestene til et barn med bosted i kommunen er nå på nivå {to_level} (før: {from_level}), og "
+               "saken har ingen saksansvarlig (málstjóri). Vurder om barnet trenger en (samordning på nivå 2 "
+               "eller 3 over tid)."),
+        "en": ("Child at service level {to_level} without a case manager",
+               "The services of a child domiciled in the municipality are now at level {to_level} (before: "
+               "{from_level}) and no case manager has been appointed. Assess whether the child needs one "
+               "(long-term integration at the second or third level)."),
     },
     INDIVIDUAL_PLAN_REVISION_DUE: {
         "is": ("Endurskoðun einstaklingsáætlunar {plan_id} {due_on}",

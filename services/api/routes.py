@@ -109,4 +109,16 @@ ROUTES: tuple[CommandRoute, ...] = (
        "Forward a complaint to Statsforvalteren"),
     _r(c.RecordStatsforvalterenDecision, "record_statsforvalteren_decision",
        f"{CASE}/complaints/statsforvalteren-decisions", "Record Statsforvalteren's decision"),
+    # ---- Norway: the coordinator's duties after the decision (issue 12) ----
+    _r(c.RecordGuidanceGiven, "record_guidance_given", f"{CASE}/guidance", "Record information and guidance given"),
+    _r(c.CommunicateReferral, "communicate_referral", f"{CASE}/referrals",
+       "Record a contact or referral communicated"),
+    _r(c.FollowUpWithService, "follow_up_with_service", f"{CASE}/service-follow-ups",
+       "Record a follow-up with a service on the family's behalf"),
+    _r(c.InitiateReassessment, "initiate_reassessment", f"{CASE}/reassessments",
+       "Record a reassessment of needs driven by the coordinator"),
+    _r(c.RecordFamilyViews, "record_family_views", f"{CASE}/family-views",
+       "Record the child's and the family's views"),
+    _r(c.LinkSpecialistCoordinator, "link_specialist_coordinator", f"{CASE}/specialist-coordinators",
+       "Link the specialist health service's coordinator"),
 )

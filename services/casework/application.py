@@ -407,8 +407,34 @@ class Casework(Application[UUID]):
                                          expected_version: int | None = None) -> CommandResult:
         return self._call(NorwayCase.record_statsforvalteren_decision, command, meta, expected_version)
 
+    # Norway: the coordinator's duties after the decision (issue 12)
+    def record_guidance_given(self, command: c.RecordGuidanceGiven, meta: CommandMeta,
+                              expected_version: int | None = None) -> CommandResult:
+        return self._call(NorwayCase.record_guidance_given, command, meta, expected_version)
+
+    def communicate_referral(self, command: c.CommunicateReferral, meta: CommandMeta,
+                             expected_version: int | None = None) -> CommandResult:
+        return self._call(NorwayCase.communicate_referral, command, meta, expected_version)
+
+    def follow_up_with_service(self, command: c.FollowUpWithService, meta: CommandMeta,
+                               expected_version: int | None = None) -> CommandResult:
+        return self._call(NorwayCase.follow_up_with_service, command, meta, expected_version)
+
+    def initiate_reassessment(self, command: c.InitiateReassessment, meta: CommandMeta,
+                              expected_version: int | None = None) -> CommandResult:
+        return self._call(NorwayCase.initiate_reassessment, command, meta, expected_version)
+
+    def record_family_views(self, command: c.RecordFamilyViews, meta: CommandMeta,
+                            expected_version: int | None = None) -> CommandResult:
+        return self._call(NorwayCase.record_family_views, command, meta, expected_version)
+
+    def link_specialist_coordinator(self, command: c.LinkSpecialistCoordinator, meta: CommandMeta,
+                                    expected_version: int | None = None) -> CommandResult:
+        return self._call(NorwayCase.link_specialist_coordinator, command, meta, expected_version)
+
 
 def _owner(method: Callable[..., None]) -> type[Case]:
     """The aggregate class a command method belongs to (``IcelandCase.record_service`` → IcelandCase)."""
-    owners: dict[str, type[Case]] = {"IcelandCase": IcelandCase, "NorwayCase": NorwayCase}
+    owners: dict[str, type[Case]] = {"IcelandCase": IcelandCase, "NorwayCase": NorwayCase,
+                                     "NorwayCoordination": NorwayCase}  # NorwayCase's base: the duties of seed 002
     return owners[method.__qualname__.split(".")[0]]

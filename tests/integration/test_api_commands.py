@@ -498,3 +498,74 @@ def test_unexpected_error_is_500_problem_without_trace(pg_schema: PgTarget) -> N
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["X-Correlation-Id"] == "c-500"
     assert "secret" not in response.text and "Traceback" not in response.text
+
+
+# ---- issue 12: Norway after the decision, complaint grounds ------------------------------------------------
+NO_DUTIES: list[Step] = [
+    (30, BK, lambda case: c.RecordGuidanceGiven(
+        case_id=case, topics=("health_and_care_services", "other_welfare_services"), given_to_refs=(NO_MUM,),
+        summary_doc_ref="doc:guidance-1")),
+    (31, BK, lambda case: c.CommunicateReferral(
+        case_id=case, kind="referral", topic="patient_and_user_organisations", target_org_ref="org:ffo-nordland",
+        summary_doc_ref="doc:referral-1")),
+    (32, BK, lambda case: c.FollowUpWithService(
+        case_id=case, target_service_org_ref="org:nav-bodo", purpose="assessment_sufficiency",
+        detail_doc_ref="doc:follow-up-1")),
+    (33, BK, lambda case: c.InitiateReassessment(
+        case_id=case, target_service_org_ref="org:school-bodo-1", reason="needs_changed",
+        detail_doc_ref="doc:reassessment-1")),
+    (34, BK, lambda case: c.RecordFamilyViews(
+        case_id=case, views_of_refs=(NO_CHILD,), method="conversation", summary_doc_ref="doc:views-1")),
+    (35, BK, lambda case: c.LinkSpecialistCoordinator(
+        case_id=case, specialist_coordinator_ref="person:nlsh-coordinator-1", health_trust_org_ref="org:nlsh")),
+    (36, Actor(NO_MUM, Role.PARENT), lambda case: c.ReceiveComplaint(
+        case_id=case, complaint_id="klage-duties", received_by_ref=UNIT, ground="right_not_fulfilled")),
+]
+
+
+def test_the_barnekoordinators_duties_and_a_complaint_of_the_right_not_fulfilled_over_http(api: Api) -> None:
+    case_id = open_norway_case(api)
+    version = run_steps(api, case_id, NORWAY_STEPS[:4] + NO_DUTIES, 1)
+    names = [type(e).__name__ for e in api.app.events.get(case_id)][-len(NO_DUTIES):]
+    assert names == ["CoordinatorGuidanceGiven", "ReferralCommunicated", "ServiceFollowedUp", "ReassessmentInitiated",
+                     "FamilyViewsRecorded", "SpecialistCoordinatorLinked", "ComplaintReceived"]
+    complaint: Any = list(api.app.events.get(case_id))[-1]
+    assert (complaint.ground.value, complaint.decision_id) == ("right_not_fulfilled", "decision-1")
+
+    before = api.stored_events()
+    forbidden = api.post(c.FollowUpWithService(case_id=case_id, target_service_org_ref="org:nav-bodo",
+                                               purpose="service_content", detail_doc_ref="doc:f-2"), BK, 40)
+    assert forbidden.status_code == 409 and forbidden.json()["rule_id"] == "NO-R16"
+    stranger = api.post(c.RecordFamilyViews(case_id=case_id, views_of_refs=("person:neighbour-1",),
+                                            method="written", summary_doc_ref="doc:v-2"), BK, 40)
+    assert stranger.status_code == 409 and stranger.json()["rule_id"] == "NO-R15"
+    staff = api.post(NO_DUTIES[0][2](case_id), STAFF, 40)
+    assert staff.status_code == 403 and staff.json()["rule_id"] == "ACCESS-NO-R15"
+    unknown = api.client.post(f"/v1/cases/{case_id}/complaints", headers=auth(STAFF), json={
+        "complaint_id": "klage-x", "received_by_ref": UNIT, "ground": "bad_weather"})
+    assert unknown.status_code == 422 and [e["field"] for e in unknown.json()["errors"]] == ["ground"]
+    assert api.stored_events() == before and api.app.get_case(case_id).version == version
+
+
+def test_no_ordinary_coordinator_decided_within_the_days_after_18_is_complainable_over_http(api: Api) -> None:
+    """Born 2006-03-01: 18 on day 53 of the story; ``LegalSettings.no_ordinary_coordinator_decision_days`` later
+    the young person may complain though the municipality never decided."""
+    opened = api.ok(c.RequestBarnekoordinator(
+        child_ref="person:child-no-18", parent_refs=(NO_MUM,), birth_date=date(2006, 3, 1),
+        municipality_ref="muni:bodo", request_id="no-request-18", channel="written", requested_by_ref=NO_MUM,
+        family_status="child_under_18"), STAFF)
+    case_id = UUID(opened["case_id"])
+    run_steps(api, case_id, NORWAY_STEPS[:4], 1)
+    system = Actor("person:system", Role.SYSTEM)
+    api.ok(c.RecordMajority(case_id=case_id), system, 53)
+    days = api.app.legal_settings.no_ordinary_coordinator_decision_days
+    assert days is not None
+    complaint = c.ReceiveComplaint(case_id=case_id, complaint_id="klage-18", received_by_ref=UNIT,
+                                   ground="no_ordinary_coordinator_after_18")
+
+    early = api.post(complaint, STAFF, 53 + days - 1)
+    assert early.status_code == 409 and early.json()["rule_id"] == "NO-R9b"
+    api.ok(complaint, STAFF, 53 + days)
+
+    received: Any = list(api.app.events.get(case_id))[-1]
+    assert type(received).__name__ == "ComplaintReceived" and received.decision_id == "decision-1"

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from contracts import commands as c
 from contracts.events import BarnekoordinatorDecisionIssuedV1, EventEnvelopeV1, TeamConclusionNotifiedV1
-from domain.values import AdultServiceHandover, ProviderRole, SupportPlanContent
+from domain.values import AdultServiceHandover, ProviderRole, Role, SupportPlanContent
 from projections.notifications import NotificationsProjection
 from projections.notifications.projection import local_date
 from projections.notifications.templates import format_date
@@ -527,7 +527,8 @@ def test_the_notifier_process_delivers_through_the_directory_table_until_stopped
         process.start()
         try:
             give_up = time.monotonic() + 15
-            while len([r for r in inbox.snapshot() if r.message["Importance"] == "high"]) < 4 or not hooks.accepted:
+            while len([r for r in inbox.snapshot() if r.message["Importance"] == "high"]) < 4 or \
+                    len(hooks.accepted) < 2:
                 assert time.monotonic() < give_up
                 time.sleep(0.05)
         finally:
@@ -535,6 +536,36 @@ def test_the_notifier_process_delivers_through_the_directory_table_until_stopped
             process.join()
         mandatory = Counter(r.kind for r in inbox.snapshot() if r.message["Importance"] == "high")
         assert mandatory == {"team_concluded_without_plan": 3, "barnekoordinator_decision": 1}
-        assert [h["kind"] for h in hooks.accepted] == ["case_manager_needed"]
-        assert hooks.accepted[0]["language"] == "en" and hooks.accepted[0]["subject"].startswith("Request to")
+        # the coordinator's notice of the need, and (issue 12) the level-3 service recorded before a case manager
+        assert sorted(h["kind"] for h in hooks.accepted) == ["case_manager_needed", "level_without_case_manager"]
+        needed = next(h for h in hooks.accepted if h["kind"] == "case_manager_needed")
+        assert needed["language"] == "en" and needed["subject"].startswith("Request to")
     assert all(count == 1 for count in inbox.count_by_message_id().values())
+
+
+def test_reaching_level_2_or_3_without_a_case_manager_tells_the_municipality(rig: Rig) -> None:
+    """Issue 12: the level-3 service of ``iceland_team`` comes before the case manager: the domicile municipality
+    is told once, in Icelandic, and delivery finds it like the coordinator's own notice of the need."""
+    case_id, at = iceland_team(rig.app, child="person:child-is-12")
+    # with the case manager in place, the level lowered (3 -> 2) and raised again (2 -> 3) tells nobody
+    coordinator = at("person:coord-is-7", Role.COORDINATOR, 10, "org:school-kop-1")
+    rig.app.record_service(c.RecordService(
+        case_id=case_id, service_id="svc-12b", provider_org_ref="org:social-kop", service_level=2,
+        service_type_code="family_support", start_date=date(2024, 1, 18)), coordinator)
+    rig.app.end_service(c.EndService(case_id=case_id, service_id="svc-7", end_date=date(2024, 1, 18)), coordinator)
+    rig.app.record_service(c.RecordService(
+        case_id=case_id, service_id="svc-12c", provider_org_ref="org:social-kop", service_level=3,
+        service_type_code="family_support", start_date=date(2024, 1, 18)), coordinator)
+    assert [type(e).__name__ for e in rig.app.events.get(case_id)][-5:] == [
+        "ServiceRecorded", "ServiceEnded", "LevelLowered", "ServiceRecorded", "LevelRaised"]
+    rig.feeder.feed()
+
+    rows = rig.outbox(f"case_id = '{case_id}' AND kind IN ('level_without_case_manager', 'case_manager_needed')")
+    assert sorted((kind, recipient) for _, kind, recipient, *_ in rows) == [
+        ("case_manager_needed", "muni:kopavogur"), ("level_without_case_manager", "muni:kopavogur")]
+    with rig.store.reading() as cur:
+        row = cur.execute("SELECT subject, body FROM outbox WHERE kind = 'level_without_case_manager'"
+                          " AND case_id = %s", (case_id,)).fetchone()
+    assert row is not None
+    subject, body = row
+    assert subject == "Barn á 3. stigi þjónustu án málstjóra" and "(áður: -)" in body

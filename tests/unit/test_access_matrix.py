@@ -154,6 +154,20 @@ NORWAY_COMMANDS: dict[str, Build] = {
     "RecordMajority": ICELAND_COMMANDS["RecordMajority"],
     "CloseCase": ICELAND_COMMANDS["CloseCase"],
     "RecordDueDeadlines": ICELAND_COMMANDS["RecordDueDeadlines"],
+    "RecordGuidanceGiven": lambda case, who: c.RecordGuidanceGiven(
+        case_id=case, topics=("other_welfare_services",), given_to_refs=(NO_MUM,), summary_doc_ref="doc:guidance"),
+    "CommunicateReferral": lambda case, who: c.CommunicateReferral(
+        case_id=case, kind="referral", topic="patient_and_user_organisations", target_org_ref="org:ffo-nordland",
+        summary_doc_ref="doc:referral"),
+    "FollowUpWithService": lambda case, who: c.FollowUpWithService(
+        case_id=case, target_service_org_ref="org:nav-bodo", purpose="assessment_sufficiency",
+        detail_doc_ref="doc:follow-up"),
+    "InitiateReassessment": lambda case, who: c.InitiateReassessment(
+        case_id=case, target_service_org_ref="org:school-bodo", reason="needs_changed", detail_doc_ref="doc:re"),
+    "RecordFamilyViews": lambda case, who: c.RecordFamilyViews(
+        case_id=case, views_of_refs=(NO_MUM,), method="conversation", summary_doc_ref="doc:views"),
+    "LinkSpecialistCoordinator": lambda case, who: c.LinkSpecialistCoordinator(
+        case_id=case, specialist_coordinator_ref="person:nlsh-coordinator", health_trust_org_ref="org:nlsh"),
 }
 BUILDERS = {Jurisdiction.ICELAND: ICELAND_COMMANDS, Jurisdiction.NORWAY: NORWAY_COMMANDS}
 CALLERS = {Jurisdiction.ICELAND: cast.ICELAND_CALLERS, Jurisdiction.NORWAY: cast.NORWAY_CALLERS}

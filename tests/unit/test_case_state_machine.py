@@ -45,6 +45,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from domain import clock
+from domain.barnekoordinator import GROUND_DECISIONS, GROUND_OF_DECISION
 from domain.case_iceland import TEAM_STATES, IcelandCase, IcelandStatus
 from domain.case_norway import NorwayCase, NorwayStatus
 from domain.directory import Institution
@@ -56,6 +57,7 @@ from domain.values import (
     Actor,
     AdultServiceHandover,
     ComplainantCapacity,
+    ComplaintGround,
     ComplaintStage,
     ComplaintSubject,
     Context,
@@ -64,6 +66,8 @@ from domain.values import (
     EvaluationOutcome,
     FamilyMember,
     FamilyStatus,
+    FollowUpPurpose,
+    GuidanceTopic,
     IndividualPlanContent,
     InstitutionType,
     InstructionType,
@@ -72,7 +76,9 @@ from domain.values import (
     MemberType,
     OfferResponse,
     ProviderRole,
+    ReassessmentReason,
     ReconsiderationOutcome,
+    ReferralKind,
     RequestChannel,
     Role,
     StatsforvalterenOutcome,
@@ -1027,6 +1033,7 @@ class IcelandCaseMachine(CaseMachine):
         case_manager: str | None = None
         plan_version: int | None = None
         services: dict[str, tuple[int, bool]] = {}
+        standing: int | None = None
         for index, event in enumerate(events):
             name = type(event).__name__
             if closed:
@@ -1055,16 +1062,21 @@ class IcelandCaseMachine(CaseMachine):
                     self.check_conclusion_notice(event, events[index + 1:], parents, case_manager)
             elif name == "AdultTransitionPlanAdopted":
                 assert event.ctx.occurred_at.date() < majority, "IS-INV-7: transition plan at or after 18"
-            elif name == "ServiceRecorded":
-                assert event.service_level in {1, 2, 3}, "IS-R10: service level outside 1-3"
-                before = max((lv for lv, on in services.values() if on), default=None)
-                services[event.service_id] = (event.service_level, True)
-                raised = index + 1 < len(events) and type(events[index + 1]).__name__ == "LevelRaised"
-                assert raised == (before is None or event.service_level > before), "LevelRaised iff level rose"
-            elif name == "LevelRaised":
+            elif name in {"ServiceRecorded", "ServiceEnded"}:
+                assert name == "ServiceEnded" or event.service_level in {1, 2, 3}, "IS-R10: service level outside 1-3"
+                level = event.service_level if name == "ServiceRecorded" else services[event.service_id][0]
+                services[event.service_id] = (level, name == "ServiceRecorded")
+                highest = max((lv for lv, on in services.values() if on), default=None)
+                follows = type(events[index + 1]).__name__ if index + 1 < len(events) else ""
+                # the level stands while no service is active; it changes exactly when the highest active one does
+                expected = "" if highest is None or highest == standing else (
+                    "LevelRaised" if standing is None or highest > standing else "LevelLowered")
+                assert (follows if follows in {"LevelRaised", "LevelLowered"} else "") == expected, \
+                    f"{name}: expected {expected or 'no level fact'} from {standing} to {highest}"
+            elif name in {"LevelRaised", "LevelLowered"}:
+                assert event.from_level == standing, f"{name} from {event.from_level}, but the level was {standing}"
                 assert event.to_level == max(lv for lv, on in services.values() if on)
-            elif name == "ServiceEnded":
-                services[event.service_id] = (services[event.service_id][0], False)
+                standing = event.to_level
             elif name in {"CaseClosed", "ChildReachedMajority"}:
                 closed = True
                 if name == "ChildReachedMajority":
@@ -1106,6 +1118,10 @@ standing decision a complaint changed may be granted an ordinary coordinator aft
 STANDING_UNTIL_A_COMPLAINT = {Decision.REFUSED, Decision.TERMINATED, Decision.ORDINARY_COORDINATOR_AFTER_18_REFUSED}
 STAGE_ORDER = {"ComplaintReceived": 0, "ComplaintReconsidered": 1, "ComplaintForwardedToStatsforvalteren": 2,
                "StatsforvalterenDecisionRecorded": 3}
+AFTER_18_DAYS = SETTINGS.no_ordinary_coordinator_decision_days or 0
+UNIT = "org:koordinerende-enhet"
+DUTY_FACTS = {"CoordinatorGuidanceGiven", "ReferralCommunicated", "ServiceFollowedUp", "ReassessmentInitiated",
+              "FamilyViewsRecorded", "SpecialistCoordinatorLinked"}
 COMPLAINABLE = {Decision.REFUSED, Decision.CHANGED, Decision.TERMINATED, Decision.ORDINARY_COORDINATOR_AFTER_18_REFUSED}
 """pbrl ch. 7 grounds (domain.md §2.4): refusal, change, termination, no ordinary coordinator after 18."""
 DECISION_ALLOWED_FROM = {
@@ -1464,20 +1480,132 @@ class NorwayCaseMachine(CaseMachine):
                      (not (spec.consent_to_plan and spec.consent_to_sharing), "NO-R7 no consent to the plan"),
                      (spec.missing is not None, "NO-R7 § 19 item missing")))
 
-    # ---- complaints ------------------------------------------------------------------------------------
-    @rule(days=DAYS, complaint_id=IDS, decision_id=existing_or(st.sampled_from(["d-1", "d-2", "d-3"])),
-          received_by=st.sampled_from(["org:koordinerende-enhet", "person:x"]))
-    def receive_complaint(self, days: int, complaint_id: str, decision_id: str | Existing, received_by: str) -> None:
+    # ---- the coordinator's duties after the decision (seed 002; issue 12) ------------------------------
+    def duty_actor(self, who: tuple[str, Role] | None) -> Actor:
+        return self.actor(who, Actor(self._case.coordinator_ref or "person:bk-1", Role.COORDINATOR))
+
+    def outside_family(self, refs: tuple[str, ...]) -> bool:
+        family = (*self._case.parent_refs, self._case.child_ref)
+        return not refs or any(ref not in family for ref in refs)
+
+    @rule(days=DAYS, who=WHO, topics=st.lists(st.sampled_from(list(GuidanceTopic)), max_size=3).map(tuple),
+          given_to=PERSONS, summary=DOC)
+    def record_guidance_given(self, days: int, who: tuple[str, Role] | None, topics: tuple[GuidanceTopic, ...],
+                              given_to: tuple[str, ...], summary: str) -> None:
+        self.prepare(days)
+        actor, given_to = self.duty_actor(who), tuple(self.person(ref) for ref in given_to)
+        self.run(lambda c: c.record_guidance_given(self.ctx(actor), topics=topics, given_to_refs=given_to,
+                                                   summary_doc_ref=summary),
+                 self.coordination_refusal(actor) or first((self.outside_family(given_to), "NO-R15 not the family"),
+                                                           (not topics, "NO-R15 no topic")))
+
+    @rule(days=DAYS, who=WHO, kind=st.sampled_from(list(ReferralKind)), topic=st.sampled_from(list(GuidanceTopic)),
+          service=ORG, summary=DOC)
+    def communicate_referral(self, days: int, who: tuple[str, Role] | None, kind: ReferralKind,
+                             topic: GuidanceTopic, service: str, summary: str) -> None:
+        self.prepare(days)
+        actor = self.duty_actor(who)
+        self.run(lambda c: c.communicate_referral(self.ctx(actor), kind=kind, topic=topic, target_org_ref=service,
+                                                  summary_doc_ref=summary), self.coordination_refusal(actor))
+
+    @rule(days=DAYS, who=WHO, service=ORG, purpose=st.sampled_from(list(FollowUpPurpose)), detail=DOC)
+    def follow_up_with_service(self, days: int, who: tuple[str, Role] | None, service: str,
+                               purpose: FollowUpPurpose, detail: str) -> None:
+        self.prepare(days)
+        actor = self.duty_actor(who)
+        self.run(lambda c: c.follow_up_with_service(self.ctx(actor), target_service_org_ref=service, purpose=purpose,
+                                                    detail_doc_ref=detail),
+                 self.coordination_refusal(actor) or first(
+                     (purpose in {FollowUpPurpose.SERVICE_CONTENT, FollowUpPurpose.SERVICE_METHOD},
+                      "NO-R16 follow-up about service content or method")))
+
+    @rule(days=DAYS, who=WHO, service=ORG, reason=st.sampled_from(list(ReassessmentReason)), detail=DOC)
+    def initiate_reassessment(self, days: int, who: tuple[str, Role] | None, service: str,
+                              reason: ReassessmentReason, detail: str) -> None:
+        self.prepare(days)
+        actor = self.duty_actor(who)
+        self.run(lambda c: c.initiate_reassessment(self.ctx(actor), target_service_org_ref=service, reason=reason,
+                                                   detail_doc_ref=detail), self.coordination_refusal(actor))
+
+    @rule(days=DAYS, who=WHO, views_of=PERSONS, method=st.sampled_from(list(ViewsMethod)), summary=DOC)
+    def record_family_views(self, days: int, who: tuple[str, Role] | None, views_of: tuple[str, ...],
+                            method: ViewsMethod, summary: str) -> None:
+        self.prepare(days)
+        actor, views_of = self.duty_actor(who), tuple(self.person(ref) for ref in views_of)
+        self.run(lambda c: c.record_family_views(self.ctx(actor), views_of_refs=views_of, method=method,
+                                                 summary_doc_ref=summary),
+                 self.coordination_refusal(actor) or first((self.outside_family(views_of), "NO-R15 not the family")))
+
+    @rule(days=DAYS, who=WHO, specialist=st.sampled_from(["person:nlsh-1", "person:nlsh-2", "person:bk-1"]),
+          trust=ORG)
+    def link_specialist_coordinator(self, days: int, who: tuple[str, Role] | None, specialist: str,
+                                    trust: str) -> None:
         case = self.prepare(days)
-        decision_id = resolve(decision_id, case.decisions)
-        issued = case.decisions.get(decision_id)
-        self.run(lambda c: c.receive_complaint(self.staff(), complaint_id=complaint_id, decision_id=decision_id,
-                                               received_by_ref=received_by, settings=SETTINGS),
-                 first((issued is None, "NO-R9 no such decision"),
-                       (issued is not None and issued[0] in {Decision.GRANTED,
-                                                             Decision.ORDINARY_COORDINATOR_AFTER_18_GRANTED},
-                        "NO-R9 nothing to complain about"),
-                       (complaint_id in case.complaints, "NO-R9 already received")))
+        actor = self.duty_actor(who)
+        self.run(lambda c: c.link_specialist_coordinator(self.ctx(actor), specialist_coordinator_ref=specialist,
+                                                         health_trust_org_ref=trust),
+                 self.coordination_refusal(actor) or first(
+                     (specialist == case.coordinator_ref, "NO-R17 the barnekoordinator is no specialist"),
+                     (specialist in case.specialist_coordinator_refs, "NO-R17 linked twice")))
+
+    # ---- complaints ------------------------------------------------------------------------------------
+    @rule(days=DAYS, complaint_id=IDS, decision_id=st.none() | existing_or(st.sampled_from(["d-1", "d-2", "d-3"])),
+          received_by=st.sampled_from(["org:koordinerende-enhet", "person:x"]),
+          ground=st.none() | st.sampled_from(list(ComplaintGround)))
+    def receive_complaint(self, days: int, complaint_id: str, decision_id: str | Existing | None, received_by: str,
+                          ground: ComplaintGround | None) -> None:
+        case = self.prepare(days)
+        named = None if decision_id is None else resolve(decision_id, case.decisions)
+        self.run(lambda c: c.receive_complaint(self.staff(), complaint_id=complaint_id, decision_id=named,
+                                               received_by_ref=received_by, settings=SETTINGS, ground=ground),
+                 self.complaint_refusal(named, ground) or first(
+                     (complaint_id in case.complaints, "NO-R9 already received")))
+
+    def awaits_after_18_decision(self) -> bool:
+        case = self._case
+        return bool(self.case_ids) and case.birth_date is not None and case.status in {
+            NorwayStatus.ACTIVE, NorwayStatus.ORDINARY_COORDINATOR_ASSESSMENT}
+
+    @precondition(awaits_after_18_decision)
+    @rule(around_deadline=st.integers(-3, 3), complaint_id=IDS, record_majority_first=st.booleans())
+    def complain_of_no_decision_after_18(self, around_deadline: int, complaint_id: str,
+                                         record_majority_first: bool) -> None:
+        """NO-R9b: the municipality has not decided on an ordinary coordinator N days after the 18th birthday (the
+        deadline is reached in the story's time; majority recorded or not, as a late clock may leave it)."""
+        case = self._case
+        assert case.birth_date is not None
+        majority = eighteenth_birthday(case.birth_date)
+        if record_majority_first and case.status is NorwayStatus.ACTIVE and self.now.date() < majority:
+            self.tick((majority - self.now.date()).days)
+            self.run(lambda c: c.record_majority(self.ctx(SYSTEM_ACTOR), settings=SETTINGS))
+        self.tick(max(0, (majority + timedelta(days=AFTER_18_DAYS + around_deadline) - self.now.date()).days))
+        ground = ComplaintGround.NO_ORDINARY_COORDINATOR_AFTER_18
+        self.run(lambda c: c.receive_complaint(self.staff(), complaint_id=complaint_id, received_by_ref=UNIT,
+                                               settings=SETTINGS, ground=ground),
+                 self.complaint_refusal(None, ground) or first(
+                     (complaint_id in self._case.complaints, "NO-R9 already received")))
+
+    def complaint_refusal(self, named: str | None, ground: ComplaintGround | None) -> str | None:
+        """Why a complaint on ``ground`` about ``named`` (None: the latest decision) must be refused (seed 002)."""
+        case, today = self._case, self.now.date()
+        latest = next(reversed(case.decisions), None)
+        kind = case.decisions.get(named or latest or "", (None,))[0]
+        if ground is ComplaintGround.NO_ORDINARY_COORDINATOR_AFTER_18 and (
+                kind is not Decision.ORDINARY_COORDINATOR_AFTER_18_REFUSED):
+            majority = None if case.birth_date is None else eighteenth_birthday(case.birth_date)
+            awaiting = case.status is NorwayStatus.ORDINARY_COORDINATOR_ASSESSMENT or (
+                case.status is NorwayStatus.ACTIVE and majority is not None and today >= majority)
+            return first((not awaiting, "NO-R9b no after-18 decision awaited"),
+                         (majority is None or today < majority + timedelta(days=AFTER_18_DAYS), "NO-R9b still time"),
+                         ((named or latest) != latest, "NO-R9 not the decision that stands"))
+        decided = case.decisions.get((latest if named is None else named) or "")
+        return first((decided is None, "NO-R9 no such decision"),
+                     (decided is not None and ground is None and decided[0] not in COMPLAINABLE,
+                      "NO-R9 nothing to complain about but its failure"),
+                     (decided is not None and ground is not None and decided[0] not in GROUND_DECISIONS[ground],
+                      "NO-R9 not a decision of that ground"),
+                     (ground is ComplaintGround.RIGHT_NOT_FULFILLED and (named or latest) != latest,
+                      "NO-R9 the grant no longer stands"))
 
     def stage(self, complaint_id: str) -> ComplaintStage | None:
         current = self._case.complaints.get(complaint_id)
@@ -1552,6 +1680,7 @@ class NorwayCaseMachine(CaseMachine):
         changed_by_complaint: set[str] = set()
         complained_about: dict[str, str] = {}
         stages: dict[str, tuple[int, str]] = {}
+        specialists: list[str] = []
         for event in events:
             name = type(event).__name__
             if closed:
@@ -1581,6 +1710,17 @@ class NorwayCaseMachine(CaseMachine):
                 assert last_decision in grants, "NO: appointed without a grant"
                 assert consent is not None, "NO-R4: appointed without consent"
                 coordinator = event.coordinator_ref
+            elif name in DUTY_FACTS:
+                assert consent is not None, "NO-G0: a duty performed without consent"
+                assert event.ctx.actor.person_ref == coordinator, "NO-R6: not the family's coordinator"
+                family = (*events[0].parent_refs, events[0].child_ref)
+                for refs in (getattr(event, "given_to_refs", ()), getattr(event, "views_of_refs", ())):
+                    assert all(ref in family for ref in refs), "NO-R15: not the family"
+                assert getattr(event, "purpose", None) not in {FollowUpPurpose.SERVICE_CONTENT,
+                                                               FollowUpPurpose.SERVICE_METHOD}, "NO-R16: forbidden"
+                if name == "SpecialistCoordinatorLinked":
+                    assert event.specialist_coordinator_ref not in (coordinator, *specialists), "NO-R17"
+                    specialists.append(event.specialist_coordinator_ref)
             elif name in {"CoordinationInstructionIssued", "IndividualPlanAdopted"}:
                 assert consent is not None, "NO-G0: coordination without consent"
                 assert event.ctx.actor.person_ref == coordinator, "NO-R6: not the family's coordinator"
@@ -1588,7 +1728,7 @@ class NorwayCaseMachine(CaseMachine):
                     assert event.instruction_type not in {InstructionType.SERVICE_CONTENT,
                                                           InstructionType.SERVICE_METHOD}, "NO-R6: forbidden"
             elif name in STAGE_ORDER:
-                self.check_complaint_step(event, name, stages, decisions)
+                self.check_complaint_step(event, name, stages, decisions, events[0].birth_date)
                 if name == "ComplaintReceived":
                     complained_about[event.complaint_id] = event.decision_id
                 elif getattr(event, "outcome", None) in {ReconsiderationOutcome.UPHELD,
@@ -1607,13 +1747,23 @@ class NorwayCaseMachine(CaseMachine):
 
     @staticmethod
     def check_complaint_step(event: Any, name: str, stages: dict[str, tuple[int, str]],
-                             decisions: dict[str, Decision]) -> None:
+                             decisions: dict[str, Decision], birth_date: date | None) -> None:
         """Complaint stages only move forward: received, reconsidered, (not upheld) forwarded, decided."""
         rank = STAGE_ORDER[name]
         previous = stages.get(event.complaint_id)
         if name == "ComplaintReceived":
             assert previous is None, "NO-R9: complaint received twice"
-            assert decisions.get(event.decision_id) in COMPLAINABLE, "NO-R9: complaint about no complainable decision"
+            kind, latest = decisions.get(event.decision_id), next(reversed(decisions), None)
+            if event.ground is ComplaintGround.RIGHT_NOT_FULFILLED:
+                assert event.decision_id == latest and kind in GROUND_DECISIONS[event.ground], "NO-R9: no grant stood"
+            elif (event.ground is ComplaintGround.NO_ORDINARY_COORDINATOR_AFTER_18
+                  and kind is not Decision.ORDINARY_COORDINATOR_AFTER_18_REFUSED):
+                assert birth_date is not None and event.ctx.occurred_at.date() >= eighteenth_birthday(
+                    birth_date) + timedelta(days=AFTER_18_DAYS), "NO-R9b: complained before the deadline passed"
+                assert event.decision_id == latest, "NO-R9: recorded against another than the standing decision"
+            else:
+                assert kind in COMPLAINABLE, "NO-R9: complaint about no complainable decision"
+                assert event.ground in {None, GROUND_OF_DECISION[kind]}, "NO-R9: the ground is not the decision's"
         else:
             assert previous is not None and previous[0] == rank - 1, f"{name} out of order"
         if name == "ComplaintForwardedToStatsforvalteren":

@@ -46,6 +46,7 @@ from contracts.subjects import (
 from domain.case import Case
 from domain.case_iceland import IcelandCase
 from domain.case_norway import NorwayCase
+from domain.case_norway_duties import NorwayCoordination
 from domain.directory import Institution
 from domain.legal_settings import LegalSettings
 from domain.values import Actor, Context, EligibilityCriteria, Jurisdiction, MemberType, Role, TeamMember
@@ -53,9 +54,9 @@ from services.casework.application import Casework, CommandMeta
 from services.walkthrough import START, ensure_institution, iceland_lifecycle, norway_lifecycle
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
-AGGREGATES = (IcelandCase, NorwayCase, Case, Institution)
+AGGREGATES = (IcelandCase, NorwayCase, NorwayCoordination, Case, Institution)
 BIRTH_DATES = ("2008-09-15", "2016-05-02", "2007-03-01", "2006-02-01", "2007-05-05", "2007-06-06", "2007-07-07",
-               "2015-01-01", "2006-08-01")
+               "2015-01-01", "2006-08-01", "2006-01-20")
 """The birth dates the scenarios record: none may appear in any payload."""
 MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
 
@@ -219,6 +220,72 @@ def edge_scenarios(app: Casework) -> None:
                                        form_doc_ref="doc:consent-e"), as_staff(8))
     app.withdraw_consent(c.WithdrawConsent(case_id=norway, consent_id="consent-e", withdrawn_by_ref=mum),
                          as_staff(9))
+    issue12_scenarios(app)
+
+
+def issue12_scenarios(app: Casework) -> None:
+    """Issue 12: a level lowered (3 → 2), the barnekoordinator's duties after the decision, and complaints on the
+    grounds the law adds (the right not fulfilled; no ordinary coordinator decided within N days after 18)."""
+    coord, school = "person:coord-is-1", "org:school-rvk-1"
+    as_coord = _meta(coord, Role.COORDINATOR, 3, school)
+    lowered = app.register_contact(c.RegisterContact(
+        child_ref="person:child-e-5", parent_refs=("person:parent-e-5",), birth_date=date(2007, 6, 6),
+        municipality_ref="muni:reykjavik", coordinator_ref=coord, coordinator_org_ref=school, life_stage="secondary",
+        conflict_of_interest_declared_none=True), _meta(coord, Role.COORDINATOR, 1, school)).case_id
+    app.record_integration_request(c.RecordIntegrationRequest(
+        case_id=lowered, request_id="request-e-5", requested_by_refs=("person:parent-e-5",),
+        requester_roles=("parent",), written=True, form_doc_ref="doc:request-form-e-5"), as_coord)
+    for service_id, level in (("svc-e-5a", 3), ("svc-e-5b", 2)):
+        app.record_service(c.RecordService(
+            case_id=lowered, service_id=service_id, provider_org_ref="org:social-rvk", service_level=level,
+            service_type_code="family_support", start_date=date(2024, 1, 10)), as_coord)
+    app.end_service(c.EndService(case_id=lowered, service_id="svc-e-5a", end_date=date(2024, 1, 11)), as_coord)
+
+    staff, unit, bk = "person:staff-bodo-1", "org:koordinerende-enhet-bodo", "person:bk-bodo-e"
+    for child, mum, born in (("person:child-no-f", "person:parent-no-f", date(2015, 1, 1)),
+                             ("person:child-no-g", "person:parent-no-g", date(2006, 1, 20))):
+        case_id = app.request_barnekoordinator(c.RequestBarnekoordinator(
+            child_ref=child, parent_refs=(mum,), birth_date=born, municipality_ref="muni:bodo",
+            request_id=f"request-{child}", channel="oral", requested_by_ref=mum, family_status="child_under_18"),
+            _meta(staff, Role.MUNICIPAL_STAFF, 0, unit)).case_id
+        app.assess_eligibility(c.AssessEligibility(
+            case_id=case_id, criteria=EligibilityCriteria(True, True, True), family_views_doc_ref="doc:fv",
+            child_views_doc_ref="doc:cv"), _meta(staff, Role.MUNICIPAL_STAFF, 1, unit))
+        app.issue_decision(c.IssueDecision(
+            case_id=case_id, decision_id="grant-1", decision="granted", written=True, justification_doc_ref="doc:j",
+            appeal_info_included=True, delivered_at=START + timedelta(days=2)),
+            _meta(staff, Role.MUNICIPAL_STAFF, 2, unit))
+        app.record_consent(c.RecordConsent(case_id=case_id, consent_id="consent-1", given_by_refs=(mum,),
+                                           form_doc_ref="doc:consent"), _meta(staff, Role.MUNICIPAL_STAFF, 3, unit))
+        app.appoint_barnekoordinator(c.AppointBarnekoordinator(
+            case_id=case_id, coordinator_ref=bk, unit_ref=unit, family_wishes_considered=True),
+            _meta(staff, Role.MUNICIPAL_STAFF, 4, unit))
+    as_bk = _meta(bk, Role.COORDINATOR, 5, unit)
+    app.record_guidance_given(c.RecordGuidanceGiven(
+        case_id=case_id, topics=("health_and_care_services", "patient_and_user_organisations"),
+        given_to_refs=("person:parent-no-g", "person:child-no-g"), summary_doc_ref="doc:guidance-g"), as_bk)
+    app.communicate_referral(c.CommunicateReferral(
+        case_id=case_id, kind="contact", topic="patient_and_user_organisations", target_org_ref="org:ffo",
+        summary_doc_ref="doc:contact-g"), as_bk)
+    app.follow_up_with_service(c.FollowUpWithService(
+        case_id=case_id, target_service_org_ref="org:nav-bodo", purpose="documentation_needed",
+        detail_doc_ref="doc:follow-up-g"), as_bk)
+    app.initiate_reassessment(c.InitiateReassessment(
+        case_id=case_id, target_service_org_ref="org:school-bodo", reason="transition", detail_doc_ref="doc:re-g"),
+        as_bk)
+    app.record_family_views(c.RecordFamilyViews(
+        case_id=case_id, views_of_refs=("person:child-no-g",), method="conversation", summary_doc_ref="doc:v-g"),
+        as_bk)
+    app.link_specialist_coordinator(c.LinkSpecialistCoordinator(
+        case_id=case_id, specialist_coordinator_ref="person:nlsh-coord-g", health_trust_org_ref="org:nlsh"), as_bk)
+    app.receive_complaint(c.ReceiveComplaint(
+        case_id=case_id, complaint_id="klage-g-1", received_by_ref=unit, ground="right_not_fulfilled"),
+        _meta("person:parent-no-g", Role.PARENT, 6))
+    # 18 on day 12 (2024-01-20); no decision on an ordinary coordinator 30 days later
+    app.record_majority(c.RecordMajority(case_id=case_id), _meta("person:system", Role.SYSTEM, 12))
+    app.receive_complaint(c.ReceiveComplaint(
+        case_id=case_id, complaint_id="klage-g-2", received_by_ref=unit, ground="no_ordinary_coordinator_after_18"),
+        _meta("person:parent-no-g", Role.PARENT, 43))
 
 
 def clock_scenario(app: Casework) -> None:
@@ -228,12 +295,12 @@ def clock_scenario(app: Casework) -> None:
     coord, school, lead, cm = "person:coord-is-1", "org:school-rvk-1", "person:lead-rvk", "person:cm-is-5"
     clock = "person:system", Role.SYSTEM
     case_id = app.register_contact(c.RegisterContact(
-        child_ref="person:child-e-5", parent_refs=("person:parent-e-5",), birth_date=date(2006, 8, 1),
+        child_ref="person:child-e-6", parent_refs=("person:parent-e-6",), birth_date=date(2006, 8, 1),
         municipality_ref="muni:reykjavik", coordinator_ref=coord, coordinator_org_ref=school,
         life_stage="secondary", conflict_of_interest_declared_none=True),
         _meta(coord, Role.COORDINATOR, 1, school)).case_id
     app.record_integration_request(c.RecordIntegrationRequest(
-        case_id=case_id, request_id="request-e-5", requested_by_refs=("person:parent-e-5",),
+        case_id=case_id, request_id="request-e-6", requested_by_refs=("person:parent-e-6",),
         requester_roles=("parent",), written=True, form_doc_ref="doc:request-form-e"),
         _meta(coord, Role.COORDINATOR, 2, school))
     app.notify_need_for_case_manager(c.NotifyNeedForCaseManager(case_id=case_id, municipality_ref="muni:reykjavik"),
@@ -278,8 +345,8 @@ def published(app: Casework, stored: list[tuple[int, Any]]) -> list[PublishedEve
 
 # ---- every fact has a contract -----------------------------------------------------------------------------
 def test_the_aggregates_define_the_facts_we_expect() -> None:
-    assert len(facts(IcelandCase)) == 37 and len(facts(NorwayCase)) == 18
-    assert len(facts(Case)) == 6 and len(facts(Institution)) == 3
+    assert len(facts(IcelandCase)) == 38 and len(facts(NorwayCase)) == 24
+    assert len(facts(Case)) == 6 and len(facts(Institution)) == 3 and len(facts(NorwayCoordination)) == 12
 
 
 @pytest.mark.parametrize("fact", ALL_FACTS, ids=lambda f: f.__qualname__)
@@ -373,7 +440,8 @@ def test_no_payload_carries_a_birth_date_a_topic_or_the_domain_context(published
     years = {(p.contract.event_type, json.loads(p.payload)["birth_year"]) for p in published
              if p.contract.event_type in {"contact_registered", "barnekoordinator_requested"}}
     assert years == {("contact_registered", year) for year in (2008, 2007, 2006)} | {
-        ("barnekoordinator_requested", 2016), ("barnekoordinator_requested", 2015)}
+        ("barnekoordinator_requested", 2016), ("barnekoordinator_requested", 2015),
+        ("barnekoordinator_requested", 2006)}
 
 
 def test_named_meanings_of_the_design_card(published: list[PublishedEvent]) -> None:

@@ -5,6 +5,7 @@ move to another municipality."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -264,3 +265,47 @@ def test_the_domicile_of_a_closed_case_does_not_change() -> None:
 
     with refused(case, "IS-SM"):
         case.change_domicile(ctx(MUNICIPALITY_LEAD, 500), to_municipality_ref=KOPAVOGUR)
+
+
+# ---- levels raised and lowered from the highest active level (issue 12) -----------------------------------
+def end_service(case: IcelandCase, service_id: str, days: int = 6) -> None:
+    case.end_service(ctx(COORDINATOR, days), service_id=service_id, end_date=date(2026, 3, 10))
+
+
+def test_after_a_level_3_service_ends_a_level_2_one_lowers_the_level_from_3_to_2() -> None:
+    case = iceland_case(S.INTEGRATION_ACTIVE_L1)
+    record_service(case, "svc-3", 3)
+    end_service(case, "svc-3")
+
+    assert event_names(case)[-1] == "ServiceEnded"  # the level stands while no service is active
+    record_service(case, "svc-2", 2, days=7)
+
+    lowered = last_event(case, "LevelLowered")
+    assert (lowered.from_level, lowered.to_level, lowered.reason) == (3, 2, "service_recorded")
+    assert event_names(case)[-2:] == ["ServiceRecorded", "LevelLowered"]
+    raised: list[Any] = [e for e in case.pending_events if type(e).__name__ == "LevelRaised"]
+    assert [e.from_level for e in raised] == [None]
+
+
+def test_ending_the_highest_service_lowers_the_level_to_the_next_active_one() -> None:
+    case = iceland_case(S.INTEGRATION_ACTIVE_L1)
+    record_service(case, "svc-1", 1)
+    record_service(case, "svc-3", 3)
+
+    end_service(case, "svc-3")
+
+    lowered = last_event(case, "LevelLowered")
+    assert (lowered.from_level, lowered.to_level, lowered.reason, lowered.service_id) == (3, 1, "service_ended",
+                                                                                         "svc-3")
+    assert case.current_level == 1
+
+
+def test_a_service_at_the_standing_level_changes_nothing() -> None:
+    case = iceland_case(S.INTEGRATION_ACTIVE_L1)
+    record_service(case, "svc-2a", 2)
+    end_service(case, "svc-2a")
+
+    record_service(case, "svc-2b", 2, days=7)
+
+    assert event_names(case)[-1] == "ServiceRecorded"
+    assert case.current_level == 2
