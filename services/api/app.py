@@ -165,8 +165,6 @@ def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSetti
 
 def _vault(pool: ConnectionPool[Any], app: Casework, keys: KeyEncryptionKeys | None) -> Vault:
     """The vault's tables beside the event store's (or in ``PROSPERITY_VAULT_SCHEMA``), its KEKs from the settings."""
-    from services.settings import StoreSettings
-
     settings = VaultSettings()
     return Vault(PostgresVaultStore(pool, settings.schema_name or app.env.get("POSTGRES_SCHEMA") or "public"),
-                 keys or settings.keyring(StoreSettings().data_dir))
+                 keys or settings.keyring())

@@ -116,14 +116,25 @@ class Keyring:
             return ring
         return cls(keys, active.read_text().strip(), key_dir)
 
+    def _reload(self) -> None:
+        """Another process sharing ``key_dir`` may have rotated: take its keys and its active one."""
+        if self.key_dir is None:
+            return
+        self._keys = {p.stem: base64.b64decode(p.read_text().strip()) for p in sorted(self.key_dir.glob("*.key"))}
+        self._active = (self.key_dir / "ACTIVE").read_text().strip()
+
     @property
     def active_id(self) -> str:
+        if self.key_dir is not None and (self.key_dir / "ACTIVE").read_text().strip() != self._active:
+            self._reload()
         return self._active
 
     def ids(self) -> tuple[str, ...]:
         return tuple(self._keys)
 
     def _key(self, kek_id: str) -> bytes:
+        if kek_id not in self._keys:
+            self._reload()
         try:
             return self._keys[kek_id]
         except KeyError:

@@ -23,7 +23,7 @@ from services.vault.vault import Vault
 
 
 class VaultSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PROSPERITY_VAULT_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PROSPERITY_VAULT_", extra="ignore", populate_by_name=True)
 
     keks: dict[str, str] = Field(default_factory=dict)
     """Key-encryption keys by id, base64 (32 bytes each); empty = the key directory."""
@@ -33,21 +33,19 @@ class VaultSettings(BaseSettings):
     """Where file-held KEKs live; default ``<PROSPERITY_DATA_DIR or var>/vault-keys``."""
     schema_name: str | None = Field(default=None, alias="PROSPERITY_VAULT_SCHEMA")
     """The schema of the vault's tables; default: the event store's schema (tables ``vault_*``)."""
-    pg_dsn: str | None = None
-    """A database of its own for the vault; default: the event store's."""
+    data_dir: Path = Field(default=Path("var"), alias="PROSPERITY_DATA_DIR")
 
-    def keyring(self, data_dir: Path = Path("var")) -> KeyEncryptionKeys:
+    def keyring(self) -> KeyEncryptionKeys:
         if self.keks:
             return Keyring.from_config(self.keks, self.active_kek or "")
-        return Keyring.in_directory(self.key_dir or data_dir / "vault-keys")
+        return Keyring.in_directory(self.key_dir or self.data_dir / "vault-keys")
 
 
 def open_vault(pool: ConnectionPool[psycopg.Connection[Any]], schema: str | None,
-               settings: VaultSettings | None = None, *, keys: KeyEncryptionKeys | None = None,
-               data_dir: Path = Path("var")) -> Vault:
+               settings: VaultSettings | None = None, *, keys: KeyEncryptionKeys | None = None) -> Vault:
     """The process's vault on ``pool`` (its tables created if missing)."""
     settings = settings or VaultSettings()
     vault = Vault(PostgresVaultStore(pool, settings.schema_name or schema or "public"),
-                  keys or settings.keyring(data_dir))
+                  keys or settings.keyring())
     vault.setup()
     return vault
