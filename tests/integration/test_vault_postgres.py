@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -120,3 +122,43 @@ def test_a_shred_reaches_a_backup_taken_before_it(vault: Vault, pg_schema: PgTar
     assert open_sealed(dek, backed_up, b"prosperity-vault:field:person:dad-1:name") == "Jón".encode()
     assert b"person:mum-1" in _dump(pg_schema)  # the tombstone keeps the pseudonymous reference only
     assert NAME.encode() not in _dump(pg_schema)
+
+
+def test_rotation_in_one_process_loses_nothing_another_process_writes_meanwhile(
+        pg_schema: PgTarget, tmp_path: Path) -> None:
+    """Two vaults as two processes would have them (own pools, own keyrings on one key directory): one rotates
+    three times while the other creates subjects; the store's retirement of the old KEK, not a thread lock, keeps
+    every new data key from being stored under a key about to be destroyed."""
+    with ConnectionPool(pg_schema.dsn, min_size=1, max_size=4, kwargs={"autocommit": False}) as pool_a, \
+            ConnectionPool(pg_schema.dsn, min_size=1, max_size=4, kwargs={"autocommit": False}) as pool_b:
+        rotator = Vault(PostgresVaultStore(pool_a, pg_schema.schema), Keyring.in_directory(tmp_path))
+        writer = Vault(PostgresVaultStore(pool_b, pg_schema.schema), Keyring.in_directory(tmp_path))
+        rotator.setup()
+        written: dict[str, str] = {}
+        stop, failures = threading.Event(), []
+
+        def write() -> None:
+            n = 0
+            while not stop.is_set():
+                try:
+                    writer.put_fields(f"person:b-{n}", {PersonalField.NAME: f"B {n}"})
+                except Exception as error:
+                    failures.append(repr(error))
+                    return
+                written[f"person:b-{n}"] = f"B {n}"
+                n += 1
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        for round_ in range(1, 4):
+            while len(written) < 10 * round_ and not failures:  # writes before, during and after each rotation
+                time.sleep(0.01)
+            rotator.rotate()
+        while len(written) < 40 and not failures:
+            time.sleep(0.01)
+        stop.set()
+        thread.join()
+        assert failures == [] and len(written) > 10
+        assert rotator.store.keys_not_under(rotator.keys.active_id, 10) == []
+        for reader in (rotator, writer):
+            assert all(reader.field(ref, PersonalField.NAME) == value for ref, value in written.items())
