@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from domain.privacy import check_ref
-from services.vault.keys import KeyEncryptionKeys, new_data_key, open_sealed, seal
+from services.vault.keys import SEAL_OVERHEAD, KeyEncryptionKeys, new_data_key, open_sealed, seal
 from services.vault.model import (
     MAX_DOCUMENT_BYTES,
     MAX_FIELD_CHARS,
@@ -143,7 +143,7 @@ class Vault:
         if sealed is None:
             raise DocumentNotFound(doc_ref)
         return DocumentInfo(sealed.doc_ref, sealed.subject_ref, sealed.case_id, sealed.media_type,
-                            max(len(sealed.sealed) - 28, 0), sealed.stored_at)
+                            len(sealed.sealed) - SEAL_OVERHEAD, sealed.stored_at)
 
     def document(self, doc_ref: str) -> Document:
         sealed = self.store.document(doc_ref)
@@ -161,7 +161,7 @@ class Vault:
         check_subject("subject_ref", subject_ref)
         if self.store.is_shredded(subject_ref):
             return SubjectRecord(subject_ref, shredded=True)
-        docs = tuple(DocumentInfo(d.doc_ref, d.subject_ref, d.case_id, d.media_type, max(len(d.sealed) - 28, 0),
+        docs = tuple(DocumentInfo(d.doc_ref, d.subject_ref, d.case_id, d.media_type, len(d.sealed) - SEAL_OVERHEAD,
                                   d.stored_at) for d in self.store.documents_of(subject_ref))
         return SubjectRecord(subject_ref, self.fields(subject_ref), docs)
 
