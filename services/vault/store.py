@@ -67,11 +67,15 @@ class VaultStore(Protocol):
 
     def is_shredded(self, subject_ref: str) -> bool: ...
 
-    def put_field(self, subject_ref: str, name: str, sealed: bytes) -> None: ...
+    def put_field(self, subject_ref: str, name: str, sealed: bytes) -> bool:
+        """Store a sealed field while the subject's key exists (False if it was shredded meanwhile)."""
+        ...
 
     def fields(self, subject_ref: str) -> dict[str, bytes]: ...
 
-    def put_document(self, document: SealedDocument) -> None: ...
+    def put_document(self, document: SealedDocument) -> bool:
+        """Like :meth:`put_field`, for a document."""
+        ...
 
     def document(self, doc_ref: str) -> SealedDocument | None: ...
 
@@ -123,14 +127,22 @@ class MemoryVaultStore:
     def is_shredded(self, subject_ref: str) -> bool:
         return subject_ref in self.tombstones
 
-    def put_field(self, subject_ref: str, name: str, sealed: bytes) -> None:
-        self.field_rows[(subject_ref, name)] = sealed
+    def put_field(self, subject_ref: str, name: str, sealed: bytes) -> bool:
+        with self.lock:
+            if subject_ref not in self.keys:
+                return False
+            self.field_rows[(subject_ref, name)] = sealed
+            return True
 
     def fields(self, subject_ref: str) -> dict[str, bytes]:
         return {name: value for (ref, name), value in list(self.field_rows.items()) if ref == subject_ref}
 
-    def put_document(self, document: SealedDocument) -> None:
-        self.document_rows[document.doc_ref] = document
+    def put_document(self, document: SealedDocument) -> bool:
+        with self.lock:
+            if document.subject_ref not in self.keys:
+                return False
+            self.document_rows[document.doc_ref] = document
+            return True
 
     def document(self, doc_ref: str) -> SealedDocument | None:
         return self.document_rows.get(doc_ref)
@@ -244,11 +256,20 @@ class PostgresVaultStore:
             return conn.execute(self._q("SELECT 1 FROM {shredded} WHERE subject_ref = %s"),
                                 (subject_ref,)).fetchone() is not None
 
-    def put_field(self, subject_ref: str, name: str, sealed: bytes) -> None:
+    def _key_held(self, conn: psycopg.Connection[Any], subject_ref: str) -> bool:
+        """Whether the subject's key exists, held against a shred until this transaction ends (a shred waits,
+        then deletes what was stored here too)."""
+        return conn.execute(self._q("SELECT 1 FROM {keys} WHERE subject_ref = %s FOR SHARE"),
+                            (subject_ref,)).fetchone() is not None
+
+    def put_field(self, subject_ref: str, name: str, sealed: bytes) -> bool:
         with self._tx() as conn:
+            if not self._key_held(conn, subject_ref):
+                return False
             conn.execute(self._q("INSERT INTO {fields} (subject_ref, name, sealed) VALUES (%s, %s, %s)"
                                  " ON CONFLICT (subject_ref, name) DO UPDATE SET sealed = excluded.sealed,"
                                  " updated_at = now()"), (subject_ref, name, sealed))
+        return True
 
     def fields(self, subject_ref: str) -> dict[str, bytes]:
         with self._tx() as conn:
@@ -256,14 +277,17 @@ class PostgresVaultStore:
                                 (subject_ref,)).fetchall()
         return {r[0]: bytes(r[1]) for r in rows}
 
-    def put_document(self, document: SealedDocument) -> None:
+    def put_document(self, document: SealedDocument) -> bool:
         with self._tx() as conn:
+            if not self._key_held(conn, document.subject_ref):
+                return False
             conn.execute(self._q("INSERT INTO {documents} (doc_ref, subject_ref, case_id, media_type, sealed)"
                                  " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (doc_ref) DO UPDATE SET"
                                  " subject_ref = excluded.subject_ref, case_id = excluded.case_id,"
                                  " media_type = excluded.media_type, sealed = excluded.sealed, stored_at = now()"),
                          (document.doc_ref, document.subject_ref, document.case_id, document.media_type,
                           document.sealed))
+        return True
 
     def _documents(self, where: str, value: str) -> list[SealedDocument]:
         with self._tx() as conn:

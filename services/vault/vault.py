@@ -100,8 +100,9 @@ class Vault:
         dek = self._data_key(subject_ref, create=True)
         assert dek is not None
         for name, value in checked.items():
-            self.store.put_field(subject_ref, name.value,
-                                 seal(dek, value.encode(), _field_aad(subject_ref, name.value)))
+            if not self.store.put_field(subject_ref, name.value,
+                                        seal(dek, value.encode(), _field_aad(subject_ref, name.value))):
+                raise SubjectShredded(subject_ref)
 
     def fields(self, subject_ref: str) -> dict[PersonalField, str]:
         """A subject's personal fields (empty if none); ``SubjectShredded`` once their key is gone."""
@@ -134,8 +135,9 @@ class Vault:
                              remedy="Use a new doc: reference.", field_name="doc_ref")
         dek = self._data_key(subject_ref, create=True)
         assert dek is not None
-        self.store.put_document(SealedDocument(doc_ref, subject_ref, case_id, media_type,
-                                               seal(dek, content, _document_aad(subject_ref, doc_ref)), None))
+        if not self.store.put_document(SealedDocument(doc_ref, subject_ref, case_id, media_type,
+                                                      seal(dek, content, _document_aad(subject_ref, doc_ref)), None)):
+            raise SubjectShredded(subject_ref)
 
     def document_info(self, doc_ref: str) -> DocumentInfo:
         """Whose and which case's a document is, without opening it (the access check needs the case)."""

@@ -14,7 +14,16 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from services.infra.postgres_env import PgTarget
-from services.vault import Keyring, PersonalField, PostgresVaultStore, ShredBasis, Vault, VaultError, shred_subject
+from services.vault import (
+    Keyring,
+    PersonalField,
+    PostgresVaultStore,
+    ShredBasis,
+    SubjectShredded,
+    Vault,
+    VaultError,
+    shred_subject,
+)
 from services.vault.keys import open_sealed
 
 NAME, NATIONAL_ID, EMAIL = "Sigríður Þórsdóttir", "120389-4569", "sigridur.thors@example.is"
@@ -162,3 +171,33 @@ def test_rotation_in_one_process_loses_nothing_another_process_writes_meanwhile(
         assert rotator.store.keys_not_under(rotator.keys.active_id, 10) == []
         for reader in (rotator, writer):
             assert all(reader.field(ref, PersonalField.NAME) == value for ref, value in written.items())
+
+
+def test_a_write_racing_a_shred_leaves_nothing_behind(vault: Vault, pg_schema: PgTarget) -> None:
+    """Writes hold the subject's key row while they store; the shred waits for them, then deletes what they
+    stored: after it, not even ciphertext of the subject is left, and later writes are refused."""
+    vault.put_fields("person:mum-1", {PersonalField.NAME: NAME})
+    stop, outcomes = threading.Event(), []
+
+    def keep_writing() -> None:
+        n = 0
+        while not stop.is_set():
+            try:
+                vault.put_fields("person:mum-1", {PersonalField.PHONE: f"+354 {n:07d}"})
+            except SubjectShredded:
+                outcomes.append("shredded")
+                return
+            n += 1
+
+    threads = [threading.Thread(target=keep_writing) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)
+    shred_subject(vault, "person:mum-1", ShredBasis.ERASURE_GRANTED)
+    for thread in threads:
+        thread.join(timeout=10)
+    stop.set()
+    assert outcomes == ["shredded"] * 3
+    with psycopg.connect(pg_schema.dsn) as conn:
+        left = conn.execute(f'SELECT count(*) FROM "{pg_schema.schema}".vault_fields').fetchone()
+    assert left == (0,)
