@@ -226,9 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     from services import dashboard_summary, demo, up
     from services.bus import cli as bus_cli
     from services.clock import cli as clock_cli
+    from services.vault import cli as vault_cli
 
     bus_cli.add_parsers(sub)
     clock_cli.add_parsers(sub)
+    vault_cli.add_parsers(sub)
     up.add_arguments(sub.add_parser("up", help="run the whole system: servers, API, relay, consumers, notifier"))
     demo.add_arguments(sub.add_parser("demo", help="generate a synthetic population through the HTTP API"))
     dashboard_summary.add_arguments(sub.add_parser("dashboard", help="print the main dashboard figures"))
@@ -251,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = StoreSettings()
     configure_logging(settings.log_format)
     tracing.enable(settings.tracing, f"prosperity-{args.command}", settings.otlp_endpoint)
-    if hasattr(args, "func"):  # subcommands that dispatch themselves (parser.set_defaults(func=...))
+    if getattr(args, "func", None) is not None:  # subcommands that name their own function (set_defaults)
         return int(args.func(args))
     if args.command == "walkthrough":
         return walkthrough(settings)
