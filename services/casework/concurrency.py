@@ -56,4 +56,4 @@ class KeyedLocks:
 def backoff(attempt: int, *, base: float = BACKOFF_BASE_SECONDS, cap: float = BACKOFF_CAP_SECONDS) -> None:
     """Sleep before retry ``attempt`` (1, 2, ...) after losing a race to another process: full jitter in
     [0, min(cap, base * 2**attempt)] (AWS architecture blog, "Exponential Backoff And Jitter")."""
-    time.sleep(random.uniform(0, min(cap, base * 2 ** attempt)))  # noqa: S311 - jitter, not a secret
+    time.sleep(random.uniform(0, min(cap, base * 2 ** attempt)))
