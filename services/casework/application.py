@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoder
 
 from contracts import commands as c
 from domain import access, bounds, privacy
@@ -38,6 +38,7 @@ from services.casework.errors import (
     ConcurrencyConflict,
     InstitutionNotFound,
 )
+from services.casework.group_commit import GroupCommit
 from services.casework.transcodings import DomainJSONTranscoder, register_domain_transcodings
 
 MAX_ATTEMPTS = 8
@@ -77,6 +78,8 @@ class Casework(Application[UUID]):
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         super().__init__(env)
         self.writing = KeyedLocks()
+        self.group_commit = GroupCommit(self.events, window_seconds=float(
+            self.env.get("GROUP_COMMIT_WINDOW_MS") or 0) / 1000)
         self.legal_settings = legal_settings
         self.clock = clock
 
@@ -88,6 +91,17 @@ class Casework(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """Every save goes through the process's group commit (``group_commit``): concurrent saves share one
+        transaction. A save with tracking (a process application's) keeps the library's own path."""
+        if processing_event.tracking is not None or processing_event.saved_kwargs:
+            return super()._record(processing_event)
+        recordings = self.group_commit.put(processing_event.events)
+        if self.repository.cache and not self.repository.fastforward:  # as the library's own _record
+            for aggregate_id, aggregate in processing_event.aggregates.items():
+                self.repository.cache.put(aggregate_id, aggregate)
+        return recordings
 
     # ---- the machinery every command shares ----------------------------------------------------------
     def _context(self, meta: CommandMeta) -> Context:
