@@ -17,10 +17,9 @@ import httpx
 from services.casework.application import Casework
 from services.infra.postgres_env import PgTarget
 from tests.integration.test_api_commands import CM, Api, auth
-from tests.integration.test_api_concurrency import case_at_team_stage, invitation
+from tests.integration.test_api_concurrency import api, case_at_team_stage, invitation
 
 __all__ = ["api"]  # the fixture
-from tests.integration.test_api_concurrency import api  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 INVITATIONS = 30
