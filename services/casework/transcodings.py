@@ -36,22 +36,8 @@ class DomainJSONTranscoder(JSONTranscoder):
         return orjson.dumps(self._tag(obj))
 
     def decode(self, data: bytes) -> Any:
-        return self._untag(orjson.loads(data))
-
-    def _untag(self, value: Any) -> Any:
-        kind = type(value)
-        if kind is dict:
-            items = {key: self._untag(item) if type(item) in _CONTAINERS else item for key, item in value.items()}
-            if len(items) == 2 and "_type_" in items and "_data_" in items:
-                transcoding = self.names.get(items["_type_"])
-                if transcoding is None:
-                    raise TranscodingNotRegisteredError(
-                        f"Data serialized with name {items['_type_']!r} is not deserializable.")
-                return transcoding.decode(items["_data_"])
-            return items
-        if kind is list:
-            return [self._untag(item) if type(item) in _CONTAINERS else item for item in value]
-        return value
+        decoded = orjson.loads(data)
+        return self._untag(decoded) if type(decoded) in _CONTAINERS else decoded
 
     def _tag(self, value: Any) -> Any:
         kind = type(value)
@@ -65,6 +51,25 @@ class DomainJSONTranscoder(JSONTranscoder):
         if transcoding is None:
             raise TranscodingNotRegisteredError(f"Object of type {kind} has no registered transcoding.")
         return {"_type_": transcoding.name, "_data_": self._tag(transcoding.encode(value))}
+
+    def _untag(self, value: Any) -> Any:
+        """Tags replaced by their values, inner first (as ``object_hook``), in place: the tree is orjson's own."""
+        if type(value) is list:
+            for index, item in enumerate(value):
+                if type(item) in _CONTAINERS:
+                    value[index] = self._untag(item)
+            return value
+        name = value.get("_type_")
+        if name is not None and len(value) == 2 and "_data_" in value:
+            transcoding = self.names.get(name)
+            if transcoding is None:
+                raise TranscodingNotRegisteredError(f"Data serialized with name {name!r} is not deserializable.")
+            data = value["_data_"]
+            return transcoding.decode(self._untag(data) if type(data) in _CONTAINERS else data)
+        for key, item in value.items():
+            if type(item) in _CONTAINERS:
+                value[key] = self._untag(item)
+        return value
 
 
 class TupleAsList(Transcoding):
