@@ -205,7 +205,8 @@ def start_api(dsn: str, schema: str, port: int, pool_size: int, workers: int = 1
     # One token for all clients: the per-caller rate limit (1,200/minute by default) would measure itself.
     env = {**os.environ, "PROSPERITY_PG_DSN": dsn, "PROSPERITY_PG_SCHEMA": schema,
            "PROSPERITY_PG_POOL_SIZE": str(pool_size), "PROSPERITY_API_PORT": str(port),
-           "PROSPERITY_API_RATE_LIMIT": "10000000/minute", "PROSPERITY_LOG_FORMAT": "json"}
+           "PROSPERITY_API_RATE_LIMIT": "10000000/minute", "PROSPERITY_LOG_FORMAT": "json",
+           "PROSPERITY_API_THREADS": os.environ.get("PROSPERITY_API_THREADS", "")}
     return subprocess.Popen([sys.executable, "-m", "services.cli", "api", "--port", str(port), "--workers",
                              str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from services.api.app import create_app
@@ -42,6 +43,11 @@ def build() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        # FastAPI runs sync endpoints on anyio's thread pool (40 threads by default). Commands mostly wait on
+        # PostgreSQL and on their case's lock; more threads than connections only add GIL hand-offs to the loop.
+        threads = int(os.environ.get("PROSPERITY_API_THREADS") or 0)
+        if threads:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         try:
             async with inner(app) as state:
                 yield state
