@@ -10,7 +10,7 @@
 
 Both sides use an event-store pool of ``PROSPERITY_PG_POOL_SIZE`` (default 5, the server's default). Reported:
 commands/s, p50/p95/p99 latency, the ratio HTTP/in-process (goal >= 0.5) and the HTTP p99 (goal <= 50 ms).
-``PROSPERITY_PG_DSN`` is required (the API subprocess needs a server it can reach).
+``PROSPERITY_PG_DSN`` selects the server (else an embedded PostgreSQL is started for the run).
 
 ``prosperity api`` runs with ``--workers 2`` (one per core here); after the load the workers' RSS is read from
 ``/proc`` (part of P6).
@@ -32,8 +32,9 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -194,6 +195,18 @@ async def over_http(base: str, tokens: list[str], cases: list[UUID], clients: in
     return Result(len(latencies), elapsed, latencies, errors[0])
 
 
+@contextmanager
+def postgres() -> Iterator[str]:
+    """An embedded PostgreSQL for the run when ``PROSPERITY_PG_DSN`` is not set (its socket DSN reaches the API
+    subprocess too)."""
+    import tempfile
+
+    from services.infra.embedded import EmbeddedPostgres
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, EmbeddedPostgres(Path(tmp) / "pg") as pg:
+        yield pg.dsn
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -277,10 +290,14 @@ WORKERS = 2
 def measure(cases_n: int, seconds: float, clients: int = 32, pool_size: int = 5,
             workers: int = WORKERS) -> dict[str, object]:
     """P5 (HTTP commands/s against in-process, same run) and the API workers' RSS after the load."""
-    dsn = os.environ.get("PROSPERITY_PG_DSN")
-    if not dsn:
-        raise SystemExit("PROSPERITY_PG_DSN is required")
     load_at_start = [round(x, 2) for x in os.getloadavg()]
+    with ExitStack() as servers:
+        dsn = os.environ.get("PROSPERITY_PG_DSN") or servers.enter_context(postgres())
+        return _measure(dsn, cases_n, seconds, clients, pool_size, workers, load_at_start)
+
+
+def _measure(dsn: str, cases_n: int, seconds: float, clients: int, pool_size: int, workers: int,
+             load_at_start: list[float]) -> dict[str, object]:
     target = PgTarget(dsn, f"bench_{uuid.uuid4().hex[:8]}")
     ensure_schema(dsn, target.schema)
     try:
