@@ -49,7 +49,7 @@ def test_other_keys_are_not_blocked_and_a_holder_may_re_enter() -> None:
 
 def test_backoff_is_jittered_within_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(concurrency.time, "sleep", slept.append)
+    monkeypatch.setattr(time, "sleep", slept.append)  # the module calls time.sleep
     for attempt in range(1, 20):
         concurrency.backoff(attempt)
     assert all(0 <= s <= concurrency.BACKOFF_CAP_SECONDS for s in slept)
