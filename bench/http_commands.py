@@ -4,15 +4,18 @@
    ``Casework`` directly, 32 threads;
 2. in-process (the floor): 32 threads, each issuing ``Casework.record_service`` on its own cases (client k uses
    cases k, k+32, ...: no two clients touch one case, so no version conflicts) for ``--seconds``;
-3. HTTP: ``prosperity api`` (uvicorn, one process) as a subprocess on the same schema and a free port, and 32
+3. HTTP: ``prosperity api`` (uvicorn worker processes) as a subprocess on the same schema and a free port, and 32
    concurrent httpx async clients POSTing the same command to ``/v1/cases/{id}/services`` with a coordinator
    token, same case split, for ``--seconds``.
 
 Both sides use an event-store pool of ``PROSPERITY_PG_POOL_SIZE`` (default 5, the server's default). Reported:
 commands/s, p50/p95/p99 latency, the ratio HTTP/in-process (goal >= 0.5) and the HTTP p99 (goal <= 50 ms).
-``PROSPERITY_PG_DSN`` is required (the API subprocess needs a server it can reach).
+``PROSPERITY_PG_DSN`` selects the server (else an embedded PostgreSQL is started for the run).
 
-    .venv/bin/python -m bench.http_commands [--cases 640] [--seconds 15] [--clients 32]
+``prosperity api`` runs with ``--workers 2`` (one per core here); after the load the workers' RSS is read from
+``/proc`` (part of P6).
+
+    .venv/bin/python -m bench.http_commands [--smoke] [--cases 640] [--seconds 15] [--clients 32] [--workers 2]
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from uuid import UUID
 
 import httpx
@@ -160,21 +165,23 @@ def in_process(app: Casework, cases: list[UUID], clients: int, seconds: float) -
     return Result(len(flat), elapsed, flat, sum(errors))
 
 
-async def over_http(base: str, token: str, cases: list[UUID], clients: int, seconds: float) -> Result:
+async def over_http(base: str, tokens: list[str], cases: list[UUID], clients: int, seconds: float,
+                    first_service: int = 2_000_000) -> Result:
     latencies: list[float] = []
     errors = [0]
-    headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
         deadline = time.perf_counter() + seconds
 
-        async def client(own: list[UUID]) -> None:
+        async def client(own: list[UUID], token: str) -> None:
+            headers = {"Authorization": f"Bearer {token}"}
             for n in itertools.count():
                 if time.perf_counter() >= deadline:
                     return
                 case_id = own[n % len(own)]
                 started = time.perf_counter()
-                response = await http.post(f"/v1/cases/{case_id}/services", json=body(service(case_id, 2_000_000 + n)))
+                command = service(case_id, first_service + n)
+                response = await http.post(f"/v1/cases/{case_id}/services", json=body(command), headers=headers)
                 if response.status_code in (200, 201):
                     latencies.append((time.perf_counter() - started) * 1000)
                 else:
@@ -183,9 +190,21 @@ async def over_http(base: str, token: str, cases: list[UUID], clients: int, seco
                         print(f"  first HTTP error: {response.status_code} {response.text[:300]}")
 
         started = time.perf_counter()
-        await asyncio.gather(*(client(own) for own in shares(cases, clients)))
+        await asyncio.gather(*(client(own, tokens[k]) for k, own in enumerate(shares(cases, clients))))
         elapsed = time.perf_counter() - started
     return Result(len(latencies), elapsed, latencies, errors[0])
+
+
+@contextmanager
+def postgres() -> Iterator[str]:
+    """An embedded PostgreSQL for the run when ``PROSPERITY_PG_DSN`` is not set (its socket DSN reaches the API
+    subprocess too)."""
+    import tempfile
+
+    from services.infra.embedded import EmbeddedPostgres
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, EmbeddedPostgres(Path(tmp) / "pg") as pg:
+        yield pg.dsn
 
 
 def free_port() -> int:
@@ -195,11 +214,51 @@ def free_port() -> int:
         return port
 
 
-def start_api(dsn: str, schema: str, port: int, pool_size: int) -> subprocess.Popen[bytes]:
+def start_api(dsn: str, schema: str, port: int, pool_size: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    # A token per client (the rate limit's key), and a limit above what one client sends: the limits library's
+    # moving window keeps one entry per request of the last minute, so one key at thousands per second costs
+    # O(n) per request (measured: a single shared token with a 10M/minute limit cut HTTP throughput by 3x).
     env = {**os.environ, "PROSPERITY_PG_DSN": dsn, "PROSPERITY_PG_SCHEMA": schema,
-           "PROSPERITY_PG_POOL_SIZE": str(pool_size), "PROSPERITY_API_PORT": str(port)}
-    return subprocess.Popen([sys.executable, "-m", "services.cli", "api", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+           "PROSPERITY_PG_POOL_SIZE": str(pool_size), "PROSPERITY_API_PORT": str(port),
+           "PROSPERITY_API_RATE_LIMIT": os.environ.get("BENCH_API_RATE_LIMIT", "60000/minute"),
+           "PROSPERITY_LOG_FORMAT": "json",
+           "PROSPERITY_API_THREADS": os.environ.get("PROSPERITY_API_THREADS", "")}
+    return subprocess.Popen([sys.executable, "-m", "services.cli", "api", "--port", str(port), "--workers",
+                             str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_workers(server: subprocess.Popen[bytes], workers: int, timeout: float = 90) -> None:
+    """Until each of ``workers`` worker processes has imported the app (its RSS near the largest one's): on a loaded
+    machine the first worker answers long before the last one is up."""
+    until = time.perf_counter() + timeout
+    while time.perf_counter() < until:
+        found = api_processes(server.pid) if workers > 1 else [server.pid]
+        sizes = [rss_mib(p) for p in found]
+        if len(found) == workers and min(sizes) >= 0.8 * max(sizes):
+            return
+        time.sleep(0.5)
+    raise RuntimeError("the API's workers did not all start in time")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (``/proc/<pid>/stat``), seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process (``VmRSS``), MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def api_processes(pid: int) -> list[int]:
+    """The API's serving processes: its uvicorn workers, or the process itself when it serves alone."""
+    children = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    workers = [p for p in children if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    return workers or [pid]
 
 
 def wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 30) -> None:
@@ -216,45 +275,59 @@ def wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 30) 
     raise RuntimeError("prosperity api did not answer in time")
 
 
-def run(measure: Callable[[], Result], label: str) -> Result:
+def step(measure: Callable[[], Result], label: str) -> Result:
     print(f"  {label} ...", flush=True)
     result = measure()
     print(f"  {label}: {result}", flush=True)
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--cases", type=int, default=640, help="Iceland cases opened (split over the clients)")
-    parser.add_argument("--seconds", type=float, default=15, help="duration of each measurement")
-    parser.add_argument("--clients", type=int, default=32, help="concurrent clients (threads / async clients)")
-    args = parser.parse_args()
-    dsn = os.environ.get("PROSPERITY_PG_DSN")
-    if not dsn:
-        raise SystemExit("PROSPERITY_PG_DSN is required")
-    pool_size = int(os.environ.get("PROSPERITY_PG_POOL_SIZE", "5"))
-    configure_logging("console", level=30)
-    print(f"HTTP commands: {args.cases} cases, {args.clients} clients, {args.seconds:.0f} s each, event-store pool "
-          f"{pool_size}; {platform.platform()}, {platform.python_implementation()} {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+SIZES: dict[str, dict[str, float]] = {"smoke": {"cases": 64, "seconds": 2}, "default": {"cases": 640, "seconds": 15},
+                                      "large": {"cases": 3200, "seconds": 30}}
+WORKERS = 2
+
+
+def measure(cases_n: int, seconds: float, clients: int = 32, pool_size: int = 5,
+            workers: int = WORKERS) -> dict[str, object]:
+    """P5 (HTTP commands/s against in-process, same run) and the API workers' RSS after the load."""
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
+    with ExitStack() as servers:
+        dsn = os.environ.get("PROSPERITY_PG_DSN") or servers.enter_context(postgres())
+        return _measure(dsn, cases_n, seconds, clients, pool_size, workers, load_at_start)
+
+
+def _measure(dsn: str, cases_n: int, seconds: float, clients: int, pool_size: int, workers: int,
+             load_at_start: list[float]) -> dict[str, object]:
     target = PgTarget(dsn, f"bench_{uuid.uuid4().hex[:8]}")
     ensure_schema(dsn, target.schema)
     try:
         app = Casework(env=target.eventsourcing_env(pool_size=pool_size, max_overflow=10))
         try:
-            cases = setup_cases(app, args.cases, args.clients)
-            local = run(lambda: in_process(app, cases, args.clients, args.seconds), "in-process record_service")
+            cases = setup_cases(app, cases_n, clients)
+            local_cpu = time.process_time()
+            local = step(lambda: in_process(app, cases, clients, seconds), "in-process record_service")
+            local_cpu = time.process_time() - local_cpu
         finally:
             app.close()
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = start_api(dsn, target.schema, port, pool_size)
+        server = start_api(dsn, target.schema, port, pool_size, workers)
         try:
             wait_ready(base, server)
-            token = mint_token(ApiSettings(), person_ref=COORD.person_ref, role=COORD.role, org_ref=COORD.org_ref,
-                               ttl_seconds=3600)
-            remote = run(lambda: asyncio.run(over_http(base, token, cases, args.clients, args.seconds)),
-                         "HTTP POST /v1/cases/{id}/services")
+            wait_workers(server, workers)
+            tokens = [mint_token(ApiSettings(), person_ref=COORD.person_ref, role=COORD.role,
+                                 org_ref=COORD.org_ref, ttl_seconds=3600 + k) for k in range(clients)]
+            # Warm-up, not measured: every worker's first requests (its caches, connections, pydantic's first
+            # validations) on the same cases.
+            step(lambda: asyncio.run(over_http(base, tokens, cases, clients, max(2.0, seconds / 3), 3_000_000)),
+                 "HTTP warm-up")
+            serving = api_processes(server.pid) if workers > 1 else [server.pid]
+            api_cpu, client_cpu = sum(cpu_seconds(p) for p in serving), time.process_time()
+            remote = step(lambda: asyncio.run(over_http(base, tokens, cases, clients, seconds)),
+                          "HTTP POST /v1/cases/{id}/services")
+            api_cpu = sum(cpu_seconds(p) for p in serving) - api_cpu
+            client_cpu = time.process_time() - client_cpu
+            rss = [round(rss_mib(p), 1) for p in api_processes(server.pid)]
         finally:
             server.terminate()
             try:
@@ -264,15 +337,46 @@ def main() -> None:
                 server.wait()
     finally:
         drop_schema(dsn, target.schema)
-    ratio = remote.per_second / local.per_second
-    p99 = remote.percentile(99)
-    print("== results ==")
-    print(f"in-process (Casework.record_service, {args.clients} threads): {local}")
-    print(f"HTTP (uvicorn, {args.clients} async clients):            {remote}")
-    print(f"ratio HTTP/in-process: {ratio:.2f} ({'meets' if ratio >= 0.5 else 'below'} the goal >= 0.5); "
-          f"HTTP p99 {p99:.1f} ms ({'meets' if p99 <= 50 else 'above'} the goal <= 50 ms)")
-    load = os.getloadavg()
-    print(f"machine load average at the end: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} on {os.cpu_count()} CPUs")
+    return {"id": "P5", "what": f"HTTP commands/s, {clients} clients, {workers} API workers",
+            "value": round(remote.per_second, 1), "unit": "commands/s",
+            "p50_ms": round(remote.percentile(50), 1), "p99_ms": round(remote.percentile(99), 1),
+            "errors": remote.errors, "floor": round(local.per_second, 1),
+            "floor_what": f"in-process Casework.record_service, {clients} threads, same run",
+            "floor_p99_ms": round(local.percentile(99), 1), "ratio": round(remote.per_second / local.per_second, 3),
+            "goal": ">= 0.5 and p99 <= 50 ms", "api_worker_rss_mib": rss,
+            "api_cpu_ms_per_command": round(api_cpu / max(remote.commands, 1) * 1000, 2),
+            "http_client_cpu_ms_per_command": round(client_cpu / max(remote.commands, 1) * 1000, 2),
+            "in_process_cpu_ms_per_command": round(local_cpu / max(local.commands, 1) * 1000, 2),
+            "workers": workers, "cases": cases_n,
+            "seconds": seconds, "pool_size": pool_size, "load_average_at_start": load_at_start,
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()}
+
+
+def run(size: str) -> dict[str, object]:
+    """``bench.run``'s entry point."""
+    chosen = SIZES[size]
+    return measure(int(chosen["cases"]), chosen["seconds"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--smoke", action="store_true", help="a few seconds (what CI runs)")
+    parser.add_argument("--cases", type=int, default=640, help="Iceland cases opened (split over the clients)")
+    parser.add_argument("--seconds", type=float, default=15, help="duration of each measurement")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients (threads / async clients)")
+    parser.add_argument("--workers", type=int, default=WORKERS, help="API worker processes")
+    args = parser.parse_args()
+    if args.smoke:
+        args.cases, args.seconds = int(SIZES["smoke"]["cases"]), SIZES["smoke"]["seconds"]
+    pool_size = int(os.environ.get("PROSPERITY_PG_POOL_SIZE", "5"))
+    configure_logging("console", level=30)
+    print(f"HTTP commands: {args.cases} cases, {args.clients} clients, {args.seconds:.0f} s each, event-store pool "
+          f"{pool_size}, {args.workers} API workers; {platform.platform()}, {platform.python_implementation()} "
+          f"{platform.python_version()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    result = measure(args.cases, args.seconds, args.clients, pool_size, args.workers)
+    print("== P5 ==")
+    for key, value in result.items():
+        print(f"{key}: {value}")
 
 
 if __name__ == "__main__":

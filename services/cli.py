@@ -157,11 +157,9 @@ def notifier(settings: StoreSettings) -> int:
     return 0
 
 
-def serve_api(settings: StoreSettings, *, host: str | None, port: int | None) -> int:
-    """Serve the HTTP API with uvicorn until SIGINT/SIGTERM (see services/api)."""
-    import uvicorn
-
-    from services.api.app import create_app
+def serve_api(settings: StoreSettings, *, host: str | None, port: int | None, workers: int | None = None) -> int:
+    """Serve the HTTP API with uvicorn workers until SIGINT/SIGTERM (see services/api/serve.py)."""
+    from services.api.serve import serve
     from services.api.settings import ApiSettings, ProductionConfigError
 
     api_settings = ApiSettings()
@@ -170,13 +168,7 @@ def serve_api(settings: StoreSettings, *, host: str | None, port: int | None) ->
     except ProductionConfigError as error:
         print(f"prosperity api: {error}", file=sys.stderr)
         return 2
-    with event_store_env(settings) as env:
-        app = Casework(env=env)
-        try:
-            uvicorn.run(create_app(app, api_settings), host=host or api_settings.host, port=port or api_settings.port,
-                        log_config=None)
-        finally:
-            app.close()
+    serve(settings, api_settings, host=host, port=port, workers=workers)
     return 0
 
 
@@ -210,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     api_parser = sub.add_parser("api", help="serve the HTTP API (uvicorn) on the configured store")
     api_parser.add_argument("--host", help="interface to listen on (default PROSPERITY_API_HOST or 127.0.0.1)")
     api_parser.add_argument("--port", type=int, help="port (default PROSPERITY_API_PORT or 8000)")
+    api_parser.add_argument("--workers", type=int, help="worker processes (default PROSPERITY_API_WORKERS or 1)")
     from services.api.identity import role_help
 
     token_parser = sub.add_parser("token", help="mint a local development bearer token for the HTTP API",
@@ -266,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "notifier":
         return notifier(settings)
     if args.command == "api":
-        return serve_api(settings, host=args.host, port=args.port)
+        return serve_api(settings, host=args.host, port=args.port, workers=args.workers)
     if args.command == "token":
         return mint_dev_token(role=args.role, person=args.person, org=args.org, muni=args.muni,
                               jurisdiction=args.jurisdiction)

@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg.conninfo import make_conninfo
 
@@ -151,7 +152,8 @@ class Services:
     """The personal-data vault through the access model (``services.vault``)."""
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """``async``: FastAPI runs a plain ``def`` dependency in its thread pool; this one does no I/O."""
     found: Services = request.app.state.services
     return found
 
@@ -160,12 +162,17 @@ bearer = HTTPBearer(auto_error=False, description="JWT: sub = person ref, role =
                                                   "muni = municipality (leads, staff), jurisdiction (supervisors)")
 
 
-def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
+async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
            svc: Services = Depends(services)) -> Actor:  # noqa: B008
-    """The verified caller (401 before anything else is looked at)."""
+    """The verified caller (401 before anything else is looked at). ``async``: verifying a signature is CPU work
+    of microseconds, cheaper on the event loop than a hop to the thread pool (a JWKS key set is fetched once and
+    cached by PyJWKClient; with a JWKS URL the check runs in the thread pool, as a fetch may block)."""
     if credentials is None:
         raise Unauthenticated("A bearer token is required (Authorization: Bearer <jwt>).")
-    actor = svc.verifier.actor(credentials.credentials)
+    if svc.settings.jwks_url:  # the key set may have to be fetched (blocking I/O): off the event loop
+        actor = await run_in_threadpool(svc.verifier.actor, credentials.credentials)
+    else:
+        actor = svc.verifier.actor(credentials.credentials)
     request.state.actor = actor
     return actor
 

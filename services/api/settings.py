@@ -48,6 +48,8 @@ class ApiSettings(BaseSettings):
     """Per-caller rate limit in the ``limits`` library's notation (429 with Retry-After beyond)."""
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(1, ge=1, le=64)
+    """API worker processes (``services.api.serve``); in production about one per core."""
 
     @property
     def production(self) -> bool:

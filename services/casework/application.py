@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoder
 
 from contracts import commands as c
 from domain import access, bounds, privacy
@@ -31,16 +31,19 @@ from domain.directory import Institution
 from domain.errors import RuleViolation
 from domain.legal_settings import DEFAULT_LEGAL_SETTINGS, LegalSettings
 from domain.values import Actor, Context, Jurisdiction
+from services.casework.concurrency import KeyedLocks, backoff
 from services.casework.errors import (
     AlreadyExists,
     CaseNotFound,
     ConcurrencyConflict,
     InstitutionNotFound,
 )
+from services.casework.group_commit import GroupCommit
 from services.casework.transcodings import DomainJSONTranscoder, register_domain_transcodings
 from services.observability.tracing import current_traceparent
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 8
+"""Attempts against writers in *other* processes (in-process writers of one case are serialised, ``concurrency``)."""
 CLOCK_SKEW = bounds.CLOCK_SKEW
 A = TypeVar("A", bound=Case)
 
@@ -66,10 +69,18 @@ class CommandResult:
 class Casework(Application[UUID]):
     name = "Casework"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {IcelandCase: 50, NorwayCase: 50}
+    # No replay per command: loaded aggregates stay in an LRU cache and are fast-forwarded on each load by one
+    # query for the events after the cached version (eventsourcing's Repository), so another process's saves
+    # are seen; commands get a deep copy, so a refused or lost attempt never touches the cached state.
+    # Overridable per process through the environment (these are the lowest-precedence defaults).
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "2000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
 
     def __init__(self, env: Mapping[str, str] | None = None, *, legal_settings: LegalSettings = DEFAULT_LEGAL_SETTINGS,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         super().__init__(env)
+        self.writing = KeyedLocks()
+        self.group_commit = GroupCommit(self.events, window_seconds=float(
+            self.env.get("GROUP_COMMIT_WINDOW_MS") or 0) / 1000)
         self.legal_settings = legal_settings
         self.clock = clock
 
@@ -81,6 +92,17 @@ class Casework(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """Every save goes through the process's group commit (``group_commit``): concurrent saves share one
+        transaction. A save with tracking (a process application's) keeps the library's own path."""
+        if processing_event.tracking is not None or processing_event.saved_kwargs:
+            return super()._record(processing_event)
+        recordings = self.group_commit.put(processing_event.events)
+        if self.repository.cache and not self.repository.fastforward:  # as the library's own _record
+            for aggregate_id, aggregate in processing_event.aggregates.items():
+                self.repository.cache.put(aggregate_id, aggregate)
+        return recordings
 
     # ---- the machinery every command shares ----------------------------------------------------------
     def _context(self, meta: CommandMeta) -> Context:
@@ -145,9 +167,20 @@ class Casework(Application[UUID]):
 
         A caller who may not see the case is answered as if it did not exist (``CaseNotFound``); one who may
         see it but lacks the relationship the command needs gets ``AccessDenied`` naming it."""
-        ctx = self._context(meta)
+        self._context(meta)  # a malformed time or token is refused before waiting for the case
         case_id, name, fields = request.case_id, type(request).__name__, request.arguments()
+        with self.writing.hold(case_id):
+            return self._change_serialised(case_type, case_id, name, fields, meta, expected_version, command)
+
+    def _change_serialised(self, case_type: type[A], case_id: UUID, name: str, fields: dict[str, Any],
+                           meta: CommandMeta, expected_version: int | None,
+                           command: Callable[[A, Context], None]) -> CommandResult:
+        """The attempts of ``_change``, under the case's in-process lock. "Now" is read on each attempt, after
+        the wait, so a command queued behind another is not dated before the fact that one recorded (TIME-1)."""
         for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                backoff(attempt)
+            ctx = self._context(meta)
             case = self.get_case(case_id)
             if not access.may_see_case(meta.actor, case):
                 raise CaseNotFound(case_id)
@@ -196,17 +229,21 @@ class Casework(Application[UUID]):
 
     def _change_institution(self, org_ref: str, meta: CommandMeta, name: str,
                             command: Callable[[Institution, Context], None]) -> CommandResult:
-        ctx = self._context(meta)
-        for _ in range(MAX_ATTEMPTS):
-            institution = self.get_institution(org_ref)
-            access.authorize_directory(meta.actor, name, institution.municipality_ref)
-            command(institution, ctx)
-            try:
-                event_ids = self._save_facts(institution)
-            except IntegrityError:
-                continue
-            return CommandResult(institution.id, institution.version, event_ids)
-        raise ConcurrencyConflict(Institution.create_id(org_ref), None, self.get_institution(org_ref).version)
+        self._context(meta)
+        with self.writing.hold(Institution.create_id(org_ref)):
+            for attempt in range(MAX_ATTEMPTS):
+                if attempt:
+                    backoff(attempt)
+                ctx = self._context(meta)
+                institution = self.get_institution(org_ref)
+                access.authorize_directory(meta.actor, name, institution.municipality_ref)
+                command(institution, ctx)
+                try:
+                    event_ids = self._save_facts(institution)
+                except IntegrityError:
+                    continue
+                return CommandResult(institution.id, institution.version, event_ids)
+            raise ConcurrencyConflict(Institution.create_id(org_ref), None, self.get_institution(org_ref).version)
 
     def designate_coordinator(self, command: c.DesignateCoordinator, meta: CommandMeta) -> CommandResult:
         return self._change_institution(command.org_ref, meta, "DesignateCoordinator",

@@ -28,7 +28,7 @@ from fastapi.templating import Jinja2Templates
 
 from domain.values import Actor, Role
 from projections.notifications.templates import word
-from services.api.deps import Services, services
+from services.api.deps import Services
 from services.api.pages import i18n
 from services.api.pages.sessions import SessionStore, Timeouts
 from services.api.pages.settings import WebSettings
@@ -150,4 +150,5 @@ def templates() -> Jinja2Templates:
 
 
 def api_services(request: Request) -> Services:
-    return services(request)
+    found: Services = request.app.state.services  # as deps.services, which is async (a FastAPI dependency)
+    return found

@@ -59,7 +59,7 @@ class CommandHeaders:
     occurred_at: str | None
 
 
-def command_headers(
+async def command_headers(
     if_match: str | None = Header(None, alias="If-Match",
                                   description="The case version (ETag) the command was decided on."),
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", min_length=1,

@@ -1,0 +1,71 @@
+"""Serving the HTTP API: several uvicorn worker processes (uvloop, httptools), each built by :func:`build`.
+
+Why a factory: a worker process cannot inherit a ``Casework`` (its connection pools, its aggregate cache, its
+group commit) from the parent, so each worker builds its own from the environment: one ``Casework`` and one set
+of pools per process, closed when the worker stops. The parent only resolves the store (starting the embedded
+PostgreSQL when no DSN is configured, and handing its DSN to the workers) and creates the schema once.
+
+Several workers stay correct because every guarantee is in PostgreSQL: optimistic concurrency between the
+workers' writes (retried with jittered backoff, ``services.casework.concurrency``), the idempotency keys' advisory
+locks, the table lock that keeps notification ids in commit order. The per-caller rate limit
+(``services.api.edge``) is counted per process: with N workers a caller may send up to N times the limit.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI
+
+from services.api.app import create_app
+from services.api.settings import ApiSettings
+from services.casework.application import Casework
+from services.infra.postgres_env import ensure_schema, eventsourcing_env
+from services.log import configure_logging
+from services.settings import StoreSettings, store_dsn
+
+
+def build() -> FastAPI:
+    """uvicorn's app factory (``factory=True``), called once in each worker process."""
+    settings = StoreSettings()
+    configure_logging(settings.log_format)
+    if not settings.pg_dsn:
+        raise RuntimeError("PROSPERITY_PG_DSN must be set for an API worker (serve() sets it)")
+    env = eventsourcing_env(settings.pg_dsn, settings.pg_schema)
+    env["POSTGRES_POOL_SIZE"] = str(settings.pg_pool_size)
+    casework = Casework(env=env)
+    api = create_app(casework, ApiSettings())
+    inner = api.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        # FastAPI runs sync endpoints on anyio's thread pool (40 threads by default). Commands mostly wait on
+        # PostgreSQL and on their case's lock; more threads than connections only add GIL hand-offs to the loop.
+        threads = int(os.environ.get("PROSPERITY_API_THREADS") or 0)
+        if threads:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        try:
+            async with inner(app) as state:
+                yield state
+        finally:
+            casework.close()
+
+    api.router.lifespan_context = lifespan
+    return api
+
+
+def serve(settings: StoreSettings, api_settings: ApiSettings, *, host: str | None, port: int | None,
+          workers: int | None) -> None:
+    import uvicorn
+
+    with store_dsn(settings) as dsn:
+        if settings.pg_schema:
+            ensure_schema(dsn, settings.pg_schema)
+        os.environ["PROSPERITY_PG_DSN"] = dsn  # the workers' StoreSettings (the embedded server's, if started)
+        uvicorn.run("services.api.serve:build", factory=True, host=host or api_settings.host,
+                    port=port or api_settings.port, workers=workers or api_settings.workers, loop="uvloop",
+                    http="httptools", log_config=None)

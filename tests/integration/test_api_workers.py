@@ -1,0 +1,95 @@
+"""``prosperity api --workers 2``: two uvicorn worker processes (uvloop, httptools) on one store, each with its
+own Casework; commands sent over real HTTP to both are all recorded once, commuting ones on one case included
+(writes of the two workers meet only in PostgreSQL: collisions are retried with jittered backoff)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from services.casework.application import Casework
+from services.infra.postgres_env import PgTarget
+from tests.integration.test_api_commands import CM, Api, auth
+from tests.integration.test_api_concurrency import api, case_at_team_stage, invitation
+
+__all__ = ["api"]  # the fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+INVITATIONS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def workers(pid: int) -> list[int]:
+    """The uvicorn worker processes under ``pid`` (multiprocessing's resource tracker is a child too)."""
+    found = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return [p for p in found if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+
+
+def start(pg_schema: PgTarget, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PROSPERITY_PG_DSN": pg_schema.dsn, "PROSPERITY_PG_SCHEMA": pg_schema.schema,
+           "PROSPERITY_PG_POOL_SIZE": "2", "PROSPERITY_ENV": "development", "PROSPERITY_LOG_FORMAT": "json"}
+    env.pop("PROSPERITY_NATS_URL", None)
+    with log.open("wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "services.cli", "api", "--port", str(port), "--workers", "2"],
+                                cwd=ROOT, env=env, stdout=out, stderr=out)
+
+
+def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    until = time.monotonic() + 60
+    while time.monotonic() < until:
+        assert process.poll() is None, log.read_text()[-2000:]
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200 and len(workers(process.pid)) == 2:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"the API did not start: {log.read_text()[-2000:]}")
+
+
+async def invite_all(base: str, case_id: object) -> list[httpx.Response]:
+    # a new connection per request, so the kernel spreads them over both workers' accepts
+    async def one(i: int) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            body = invitation(case_id, i).model_dump(mode="json", exclude={"case_id"})  # type: ignore[arg-type]
+            return await http.post(f"/v1/cases/{case_id}/support-team/general-service-invitations", json=body,
+                                   headers=auth(CM))
+
+    return list(await asyncio.gather(*(one(i) for i in range(INVITATIONS))))
+
+
+def test_two_workers_record_every_commuting_command_once(api: Api, pg_schema: PgTarget, tmp_path: Path) -> None:
+    case_id, version = case_at_team_stage(api)
+    port = free_port()
+    log = tmp_path / "api.log"
+    process = start(pg_schema, port, log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, process, log)
+        responses = asyncio.run(invite_all(base, case_id))
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+    refused = [r.text for r in responses if r.status_code != 200]
+    assert not refused, refused
+    assert sorted(r.json()["version"] for r in responses) == list(range(version + 1, version + INVITATIONS + 1))
+    fresh = Casework(pg_schema.eventsourcing_env())
+    try:
+        invited = [e.member.person_ref for e in fresh.events.get(case_id, gt=version)]  # type: ignore[attr-defined]
+    finally:
+        fresh.close()
+    assert sorted(invited) == sorted(f"person:helper-{i}" for i in range(INVITATIONS))
