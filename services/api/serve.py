@@ -14,6 +14,7 @@ locks, the table lock that keeps notification ids in commit order. The per-calle
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -66,6 +67,11 @@ def serve(settings: StoreSettings, api_settings: ApiSettings, *, host: str | Non
         if settings.pg_schema:
             ensure_schema(dsn, settings.pg_schema)
         os.environ["PROSPERITY_PG_DSN"] = dsn  # the workers' StoreSettings (the embedded server's, if started)
+        count = workers or api_settings.workers
+        if count > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # prometheus-client's multiprocess mode, switched on the only way it offers (an environment variable
+            # the workers inherit): each worker writes its figures to this directory and /metrics sums them.
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prosperity-api-metrics-")
         uvicorn.run("services.api.serve:build", factory=True, host=host or api_settings.host,
-                    port=port or api_settings.port, workers=workers or api_settings.workers, loop="uvloop",
+                    port=port or api_settings.port, workers=count, loop="uvloop",
                     http="httptools", log_config=None)

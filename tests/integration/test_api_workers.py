@@ -80,6 +80,7 @@ def test_two_workers_record_every_commuting_command_once(api: Api, pg_schema: Pg
     try:
         wait_ready(base, process, log)
         responses = asyncio.run(invite_all(base, case_id))
+        exposition = httpx.get(f"{base}/metrics", timeout=5).text  # whichever worker answers: both workers' sum
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -93,3 +94,7 @@ def test_two_workers_record_every_commuting_command_once(api: Api, pg_schema: Pg
     finally:
         fresh.close()
     assert sorted(invited) == sorted(f"person:helper-{i}" for i in range(INVITATIONS))
+    route = "/v1/cases/{case_id}/support-team/general-service-invitations"
+    counted = [float(line.rsplit(" ", 1)[1]) for line in exposition.splitlines()
+               if line.startswith("prosperity_http_requests_total{") and f'route="{route}"' in line]
+    assert sum(counted) == INVITATIONS, exposition[-3000:]
