@@ -37,6 +37,7 @@ from services.casework.errors import (
     ConcurrencyConflict,
     InstitutionNotFound,
 )
+from services.casework.rights import RightsCommands
 from services.casework.transcodings import DomainJSONTranscoder, register_domain_transcodings
 
 MAX_ATTEMPTS = 5
@@ -62,7 +63,7 @@ class CommandResult:
     """``<aggregate id>:<version>`` of each recorded fact: stable, and the same id the contracts publish."""
 
 
-class Casework(Application[UUID]):
+class Casework(RightsCommands, Application[UUID]):
     name = "Casework"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {IcelandCase: 50, NorwayCase: 50}
 
@@ -154,6 +155,7 @@ class Casework(Application[UUID]):
                                     f"This command belongs to {case_type.__name__}, not to a {type(case).__name__}.",
                                     remedy="Use the commands of the case's own jurisdiction.")
             access.authorize_command(meta.actor, name, case, fields)
+            case.check_processing_allowed(name)
             if expected_version is not None and case.version != expected_version:
                 raise ConcurrencyConflict(case_id, expected_version, case.version)
             case.check_time(ctx)

@@ -50,6 +50,7 @@ from domain.directory import Institution
 from domain.values import Actor, Context, EligibilityCriteria, MemberType, Role, TeamMember
 from services.casework.application import Casework, CommandMeta
 from services.walkthrough import START, ensure_institution, iceland_lifecycle, norway_lifecycle
+from tests.unit.rights_scenario import rights_scenario
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
 AGGREGATES = (IcelandCase, NorwayCase, Case, Institution)
@@ -226,6 +227,7 @@ def app() -> Iterator[Casework]:
     norway_lifecycle(casework)
     domicile_scenario(casework)
     edge_scenarios(casework)
+    rights_scenario(casework)
     yield casework
 
 
@@ -244,8 +246,9 @@ def published(app: Casework, stored: list[tuple[int, Any]]) -> list[PublishedEve
 
 # ---- every fact has a contract -----------------------------------------------------------------------------
 def test_the_aggregates_define_the_facts_we_expect() -> None:
-    assert len(facts(IcelandCase)) == 33 and len(facts(NorwayCase)) == 14
-    assert len(facts(Case)) == 2 and len(facts(Institution)) == 3
+    rights = 9  # the data subject's rights, facts of every case (domain.personal_data)
+    assert len(facts(IcelandCase)) == 33 + rights and len(facts(NorwayCase)) == 14 + rights
+    assert len(facts(Case)) == 2 + rights and len(facts(Institution)) == 3
 
 
 @pytest.mark.parametrize("fact", ALL_FACTS, ids=lambda f: f.__qualname__)

@@ -39,6 +39,7 @@ from domain.directory import Institution
 from domain.values import check_ref
 from services.casework.application import Casework
 from services.walkthrough import iceland_lifecycle, norway_lifecycle
+from tests.unit.rights_scenario import rights_scenario
 from tests.unit.test_contracts import MEMORY, domicile_scenario, edge_scenarios
 
 # ---- the oracle: the mapping as first written --------------------------------------------------------------
@@ -139,6 +140,7 @@ def app() -> Iterator[Casework]:
     norway_lifecycle(casework)
     domicile_scenario(casework)
     edge_scenarios(casework)
+    rights_scenario(casework)
     yield casework
 
 
