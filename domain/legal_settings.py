@@ -44,6 +44,13 @@ class LegalSettings:
     no_complaint_deadline_weeks: int = 4
     """[V] pbrl § 7-5: four weeks from when the decision was (or should have been) known."""
 
+    shredding_bases: frozenset[str] = frozenset({"outside_archive_duty", "erasure_granted"})
+    """[I] (domain.md §8.2, §8.3.1) the grounds on which a data subject's vault key may be destroyed
+    (crypto-shredding, ``services.vault.shred``): data outside the archives duty, and an erasure request decided
+    ``granted`` (a decision that has already weighed the archives duty). ``withdrawn_sharing_without_outcome``
+    (a withdrawn information-sharing request that led nowhere) is lawful only "if archive rules allow": unknown,
+    so off until legal review."""
+
     rules_version: str = "2026-11"
     """Recorded on deadline-bearing facts so a later change of these settings never rewrites history."""
 

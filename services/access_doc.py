@@ -46,6 +46,8 @@ def render_tables() -> str:
                  + _row("export log", personal_data.EXPORT_LOG))
     parts.append("### Reads\n\n" + _HEADER.format(what="read")
                  + "".join(_row(kind.value, access.MAY_READ[kind]) for kind in ReadKind))
+    parts.append("### The personal-data vault\n\n" + _HEADER.format(what="action")
+                 + "".join(_row(action.value, rule) for action, rule in access.VAULT.items()))
     return "\n".join(parts)
 
 

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.infra.embedded import EmbeddedPostgres
@@ -26,6 +27,10 @@ class StoreSettings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     """Readable in a terminal by default; ``json`` in production."""
     pg_pool_size: int = 5
+    event_cipher_key: SecretStr | None = None
+    """Optional: the stored events' state encrypted at rest with eventsourcing's AES-GCM cipher (the
+    ``cryptography`` package's), this key as base64 of 16, 24 or 32 bytes (``prosperity vault new-key`` makes one).
+    Every process that reads the event store needs the same key; see docs/privacy.md "Event store at rest"."""
 
 
 @contextmanager
@@ -46,4 +51,16 @@ def event_store_env(settings: StoreSettings) -> Iterator[dict[str, str]]:
             ensure_schema(dsn, settings.pg_schema)
         env = eventsourcing_env(dsn, settings.pg_schema)
         env["POSTGRES_POOL_SIZE"] = str(settings.pg_pool_size)
-        yield env
+        yield with_event_cipher(env, settings)
+
+
+EVENT_CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
+
+
+def with_event_cipher(env: dict[str, str], settings: StoreSettings) -> dict[str, str]:
+    """``env`` with eventsourcing's cipher switched on when ``PROSPERITY_EVENT_CIPHER_KEY`` is set (the library's
+    own ``CIPHER_TOPIC``/``CIPHER_KEY`` settings: it encrypts each stored event's state, and nothing else)."""
+    if settings.event_cipher_key is not None:
+        env["CIPHER_TOPIC"] = EVENT_CIPHER_TOPIC
+        env["CIPHER_KEY"] = settings.event_cipher_key.get_secret_value()
+    return env

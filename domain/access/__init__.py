@@ -23,8 +23,10 @@ from domain.access.relations import (
     relations_to_case,
     relations_to_prospect,
     relations_to_scope,
+    relations_to_subject,
 )
 from domain.access.rules import AccessDenied, AccessRule, FamilyActsForItself, check_self_fields, require
+from domain.access.vault import VAULT, VaultAction
 from domain.values import Actor, Jurisdiction, Role
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "PERSONAL_DATA_READS",
     "RIGHTS",
     "ROLES_OF",
+    "VAULT",
     "AccessDenied",
     "AccessRule",
     "FamilyActsForItself",
@@ -43,12 +46,14 @@ __all__ = [
     "ReadKind",
     "Relation",
     "Scope",
+    "VaultAction",
     "authorize_command",
     "authorize_directory",
     "authorize_opening",
     "may_see_case",
     "relations_to_case",
     "relations_to_scope",
+    "relations_to_subject",
     "rules_for_command",
     "scope_for",
 ]

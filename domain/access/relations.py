@@ -59,6 +59,10 @@ class Relation(StrEnum):
     """Iceland, opening a case: the coordinator registering the contact names themselves and their institution."""
     INSTITUTION_LEAD = "institution_lead"
     """The coordinator directory: the lead of the institution's municipality."""
+    DATA_SUBJECT = "data_subject"
+    """The vault: a parent or the child reaching their own personal data (Art. 15, Art. 16)."""
+    CUSTODIAN = "custodian"
+    """The vault: a parent of the case, for the child's personal data (a parent acts for a child under 18)."""
 
 
 ROLES_OF: dict[Relation, frozenset[Role]] = {
@@ -76,6 +80,8 @@ ROLES_OF: dict[Relation, frozenset[Role]] = {
     Relation.OWN_CASES: frozenset({Role.COORDINATOR, Role.CASE_MANAGER}),
     Relation.OPENING_COORDINATOR: frozenset({Role.COORDINATOR}),
     Relation.INSTITUTION_LEAD: frozenset({Role.MUNICIPALITY_LEAD}),
+    Relation.DATA_SUBJECT: frozenset({Role.PARENT, Role.YOUNG_PERSON}),
+    Relation.CUSTODIAN: frozenset({Role.PARENT}),
 }
 """The roles in which each relationship can be held (the token's role must be one of them): what the OpenAPI
 document states as "which roles may call it"."""
@@ -197,3 +203,15 @@ def relations_to_scope(actor: Actor) -> frozenset[Relation]:
 def person_relations() -> frozenset[Relation]:
     """The relationships held by naming the person on the case (not by family or municipality)."""
     return _PERSON_RELATIONS
+
+
+def relations_to_subject(actor: Actor, case: Any, subject_ref: str) -> frozenset[Relation]:
+    """The caller's relationships to one data subject of ``case`` (the vault): the case relationships, where
+    the family's count only for their own data (``data_subject``) and a parent's for the child's (``custodian``)."""
+    held = set(relations_to_case(actor, case)) - {Relation.PARENT, Relation.CHILD}
+    family = family_relations(actor, case.child_ref, case.parent_refs)
+    if family and actor.person_ref == subject_ref:
+        held.add(Relation.DATA_SUBJECT)
+    if Relation.PARENT in family and subject_ref == case.child_ref:
+        held.add(Relation.CUSTODIAN)
+    return frozenset(held)

@@ -56,17 +56,19 @@ from services.api.problems import (
     invalid_value_problem,
     problem,
 )
-from services.api.routers import audit, caseload, cases, commands, dashboards, directory
+from services.api.routers import audit, caseload, cases, commands, dashboards, directory, vault
 from services.api.settings import ApiSettings
 from services.bus.probe import bus_unready_reason
 from services.casework.application import Casework
 from services.casework.read_log import PostgresReadLog
 from services.casework.reads import CaseReads
+from services.vault import KeyEncryptionKeys, PostgresVaultStore, Vault, VaultAccess, VaultSettings
 
 log = structlog.get_logger()
 
 
-def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSettings | None = None) -> FastAPI:
+def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSettings | None = None,
+               vault_keys: KeyEncryptionKeys | None = None) -> FastAPI:
     settings = settings or ApiSettings()
     settings.check_production()
     pool: ConnectionPool[Any] = ConnectionPool(kwargs=connection_kwargs(app.env), min_size=1, max_size=8,
@@ -75,12 +77,14 @@ def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSetti
     svc = Services(app=app, settings=settings, verifier=TokenVerifier(settings),
                    keys=IdempotencyStore(pool, app.env.get("POSTGRES_SCHEMA")), read_log=read_log,
                    reads=CaseReads(app, read_log), read_models=ReadModels(app.env))
+    vault_access = svc.vault = VaultAccess(_vault(pool, app, vault_keys), app, read_log)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         pool.open(wait=True, timeout=30)
         svc.keys.create_table()
         svc.read_log.create_table()
+        vault_access.vault.setup()
         pages.sessions.create_table()
         svc.read_models.open()
         log.info("api.started", environment=settings.environment, pages_unavailable=pages.gap)
@@ -97,6 +101,7 @@ def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSetti
                               "case (also as `x-prosperity-access`). Errors are RFC 9457 problem details.")
     api.state.services = svc
     install_problem_handlers(api)
+    vault.install_problem_handlers(api)
 
     async def not_built(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ReadModelNotBuilt)
@@ -153,6 +158,13 @@ def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSetti
         return JSONResponse({"status": "ready"})
 
     api.include_router(commands.router())
-    for area in (cases, caseload, directory, dashboards, audit):
+    for area in (cases, caseload, directory, dashboards, audit, vault):
         api.include_router(area.router)
     return api
+
+
+def _vault(pool: ConnectionPool[Any], app: Casework, keys: KeyEncryptionKeys | None) -> Vault:
+    """The vault's tables beside the event store's (or in ``PROSPERITY_VAULT_SCHEMA``), its KEKs from the settings."""
+    settings = VaultSettings()
+    return Vault(PostgresVaultStore(pool, settings.schema_name or app.env.get("POSTGRES_SCHEMA") or "public"),
+                 keys or settings.keyring())

@@ -35,6 +35,7 @@ from services.casework.application import Casework
 from services.casework.read_log import ReadLog
 from services.casework.reads import CaseReads
 from services.consumers.store import ReadModelStore
+from services.vault import VaultAccess
 
 CORRELATION_HEADER = "X-Correlation-Id"
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
@@ -145,6 +146,8 @@ class Services:
     read_log: ReadLog
     reads: CaseReads
     read_models: ReadModels
+    vault: VaultAccess | None = None
+    """The personal-data vault through the access model (``services.vault``)."""
 
 
 def services(request: Request) -> Services:

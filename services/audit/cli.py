@@ -31,7 +31,7 @@ from services.audit.verify import verify
 from services.casework.application import Casework
 from services.consumers.store import ReadModelStore
 from services.infra.postgres_env import ensure_schema, eventsourcing_env
-from services.settings import StoreSettings, store_dsn
+from services.settings import StoreSettings, store_dsn, with_event_cipher
 
 EXIT_OK, EXIT_DIVERGENCE, EXIT_NOTHING_TO_VERIFY = 0, 1, 2
 
@@ -50,7 +50,7 @@ def verify_command(settings: StoreSettings, *, up_to: int | None = None, out: Te
             ensure_schema(dsn, settings.pg_schema)
         env = eventsourcing_env(dsn, settings.pg_schema)
         env["POSTGRES_POOL_SIZE"] = str(settings.pg_pool_size)
-        app = Casework(env=env)
+        app = Casework(env=with_event_cipher(env, settings))
         store = ReadModelStore(dsn, AuditProjection(), base_schema=settings.pg_schema or "public", pool_size=1)
         try:
             try:

@@ -21,6 +21,7 @@ from services.notifier.channels import Channel, SmtpChannel, WebhookChannel
 from services.notifier.directory import PostgresDirectory
 from services.notifier.scheduler import DeadlineScheduler
 from services.notifier.worker import DeliveryWorker, WorkerSettings
+from services.vault import open_vault
 
 
 class NotifierSettings(BaseSettings):
@@ -69,11 +70,13 @@ def run(settings: NotifierSettings, stop: threading.Event) -> None:
     pool = ConnectionPool(settings.pg_dsn, min_size=1, max_size=settings.workers + 2, open=True,
                           kwargs={"autocommit": False})
     try:
-        directory = PostgresDirectory(pool, settings.base_schema)
+        vault = open_vault(pool, settings.base_schema)  # PROSPERITY_VAULT_SCHEMA, when set, decides
+        directory = PostgresDirectory(pool, settings.base_schema, vault)
         workers = [DeliveryWorker(settings.pg_dsn, directory=directory, channels=channels_for(settings),
                                   base_schema=settings.base_schema, settings=worker_settings, pool=pool)
                    for _ in range(settings.workers)]
         workers[0].setup()
+        directory.move_addresses_to_vault()
         scheduler = DeadlineScheduler(settings.pg_dsn, base_schema=settings.base_schema, pool=pool,
                                       interval=settings.scheduler_interval_seconds)
         threads = [threading.Thread(target=w.run, args=(stop,), name=w.worker_id) for w in workers]

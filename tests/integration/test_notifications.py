@@ -9,10 +9,12 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg_pool
 import pytest
+from psycopg import sql
 from pydantic import SecretStr
 
 from contracts import commands as c
@@ -40,6 +42,7 @@ from services.notifier import (
 from services.notifier.channels import Channel, message_id_for
 from services.notifier.run import NotifierSettings
 from services.notifier.run import run as run_notifier
+from services.vault import Keyring, PostgresVaultStore, ShredBasis, Vault, open_vault, shred_subject
 from services.walkthrough import iceland_lifecycle, norway_lifecycle
 from tests.integration.notifier_support import (
     CM_IS,
@@ -505,7 +508,9 @@ def test_the_scheduler_loop_survives_restarts_without_duplicates(rig: Rig) -> No
 
 
 
-def test_the_notifier_process_delivers_through_the_directory_table_until_stopped(rig: Rig) -> None:
+def test_the_notifier_process_delivers_through_the_directory_table_until_stopped(
+        rig: Rig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROSPERITY_DATA_DIR", str(tmp_path))  # where the notifier and this test find the KEKs
     iceland_closure_without_plan(rig.app)
     norway_refusal(rig.app)
     rig.feeder.feed()
@@ -517,11 +522,16 @@ def test_the_notifier_process_delivers_through_the_directory_table_until_stopped
         DeliveryWorker(rig.target.dsn, directory=MappingDirectory(), channels={},
                        base_schema=rig.target.schema).setup()
         with psycopg_pool.ConnectionPool(rig.target.dsn, min_size=1, max_size=1, kwargs={"autocommit": False}) as pool:
-            directory = PostgresDirectory(pool, rig.target.schema)
+            vault = open_vault(pool, rig.target.schema)  # the notifier process opens the same vault and keys
+            directory = PostgresDirectory(pool, rig.target.schema, vault)
             for ref in (MUM_IS, DAD_IS, CM_IS, MUM_NO):
                 directory.put(Recipient(ref, "email", address(ref)))
             directory.put(Recipient("muni:kopavogur", "webhook", url, "en"))
             assert directory.lookup(MUM_NO) == Recipient(MUM_NO, "email", address(MUM_NO), None)
+            with pool.connection() as conn:  # the table holds channel and language, never the address
+                stored = conn.execute(sql.SQL("SELECT count(*) FROM {}.notification_recipients WHERE address IS"
+                                              " NOT NULL").format(sql.Identifier(rig.target.schema))).fetchone()
+            assert stored == (0,)
         stop = threading.Event()
         process = threading.Thread(target=run_notifier, args=(settings, stop))
         process.start()
@@ -538,3 +548,31 @@ def test_the_notifier_process_delivers_through_the_directory_table_until_stopped
         assert [h["kind"] for h in hooks.accepted] == ["case_manager_needed"]
         assert hooks.accepted[0]["language"] == "en" and hooks.accepted[0]["subject"].startswith("Request to")
     assert all(count == 1 for count in inbox.count_by_message_id().values())
+
+
+def test_addresses_live_in_the_vault_and_a_shredded_recipient_is_undeliverable(rig: Rig) -> None:
+    """The directory resolves the address from the vault at send time; a table written before the vault has its
+    plain addresses sealed into the vault and blanked; once a recipient's key is shredded, nothing resolves."""
+    DeliveryWorker(rig.target.dsn, directory=MappingDirectory(), channels={}, base_schema=rig.target.schema).setup()
+    table = sql.SQL("{}.notification_recipients").format(sql.Identifier(rig.target.schema))
+    with psycopg_pool.ConnectionPool(rig.target.dsn, min_size=1, max_size=2, kwargs={"autocommit": False}) as pool:
+        vault = Vault(PostgresVaultStore(pool, rig.target.schema), Keyring.generated())
+        vault.setup()
+        directory = PostgresDirectory(pool, rig.target.schema, vault)
+        with pool.connection() as conn:  # a row as v1 wrote it
+            conn.execute(sql.SQL("INSERT INTO {} (ref, channel, address) VALUES (%s, 'email', %s)").format(table),
+                         (MUM_IS, address(MUM_IS)))
+        assert directory.move_addresses_to_vault() == 1
+        with pool.connection() as conn:
+            assert conn.execute(sql.SQL("SELECT address FROM {}").format(table)).fetchall() == [(None,)]
+        assert directory.lookup(MUM_IS) == Recipient(MUM_IS, "email", address(MUM_IS))
+        shred_subject(vault, MUM_IS, ShredBasis.OUTSIDE_ARCHIVE_DUTY)
+        assert directory.lookup(MUM_IS) is None
+        iceland_closure_without_plan(rig.app)
+        rig.feeder.feed()
+        worker = DeliveryWorker(rig.target.dsn, directory=directory, channels={}, base_schema=rig.target.schema)
+        try:
+            worker.run_once()
+        finally:
+            worker.close()
+    assert {r[3] for r in rig.outbox(f"recipient_ref = '{MUM_IS}' AND mandatory")} == {"undeliverable"}

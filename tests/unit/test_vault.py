@@ -1,0 +1,117 @@
+"""The vault in memory: envelope encryption per subject, rotation without re-encryption, crypto-shredding."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.errors import InvalidValue
+from domain.legal_settings import LegalSettings
+from services.vault import (
+    Keyring,
+    MemoryVaultStore,
+    PersonalField,
+    ShredBasis,
+    SubjectShredded,
+    Vault,
+    VaultError,
+    shred_subject,
+)
+
+NAME = "Guðrún Jónsdóttir"
+
+
+def _vault() -> Vault:
+    return Vault(MemoryVaultStore(), Keyring.generated())
+
+
+def test_fields_are_sealed_per_subject_and_read_back() -> None:
+    vault = _vault()
+    vault.put_fields("person:parent-1", {PersonalField.NAME: NAME, PersonalField.EMAIL: "gudrun@example.is"})
+    assert vault.field("person:parent-1", PersonalField.NAME) == NAME
+    stored = b"".join(vault.store.field_rows.values())  # type: ignore[attr-defined]
+    assert NAME.encode() not in stored and b"gudrun@example.is" not in stored
+
+
+def test_a_ciphertext_moved_to_another_subject_does_not_open() -> None:
+    vault = _vault()
+    vault.put_fields("person:a", {PersonalField.NAME: "A"})
+    vault.put_fields("person:b", {PersonalField.NAME: "B"})
+    store: MemoryVaultStore = vault.store  # type: ignore[assignment]
+    store.field_rows[("person:b", "name")] = store.field_rows[("person:a", "name")]
+    with pytest.raises(VaultError, match="VAULT-INTEGRITY"):
+        vault.fields("person:b")
+
+
+def test_a_subject_reference_must_be_pseudonymous() -> None:
+    with pytest.raises(InvalidValue, match="subject_ref"):
+        _vault().put_fields("person:1203894569", {PersonalField.NAME: "x"})
+
+
+def test_a_field_value_is_bounded() -> None:
+    with pytest.raises(VaultError, match="VAULT-FIELD"):
+        _vault().put_fields("person:a", {PersonalField.NAME: "x" * 2001})
+
+
+def test_rotation_rewraps_keys_and_never_reencrypts_data() -> None:
+    vault = _vault()
+    for n in range(20):
+        vault.put_fields(f"person:p-{n}", {PersonalField.NAME: f"Person {n}"})
+    store: MemoryVaultStore = vault.store  # type: ignore[assignment]
+    sealed_before = dict(store.field_rows)
+    report = vault.rotate()
+    assert report.rewrapped == 20 and report.from_kek_ids == ("k1",)
+    assert vault.keys.ids() == (report.to_kek_id,)
+    assert store.field_rows == sealed_before
+    assert vault.field("person:p-7", PersonalField.NAME) == "Person 7"
+
+
+def test_shredding_destroys_the_subject_and_only_the_subject() -> None:
+    vault = _vault()
+    vault.put_fields("person:a", {PersonalField.NAME: "A"})
+    vault.put_fields("person:b", {PersonalField.NAME: "B"})
+    vault.put_document("doc:plan-1", "person:a", b"plan text")
+    receipt = shred_subject(vault, "person:a", ShredBasis.OUTSIDE_ARCHIVE_DUTY)
+    assert (receipt.fields_destroyed, receipt.documents_destroyed) == (1, 1)
+    assert receipt.kek_rotated_to is not None
+    with pytest.raises(SubjectShredded):
+        vault.fields("person:a")
+    with pytest.raises(SubjectShredded):
+        vault.put_fields("person:a", {PersonalField.NAME: "A again"})
+    assert vault.field("person:b", PersonalField.NAME) == "B"
+    assert vault.record("person:a").shredded
+
+
+def test_shredding_is_refused_on_a_basis_the_legal_settings_do_not_admit() -> None:
+    vault = _vault()
+    vault.put_fields("person:a", {PersonalField.NAME: "A"})
+    with pytest.raises(VaultError, match="VAULT-SHRED-BASIS"):
+        shred_subject(vault, "person:a", ShredBasis.WITHDRAWN_SHARING_WITHOUT_OUTCOME)
+    allowed = LegalSettings(shredding_bases=frozenset({"withdrawn_sharing_without_outcome"}))
+    shred_subject(vault, "person:a", ShredBasis.WITHDRAWN_SHARING_WITHOUT_OUTCOME, allowed)
+    assert vault.is_shredded("person:a")
+
+
+def test_a_backup_of_the_key_table_does_not_open_after_shredding() -> None:
+    """The shred rotates the KEK and destroys the old one: a backup's wrapped DEK is wrapped under a key gone."""
+    vault = _vault()
+    vault.put_fields("person:a", {PersonalField.NAME: "A"})
+    store: MemoryVaultStore = vault.store  # type: ignore[assignment]
+    backup_key, backup_field = store.keys["person:a"], store.field_rows[("person:a", "name")]
+    shred_subject(vault, "person:a", ShredBasis.OUTSIDE_ARCHIVE_DUTY)
+    with pytest.raises(VaultError, match="VAULT-KEK"):
+        vault.keys.unwrap(backup_key.kek_id, backup_key.wrapped_dek, b"prosperity-vault:dek:person:a")
+    assert backup_field
+
+
+def test_configured_keys_are_not_made_by_the_process() -> None:
+    ring = Keyring.from_config({"k1": "A" * 43 + "="}, "k1")
+    with pytest.raises(VaultError, match="VAULT-KEK"):
+        ring.create()
+
+
+def test_documents_are_bounded_in_type_and_size() -> None:
+    vault = _vault()
+    with pytest.raises(VaultError, match="VAULT-DOC-TYPE"):
+        vault.put_document("doc:x", "person:a", b"x", media_type="image/gif")
+    with pytest.raises(VaultError, match="VAULT-DOC-SIZE"):
+        vault.put_document("doc:x", "person:a", b"")
