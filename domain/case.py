@@ -246,6 +246,7 @@ class Case(Aggregate):
         """Art. 15: the export is a fact of the case (who asked, for whom, to whom, and a digest of what was
         handed over, so the very export can be shown later)."""
         self._check_subject(subject_ref)
+        personal_data.require_lawful_recipient(recipient_ref, subject_ref, self.child_ref, self.parent_refs)
         self._subject_access_exported(ctx, request_id, subject_ref, recipient_ref, export_format, content_sha256)
 
     @event("SubjectAccessExported")

@@ -177,3 +177,12 @@ def require_archivable(closed_on: date | None, archived: bool, today: date, sett
     if today < due:
         raise RuleViolation("PRIV-9", f"The case's retention period in the active system runs until {due}.",
                             remedy=f"Archive it on or after {due.isoformat()}.")
+
+
+def require_lawful_recipient(recipient_ref: str, subject_ref: str, child_ref: str, parent_refs: Iterable[str]) -> None:
+    """PRIV-10. A subject access export goes to the subject, or, for the child, to one of its parents (who hold
+    parental responsibility): never to another person (GDPR Art. 15; a third party asks under its own right)."""
+    if recipient_ref == subject_ref or (subject_ref == child_ref and recipient_ref in tuple(parent_refs)):
+        return
+    raise RuleViolation("PRIV-10", f"A subject access export about {subject_ref} cannot go to {recipient_ref}.",
+                        remedy="Send it to the subject (or, for the child, to a parent of the case).")

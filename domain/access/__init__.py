@@ -107,6 +107,8 @@ def authorize_command(actor: Actor, command: str, case: Any, fields: Mapping[str
     check_self_fields(rule, command, actor, fields, (*case.parent_refs, case.child_ref))
     if command in RIGHTS and "subject_ref" in fields:
         rights.check_family_subject(actor, command, fields["subject_ref"], case.child_ref)
+    if command in RIGHTS and "recipient_ref" in fields:
+        rights.check_family_recipient(actor, command, fields["recipient_ref"])
     return held
 
 

@@ -63,6 +63,14 @@ def check_family_subject(actor: Actor, command: str, subject_ref: object, child_
         remedy="Ask for your own data (or, as a parent, your child's); another person asks for theirs.")
 
 
+def check_family_recipient(actor: Actor, command: str, recipient_ref: object) -> None:
+    """ACCESS-PRIV-SELF: a family member's own request is answered to them, never sent on to someone else."""
+    if actor.role in (Role.PARENT, Role.YOUNG_PERSON) and recipient_ref != actor.person_ref:
+        raise AccessDenied("ACCESS-PRIV-SELF", command, (), (), reason=(
+            f"recipient_ref must be the caller ({actor.person_ref}) when a {actor.role.value} asks."),
+            remedy="Ask for the export to be sent to yourself.")
+
+
 def may_see_protected(held: frozenset[Relation], actor: Actor, subject_ref: str) -> bool:
     """ACCESS-PRIV-8: whether the caller sees a protected subject's data (the person always sees their own)."""
     return PROTECTED_IDENTITY.allows(held) or actor.person_ref == subject_ref
