@@ -57,7 +57,8 @@ class ExportLog(Protocol):
 
     def record(self, records: Sequence[ExportRecord]) -> None: ...
 
-    def entries(self, *, case_id: UUID | None = None, limit: int = 1000) -> list[dict[str, Any]]: ...
+    def entries(self, *, case_id: UUID | None = None, jurisdiction: str | None = None,
+                limit: int = 1000) -> list[dict[str, Any]]: ...
 
 
 def content_digest(content: bytes) -> str:
@@ -99,8 +100,10 @@ class MemoryExportLog:
         for record in records:
             self.rows.append(dict(zip(COLUMNS, (len(self.rows) + 1, datetime.now(UTC), *_row(record)), strict=True)))
 
-    def entries(self, *, case_id: UUID | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-        return [row for row in self.rows if case_id is None or row["case_id"] == case_id][:limit]
+    def entries(self, *, case_id: UUID | None = None, jurisdiction: str | None = None,
+                limit: int = 1000) -> list[dict[str, Any]]:
+        return [row for row in self.rows if (case_id is None or row["case_id"] == case_id)
+                and (jurisdiction is None or row["jurisdiction"] in (jurisdiction, None))][:limit]
 
 
 class PostgresExportLog:
@@ -138,9 +141,12 @@ class PostgresExportLog:
                 "INSERT INTO {} (" + ", ".join(COLUMNS[2:]) + ") VALUES (" + ", ".join(["%s"] * 13) + ")").format(
                     self.table), [_row(r) for r in records])
 
-    def entries(self, *, case_id: UUID | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    def entries(self, *, case_id: UUID | None = None, jurisdiction: str | None = None,
+                limit: int = 1000) -> list[dict[str, Any]]:
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute(sql.SQL(
                 "SELECT " + ", ".join(COLUMNS) + " FROM {} WHERE (%(case)s::uuid IS NULL OR case_id = %(case)s)"
-                " ORDER BY id LIMIT %(limit)s").format(self.table), {"case": case_id, "limit": limit})
+                " AND (%(jurisdiction)s::text IS NULL OR jurisdiction = %(jurisdiction)s OR jurisdiction IS NULL)"
+                " ORDER BY id LIMIT %(limit)s").format(self.table),
+                {"case": case_id, "jurisdiction": jurisdiction, "limit": limit})
             return cur.fetchall()

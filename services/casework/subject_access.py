@@ -72,6 +72,7 @@ class SubjectAccessExport:
     content: bytes
     """The exact bytes handed over (JSON or HTML): their SHA-256 is in the fact and in the export log."""
     media_type: str
+    content_sha256: str
     result: CommandResult
 
 
@@ -210,4 +211,4 @@ class SubjectAccess:
                       recipient_ref=request.recipient_ref, rule_id=rights.SUBJECT_ACCESS.rule_id, content=content,
                       case_id=case.id, data_subject_ref=request.subject_ref, jurisdiction=case.jurisdiction.value,
                       correlation_id=meta.correlation_id or None)
-        return SubjectAccessExport(document, content, media_type, result)
+        return SubjectAccessExport(document, content, media_type, digest, result)
