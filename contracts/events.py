@@ -718,6 +718,8 @@ class IdentityProtectedV1(EventEnvelopeV1):
 
     event_type: Literal["identity_protected"]
     subject_ref: PersonRef
+    relation: Literal["child", "parent"]
+    """What the subject is to the case: a read model forgets the child's row fields or a parent's references."""
 
 
 class IdentityProtectionLiftedV1(EventEnvelopeV1):
@@ -725,6 +727,7 @@ class IdentityProtectionLiftedV1(EventEnvelopeV1):
 
     event_type: Literal["identity_protection_lifted"]
     subject_ref: PersonRef
+    relation: Literal["child", "parent"]
 
 
 class CaseArchivedV1(EventEnvelopeV1):

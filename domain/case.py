@@ -165,6 +165,10 @@ class Case(Aggregate):
         """Undecided erasure requests: request id → subject (a snapshot may hold the pairs as lists)."""
         return {str(r): str(s) for r, s in self.erasure_requests}
 
+    def relation_of(self, subject_ref: str) -> str:
+        """``child`` or ``parent``: what a data subject is to the case (read models forget accordingly)."""
+        return "child" if subject_ref == self.child_ref else "parent"
+
     def _check_subject(self, subject_ref: str) -> None:
         personal_data.require_subject_of_case(subject_ref, self.child_ref, self.parent_refs)
 
@@ -219,18 +223,18 @@ class Case(Aggregate):
     def protect_identity(self, ctx: Context, *, subject_ref: str) -> None:
         self._check_subject(subject_ref)
         personal_data.require_protection_change(subject_ref, self.protected_subjects, protect=True)
-        self._identity_protected(ctx, subject_ref)
+        self._identity_protected(ctx, subject_ref, self.relation_of(subject_ref))
 
     @event("IdentityProtected")
-    def _identity_protected(self, ctx: Context, subject_ref: str) -> None:
+    def _identity_protected(self, ctx: Context, subject_ref: str, relation: str) -> None:
         self.protected_subjects = (*self.protected_subjects, subject_ref)
 
     def lift_identity_protection(self, ctx: Context, *, subject_ref: str) -> None:
         personal_data.require_protection_change(subject_ref, self.protected_subjects, protect=False)
-        self._identity_protection_lifted(ctx, subject_ref)
+        self._identity_protection_lifted(ctx, subject_ref, self.relation_of(subject_ref))
 
     @event("IdentityProtectionLifted")
-    def _identity_protection_lifted(self, ctx: Context, subject_ref: str) -> None:
+    def _identity_protection_lifted(self, ctx: Context, subject_ref: str, relation: str) -> None:
         self.protected_subjects = tuple(s for s in self.protected_subjects if s != subject_ref)
 
     def archive_case(self, ctx: Context, *, settings: LegalSettings) -> None:

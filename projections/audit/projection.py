@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from contracts.events import EventEnvelopeV1
+from contracts.events import CaseArchivedV1, EventEnvelopeV1, IdentityProtectedV1, IdentityProtectionLiftedV1
 from projections.audit.hashing import GENESIS_HASH, canonical_json, chain_hash, contract_document
 from projections.base import ReadView, Statement
 from projections.dates import instant, text
@@ -47,9 +47,10 @@ class ChainGapError(RuntimeError):
 
 class AuditProjection:
     name: ClassVar[str] = "audit"
-    version: ClassVar[int] = 2
+    version: ClassVar[int] = 3
     """2: ``payload`` is ``json`` (the canonical text as it is, which ``jsonb`` cannot hold when a string has a NUL),
-    total over every recorded fact (``columns``), versions in ``bigint``."""
+    total over every recorded fact (``columns``), versions in ``bigint``. 3: ``audit_forgotten`` (archived cases and
+    protected identities, which the people indexes of :mod:`projections.audit.people` leave out)."""
     ddl: ClassVar[tuple[str, ...]] = (
         """CREATE TABLE IF NOT EXISTS audit_trail (
             case_id uuid NOT NULL,
@@ -80,6 +81,12 @@ class AuditProjection:
             FOR EACH ROW EXECUTE FUNCTION audit_trail_refuse_change()""",
         """CREATE OR REPLACE TRIGGER audit_trail_no_truncate BEFORE TRUNCATE ON audit_trail
             FOR EACH STATEMENT EXECUTE FUNCTION audit_trail_refuse_change()""",
+        """CREATE TABLE IF NOT EXISTS audit_forgotten (
+            case_id uuid NOT NULL,
+            subject_ref text NOT NULL,
+            reason text NOT NULL CHECK (reason IN ('archived', 'protected')),
+            PRIMARY KEY (case_id, subject_ref, reason)
+        )""",
     )
 
     def apply(self, event: EventEnvelopeV1, view: ReadView) -> Sequence[Statement]:
@@ -94,7 +101,23 @@ class AuditProjection:
                                     f"{event.case_version - 1}; cannot chain version {event.case_version}")
             prev_hash = str(row[0])
         canonical = canonical_json(contract_document(event))
-        return [Statement(_INSERT, (*columns(event), canonical, prev_hash, chain_hash(prev_hash, canonical)))]
+        insert = Statement(_INSERT, (*columns(event), canonical, prev_hash, chain_hash(prev_hash, canonical)))
+        return [insert, *forgetting(event)]
+
+
+def forgetting(event: EventEnvelopeV1) -> list[Statement]:
+    """What the people indexes must leave out from now on: a whole archived case (``*``), a protected subject."""
+    match event:
+        case CaseArchivedV1():
+            return [Statement("INSERT INTO audit_forgotten VALUES (%s, '*', 'archived') ON CONFLICT DO NOTHING",
+                              (event.case_id,))]
+        case IdentityProtectedV1():
+            return [Statement("INSERT INTO audit_forgotten VALUES (%s, %s, 'protected') ON CONFLICT DO NOTHING",
+                              (event.case_id, event.subject_ref))]
+        case IdentityProtectionLiftedV1():
+            return [Statement("DELETE FROM audit_forgotten WHERE case_id = %s AND subject_ref = %s"
+                              " AND reason = 'protected'", (event.case_id, event.subject_ref))]
+    return []
 
 
 def columns(event: EventEnvelopeV1) -> tuple[Any, ...]:

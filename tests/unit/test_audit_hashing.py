@@ -165,7 +165,7 @@ def test_projection_chains_each_case_from_genesis() -> None:
     assert params_2[11] == params_1[12] and params_2[12] == document_hash(params_1[12], contract_document(second))
     with pytest.raises(ChainGapError):
         projection.apply(second, FakeView({}))
-    assert AuditProjection.name == "audit" and AuditProjection.version == 2
+    assert AuditProjection.name == "audit" and AuditProjection.version == 3
     assert any("audit_trail_append_only" in ddl and "UPDATE OR DELETE" in ddl for ddl in AuditProjection.ddl)
 
 
