@@ -223,8 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
                               help="the country a supervisor or national agency acts in")
     from services import dashboard_summary, demo, up
     from services.bus import cli as bus_cli
+    from services.vault import cli as vault_cli
 
     bus_cli.add_parsers(sub)
+    vault_cli.add_parsers(sub)
     up.add_arguments(sub.add_parser("up", help="run the whole system: servers, API, relay, consumers, notifier"))
     demo.add_arguments(sub.add_parser("demo", help="generate a synthetic population through the HTTP API"))
     dashboard_summary.add_arguments(sub.add_parser("dashboard", help="print the main dashboard figures"))
@@ -242,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = StoreSettings()
     configure_logging(settings.log_format)
+    if getattr(args, "func", None) is not None:  # subcommands that name their own function (set_defaults)
+        return int(args.func(args))
     if args.command == "walkthrough":
         return walkthrough(settings)
     if args.command == "consume":

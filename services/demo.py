@@ -14,8 +14,9 @@ starts on a day drawn uniformly from the last ~700 days, and each of its steps i
 would fall after now is recorded a moment before now, still in order). The dates inside the facts (service
 starts, plan periods, reviews, decision delivery) follow the same timeline, and birth dates are chosen so the
 child is a minor, of the intended age and life stage, at every step. Notification recipients (e-mail addresses
-are personal data and never travel in events) are put into the notifier's directory table, so notices reach the
-mail catcher.
+are personal data and never travel in events) are put into the notifier's directory, their addresses sealed in the
+personal-data vault, so notices reach the mail catcher; each family's synthetic names, national ID numbers and
+contact details (:mod:`services.demo_people`) go into the vault through the API, entered by the parents.
 """
 
 from __future__ import annotations
@@ -106,6 +107,14 @@ class Api:
             raise DemoError(f"POST {path} as {who.role} answered {response.status_code}: {response.text}")
         result: dict[str, Any] = response.json()
         return result
+
+    def put(self, path: str, body: dict[str, Any], who: Who) -> int:
+        """PUT ``body`` (the vault's routes); the status (404: that person is not on the case)."""
+        self.requests += 1
+        response = self.client.put(path, json=body, headers={"Authorization": f"Bearer {self.token(who)}"})
+        if response.status_code >= 400 and response.status_code != 404:
+            raise DemoError(f"PUT {path} as {who.role} answered {response.status_code}: {response.text}")
+        return response.status_code
 
     def on_case(self, case_id: UUID, suffix: str, command: BaseModel, who: Who, at: datetime | None = None) -> None:
         self.post(f"/v1/cases/{case_id}{suffix}", command, who, at=at)
@@ -482,20 +491,33 @@ def _norway_complaint(api: Api, case_id: UUID, tag: str, decision_id: str, unit:
         at=t.step(30, 90))
 
 
-def register_recipients(dsn: str, schema: str, recipients: dict[str, str]) -> None:
-    """Put an e-mail address per person and municipality into the notifier's directory (not an API: config)."""
-    import psycopg
+def register_people(api: Api, seed: int, jurisdiction: str, index: int, case_id: UUID) -> None:
+    """The family's synthetic personal data into the vault, through the API as the family itself: each parent
+    their own, the first parent the child's (ACCESS-VAULT-2); a parent the case does not have answers 404."""
+    from services.demo_people import family_refs, identity
+
+    child, mum, dad = family_refs(seed, jurisdiction, index)
+    for who, ref in ((mum, child), (mum, mum), (dad, dad)):
+        api.put(f"/v1/cases/{case_id}/people/{ref}", identity(ref), Who(who, "parent"))
+
+
+def register_recipients(dsn: str, schema: str, recipients: dict[str, str], data_dir: Path | None = None) -> None:
+    """Put an e-mail address per person and municipality into the notifier's directory (not an API: config):
+    the channel and language in its table, the address sealed in the vault (the keys of ``up``'s data dir)."""
     from psycopg import sql
+    from psycopg_pool import ConnectionPool
 
-    from services.notifier.directory import RECIPIENTS_DDL
+    from services.notifier.directory import RECIPIENTS_DDL, PostgresDirectory, Recipient
+    from services.vault import VaultSettings, open_vault
 
-    with psycopg.connect(dsn) as conn, conn.transaction():
-        conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-        conn.execute(RECIPIENTS_DDL.encode())
+    settings = VaultSettings(data_dir=data_dir) if data_dir else VaultSettings()
+    with ConnectionPool(dsn, min_size=1, max_size=1, kwargs={"autocommit": False}) as pool:
+        with pool.connection() as conn, conn.transaction():
+            conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+            conn.execute(RECIPIENTS_DDL.encode())
+        directory = PostgresDirectory(pool, schema, open_vault(pool, schema, settings))
         for ref, language in sorted(recipients.items()):
-            conn.execute("INSERT INTO notification_recipients (ref, channel, address, language) "
-                         "VALUES (%s, 'email', %s, %s) ON CONFLICT (ref) DO NOTHING",
-                         (ref, f"{_slug(ref)}@demo.prosperity.invalid", language))
+            directory.put(Recipient(ref, "email", f"{_slug(ref)}@demo.prosperity.invalid", language))
 
 
 def _progress(done: int, total: int, started: float) -> None:
@@ -520,26 +542,32 @@ def _plan(total: int, rng: random.Random) -> list[tuple[str, str]]:
 
 def generate(base_url: str, *, cases: int, seed: int, dsn: str | None, schema: str,
              samples: dict[str, tuple[UUID, str]],
-             progress: Callable[[int, int, float], None] = _progress) -> dict[str, int]:
+             progress: Callable[[int, int, float], None] = _progress, data_dir: Path | None = None) -> dict[str, int]:
     """Record the population; returns counts (``cases``, ``skipped`` as already there, ``requests``) and fills
     ``samples`` with one case id per country and stage, and a parent who may read it."""
     pop = Population(seed, datetime.now(UTC))
     api = Api(base_url)
     started = time.monotonic()
     counts = {"cases": 0, "skipped": 0}
+    sent: set[str] = set()
+    """Recipients already in the notifier's directory."""
     try:
         register_directory(api, pop)
         for index, (jurisdiction, stage) in enumerate(_plan(cases, pop.rng)):
             recorded = (iceland_case if jurisdiction == "IS" else norway_case)(api, pop, index, stage)
             counts["cases" if recorded else "skipped"] += 1
             if recorded is not None:
+                register_people(api, seed, jurisdiction, index, recorded)
                 tag = f"s{seed}-{jurisdiction.lower()}-{index:04d}"
                 samples.setdefault(f"{jurisdiction} {stage}", (recorded, f"person:parent-{tag}-a"))
             progress(index + 1, cases, started)
             if dsn and (index + 1) % 10 == 0:
-                register_recipients(dsn, schema, pop.recipients)
+                register_recipients(dsn, schema, {r: lang for r, lang in pop.recipients.items() if r not in sent},
+                                    data_dir)
+                sent |= set(pop.recipients)
         if dsn:
-            register_recipients(dsn, schema, pop.recipients)
+            register_recipients(dsn, schema, {r: lang for r, lang in pop.recipients.items() if r not in sent},
+                                data_dir)
     finally:
         api.close()
     counts["requests"] = api.requests
@@ -560,7 +588,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         samples: dict[str, tuple[UUID, str]] = {}
-        counts = generate(base_url, cases=args.cases, seed=args.seed, dsn=dsn, schema=schema, samples=samples)
+        counts = generate(base_url, cases=args.cases, seed=args.seed, dsn=dsn, schema=schema, samples=samples,
+                          data_dir=args.data_dir or settings.data_dir)
     except (DemoError, httpx.HTTPError) as error:
         print(f"\nprosperity demo: {error}", file=sys.stderr)
         return 1

@@ -208,6 +208,7 @@ def _service_env(endpoints: Endpoints, api_port: int, data_dir: Path) -> dict[st
     env.setdefault("PROSPERITY_NOTIFIER_BACKOFF_BASE_SECONDS", "5")
     if endpoints.pg_schema:
         env["PROSPERITY_PG_SCHEMA"] = endpoints.pg_schema
+    env.setdefault("PROSPERITY_VAULT_SCHEMA", endpoints.pg_schema or "public")  # API, notifier: one vault
     # `up` owns the embedded servers: a service must never start its own.
     return env
 

@@ -17,6 +17,7 @@ import base64
 import os
 import re
 import secrets
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
@@ -106,14 +107,20 @@ class Keyring:
 
     @classmethod
     def in_directory(cls, key_dir: Path) -> Keyring:
-        """Keys as ``<id>.key`` files (mode 0600) and ``ACTIVE`` naming the active one; made if empty."""
+        """Keys as ``<id>.key`` files (mode 0600) and ``ACTIVE`` naming the active one; the first key is made if
+        there is none, by exactly one of the processes starting together (``O_EXCL``), the others read it."""
         key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        keys = {p.stem: base64.b64decode(p.read_text().strip()) for p in sorted(key_dir.glob("*.key"))}
         active = key_dir / "ACTIVE"
-        if not keys:
-            ring = cls({"k1": AESGCM.generate_key(bit_length=256)}, "k1", key_dir)
-            ring._persist("k1")
-            return ring
+        if not active.exists():
+            try:
+                fd = os.open(key_dir / "k1.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                _wait_for(active)
+            else:
+                with os.fdopen(fd, "w") as out:
+                    out.write(base64.b64encode(AESGCM.generate_key(bit_length=256)).decode())
+                _write_atomically(active, "k1")
+        keys = {p.stem: base64.b64decode(p.read_text().strip()) for p in sorted(key_dir.glob("*.key"))}
         return cls(keys, active.read_text().strip(), key_dir)
 
     def _reload(self) -> None:
@@ -172,4 +179,20 @@ class Keyring:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(base64.b64encode(self._keys[kek_id]).decode())
-        (self.key_dir / "ACTIVE").write_text(self._active)
+        _write_atomically(self.key_dir / "ACTIVE", self._active)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
+def _wait_for(path: Path, timeout: float = 10.0) -> None:
+    """Another process is making the first key: wait until it names it active."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise VaultError("VAULT-KEK", f"{path} did not appear: a key directory half made by another process",
+                             remedy="Remove the empty key directory's stray files and start again.")
+        time.sleep(0.02)

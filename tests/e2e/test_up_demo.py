@@ -82,6 +82,34 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def check_demo_people_only_in_the_vault(demo_output: str, state: dict[str, Any], data_dir: Path,
+                                        env: dict[str, str]) -> None:
+    from services.api.identity import mint_token
+    from services.api.settings import ApiSettings
+    from services.bus.settings import BusSettings
+    from services.demo_people import identity
+
+    case_id, parent = next(line.split()[-2:] for line in demo_output.splitlines() if "person:parent-" in line
+                           and line.startswith("  "))
+    token = mint_token(ApiSettings(), person_ref=parent, role="parent")
+    mine = httpx.get(f"{state['api_url']}/v1/cases/{case_id}/people/{parent}", timeout=10,
+                     headers={"Authorization": f"Bearer {token}", "X-Purpose": "own_case"})
+    assert mine.status_code == 200 and mine.json()["name"] == identity(parent)["name"], mine.text
+    admin_seed = next((data_dir / "nats").rglob("admin.nk"))
+    scan_env = {**env, "PROSPERITY_NATS_URL": state["nats_url"], "PROSPERITY_NATS_SEED_FILE": str(admin_seed)}
+    stream = BusSettings().namespace.stream
+
+    def vault_scan(*needles: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "services.cli", "vault", "scan", *needles, "--stream", stream],
+                              cwd=ROOT, env=scan_env, text=True, capture_output=True, timeout=120)
+
+    scan = vault_scan("--demo", "--seed", "1", "--cases", "20")
+    assert scan.returncode == 0 and "identifiers: 0 found" in scan.stderr, scan.stdout + scan.stderr
+    assert int(scan.stderr.split("scanned ")[1].split()[0]) >= 4  # the event store's schema and the read models'
+    control = vault_scan("--needle", parent)  # what events do hold (a reference) is found, on the stream too
+    assert control.returncode == 1 and f"in stream {stream}" in control.stdout, control.stdout + control.stderr
+
+
 @pytest.fixture
 def isolated(pg_dsn: str) -> Iterator[dict[str, str]]:
     """Environment for one ``up``: its own schema on the session's PostgreSQL; cleaned after. No NATS settings:
@@ -187,7 +215,11 @@ def test_up_runs_the_system_the_demo_fills_it_and_ctrl_c_stops_it(isolated: dict
         assert "muni:" in summary.stdout
 
         mails = eventually(lambda: sorted((data_dir / "mail").glob("*.eml")), 60, "a notification in the mail dir")
-        assert b"demo.prosperity.invalid" in mails[0].read_bytes()
+        assert b"demo.prosperity.invalid" in mails[0].read_bytes()  # resolved from the vault at send time
+
+        # The demo's families are in the vault (a parent reads their own), and nowhere else: the event store,
+        # every read model and the stream hold none of their names, ID numbers, addresses or phone numbers.
+        check_demo_people_only_in_the_vault(demo.stdout, state, data_dir, env)
 
         # A service dies: `up` reports it, the others (the API) keep answering, and it is started again.
         victim = state["services"]["consume-dashboard"]

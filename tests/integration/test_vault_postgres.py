@@ -11,9 +11,9 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
+from services.infra.postgres_env import PgTarget
 from services.vault import Keyring, PersonalField, PostgresVaultStore, ShredBasis, Vault, VaultError, shred_subject
 from services.vault.keys import open_sealed
-from tests.conftest import PgTarget
 
 NAME, NATIONAL_ID, EMAIL = "Sigríður Þórsdóttir", "120389-4569", "sigridur.thors@example.is"
 
@@ -104,19 +104,19 @@ def test_a_shred_reaches_a_backup_taken_before_it(vault: Vault, pg_schema: PgTar
     vault.put_fields("person:mum-1", {PersonalField.NAME: NAME})
     vault.put_fields("person:dad-1", {PersonalField.NAME: "Jón"})
     with psycopg.connect(pg_schema.dsn) as conn:  # the backup: a copy of the vault's rows
-        keys = dict(conn.execute(f'SELECT subject_ref, (kek_id, wrapped_dek) FROM "{pg_schema.schema}".'
-                                 'vault_subject_keys').fetchall())
-        fields = dict(conn.execute(f'SELECT subject_ref, sealed FROM "{pg_schema.schema}".vault_fields').fetchall())
+        keys: dict[str, tuple[str, bytes]] = {r[0]: (r[1], bytes(r[2])) for r in conn.execute(
+            f'SELECT subject_ref, kek_id, wrapped_dek FROM "{pg_schema.schema}".vault_subject_keys').fetchall()}
+        fields: dict[str, bytes] = {r[0]: bytes(r[1]) for r in conn.execute(
+            f'SELECT subject_ref, sealed FROM "{pg_schema.schema}".vault_fields').fetchall()}
     shred_subject(vault, "person:mum-1", ShredBasis.ERASURE_GRANTED)
     kek_id, wrapped = keys["person:mum-1"]
     with pytest.raises(VaultError, match="VAULT-KEK"):
-        vault.keys.unwrap(kek_id, bytes.fromhex(wrapped[2:]) if isinstance(wrapped, str) else wrapped,
-                          b"prosperity-vault:dek:person:mum-1")
+        vault.keys.unwrap(kek_id, wrapped, b"prosperity-vault:dek:person:mum-1")
     # the other parent's backed-up ciphertext still opens with the live key table (restore = data + live keys)
     live = vault.store.key("person:dad-1")
     assert live is not None
     dek = vault.keys.unwrap(live.kek_id, live.wrapped_dek, b"prosperity-vault:dek:person:dad-1")
-    backed_up = bytes(fields["person:dad-1"])
+    backed_up = fields["person:dad-1"]
     assert open_sealed(dek, backed_up, b"prosperity-vault:field:person:dad-1:name") == "Jón".encode()
     assert b"person:mum-1" in _dump(pg_schema)  # the tombstone keeps the pseudonymous reference only
     assert NAME.encode() not in _dump(pg_schema)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import pytest
 
 from domain.errors import InvalidValue
@@ -115,3 +118,19 @@ def test_documents_are_bounded_in_type_and_size() -> None:
         vault.put_document("doc:x", "person:a", b"x", media_type="image/gif")
     with pytest.raises(VaultError, match="VAULT-DOC-SIZE"):
         vault.put_document("doc:x", "person:a", b"")
+
+
+def test_processes_starting_together_on_an_empty_key_directory_agree_on_one_key(tmp_path: Path) -> None:
+    with ThreadPoolExecutor(8) as pool:
+        rings = list(pool.map(lambda _: Keyring.in_directory(tmp_path / "keys"), range(8)))
+    wrapped = rings[0].wrap("k1", b"k" * 32, b"aad")
+    assert all(ring.unwrap("k1", wrapped, b"aad") == b"k" * 32 for ring in rings)
+
+
+def test_a_process_sharing_the_key_directory_follows_another_ones_rotation(tmp_path: Path) -> None:
+    first, second = Keyring.in_directory(tmp_path), Keyring.in_directory(tmp_path)
+    store = MemoryVaultStore()
+    Vault(store, first).put_fields("person:a", {PersonalField.NAME: "A"})
+    Vault(store, first).rotate()
+    assert second.active_id == first.active_id
+    assert Vault(store, second).field("person:a", PersonalField.NAME) == "A"

@@ -22,7 +22,7 @@ from domain.values import Actor
 from services.api.deps import Services, caller, correlation, describe_access, responses, services
 from services.api.problems import problem
 from services.casework.read_log import Purpose
-from services.vault import NotInVault, PersonalField, SubjectShredded, VaultAccess, VaultError
+from services.vault import DocumentNotFound, NotInVault, PersonalField, SubjectShredded, VaultAccess, VaultError
 from services.vault.model import MAX_DOCUMENT_BYTES, MAX_FIELD_CHARS
 from services.vault.vault import MEDIA_TYPES
 
@@ -131,7 +131,7 @@ def install_problem_handlers(api: FastAPI) -> None:
 
     async def vault_error(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, VaultError)
-        if isinstance(error, NotInVault):
+        if isinstance(error, NotInVault | DocumentNotFound):
             return problem(404, "not-found", "Not found", error.reason)
         if isinstance(error, SubjectShredded):
             return problem(410, "shredded", "Gone for ever", error.reason, rule_id=error.rule_id)
