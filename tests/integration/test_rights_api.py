@@ -129,3 +129,15 @@ def test_erasure_is_refused_under_the_archives_duty_and_restriction_holds_back_c
     assert held.status_code == 409 and held.json()["rule_id"] == "PRIV-5"
     too_early = _post(world, "archiving", {}, LEAD)
     assert too_early.status_code == 409 and too_early.json()["rule_id"] == "PRIV-9"
+
+
+def test_a_protected_child_is_shown_only_to_those_who_must_see_it(world: World) -> None:
+    assert _post(world, "identity-protections", {"subject_ref": CHILD}, STAFF).status_code == 200
+    read = {"X-Purpose": "casework"}
+    seen_by_staff = world.client.get(f"/v1/cases/{world.case_id}", headers={**auth(STAFF), **read}).json()
+    seen_by_lead = world.client.get(f"/v1/cases/{world.case_id}", headers={**auth(LEAD), **read}).json()
+    seen_by_mum = world.client.get(f"/v1/cases/{world.case_id}", headers={**auth(MOTHER), **read}).json()
+    assert seen_by_staff["child_ref"] == "person:protected" and seen_by_mum["child_ref"] == "person:protected"
+    assert seen_by_lead["child_ref"] == CHILD and seen_by_staff["parent_refs"] == [MUM, DAD]
+    child = Actor(CHILD, Role.YOUNG_PERSON)
+    assert world.client.get(f"/v1/cases/{world.case_id}", headers={**auth(child), **read}).json()["child_ref"] == CHILD
