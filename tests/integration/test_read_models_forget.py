@@ -8,13 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 import psycopg
 import pytest
 from psycopg import sql
 
 from contracts import commands as c
-from projections.audit import people
+from projections.audit import people, queries
+from services.audit.verify import verify
 from services.casework.application import Casework
 from services.consumers.registry import load_projection
 from services.infra.nats_env import JsTarget
@@ -27,15 +29,15 @@ PROTECTED_CHILD, OPEN_PARENT = "person:child-pd-7", "person:parent-pd-7"
 
 
 @pytest.fixture
-def casework(pg_schema: PgTarget) -> Iterator[Casework]:
+def world(pg_schema: PgTarget) -> Iterator[tuple[Casework, UUID]]:
     app = Casework(env=pg_schema.eventsourcing_env())
-    rights_scenario(app)
+    archived = rights_scenario(app)
     protected = app.register_contact(c.RegisterContact(
         child_ref=PROTECTED_CHILD, parent_refs=(OPEN_PARENT,), birth_date=date(2012, 5, 5), municipality_ref=MUNI,
         coordinator_ref=COORD, coordinator_org_ref=SCHOOL, life_stage="primary",
         conflict_of_interest_declared_none=True), at(COORDINATOR, 1)).case_id
     app.protect_identity(c.ProtectIdentity(case_id=protected, subject_ref=PROTECTED_CHILD), at(STAFF, 2))
-    yield app
+    yield app, archived
     app.close()
 
 
@@ -44,7 +46,8 @@ def _text(tables: dict[str, list[tuple[Any, ...]]], leave_out: set[str]) -> str:
 
 
 async def test_archived_and_protected_people_are_in_no_read_model(pg_schema: PgTarget, bus: JsTarget,
-                                                                  casework: Casework) -> None:
+                                                                  world: tuple[Casework, UUID]) -> None:
+    casework, archived = world
     messages = stored_messages(casework)
     await publish(bus, messages, copies=1, seed=3)
     base = f"{pg_schema.schema}__forget"
@@ -73,3 +76,12 @@ async def test_archived_and_protected_people_are_in_no_read_model(pg_schema: PgT
         for ref in ARCHIVED_FAMILY:
             assert ref not in seen, ref
         assert OPEN_PARENT in seen
+        trail = repr(cur.execute("SELECT * FROM audit_trail").fetchall())
+        for ref in ARCHIVED_FAMILY:
+            assert ref not in trail, ref  # the archived case's rows are redacted
+        assert "person:redacted" in trail and OPEN_PARENT in trail
+        report = verify(casework, cur)
+        assert report.ok and report.events_checked == len(messages), report
+        archived_trail = queries.case_trail(cur, archived)
+        assert all(row.redacted_at is not None for row in archived_trail) and len(archived_trail) == 11
+        assert queries.chain_break(archived_trail) is None
