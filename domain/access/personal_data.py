@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from domain.access.reads import MAY_READ, ReadKind
 from domain.access.relations import Relation
 from domain.access.rules import AccessDenied, AccessRule
 from domain.values import Actor, Role
@@ -46,8 +47,8 @@ SUBJECT_ACCESS = MAY_ISSUE["SubjectAccessRequest"]
 PROTECTED_IDENTITY = AccessRule("ACCESS-PRIV-8", _CASEWORKERS | {R.DOMICILE_LEAD},
                                 "§8.3 item 7: a protected identity is seen by the case's caseworkers and the "
                                 "controller's lead only (and by the person themselves)")
-EXPORT_LOG = AccessRule("ACCESS-PRIV-9", frozenset({R.SUPERVISOR}),
-                        "§8.3 items 4, 6: exports are logged with their recipient; the log is separately permissioned")
+EXPORT_LOG = MAY_READ[ReadKind.EXPORT_LOG]
+"""Reading the export log (ACCESS-PRIV-9) is a read kind like the read log's."""
 SUBJECT_FIELDS = ("subject_ref",)
 
 

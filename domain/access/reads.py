@@ -30,6 +30,7 @@ class ReadKind(StrEnum):
     AUDIT = "audit"
     READ_LOG = "read_log"
     DIRECTORY = "directory"
+    EXPORT_LOG = "export_log"
 
 
 CASE_READERS = frozenset({R.COORDINATOR, R.CASE_MANAGER, R.TEAM_MEMBER, R.TEAM_PROVIDER, R.SHARING_PROVIDER,
@@ -56,9 +57,11 @@ MAY_READ: Mapping[ReadKind, AccessRule] = {
                                   "§8.3 item 4: access to the log is separately permissioned"),
     ReadKind.DIRECTORY: AccessRule("ACCESS-READ-DIRECTORY", frozenset(), "§1.7: who the coordinator of an "
                                    "institution is, for everyone signed in"),
+    ReadKind.EXPORT_LOG: AccessRule("ACCESS-PRIV-9", frozenset({R.SUPERVISOR}), "§8.3 items 4, 6: exports are "
+                                    "logged with their recipient; the log is separately permissioned"),
 }
 PERSONAL_DATA_READS = frozenset({ReadKind.CASE, ReadKind.AUDIT_CASE, ReadKind.CASELOAD, ReadKind.DASHBOARD_ROWS,
-                                 ReadKind.READ_LOG})
+                                 ReadKind.READ_LOG, ReadKind.EXPORT_LOG})
 """Reads whose answers name a case or a person: each granted row and each refusal is in the read-access log."""
 
 

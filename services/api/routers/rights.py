@@ -20,20 +20,29 @@ from pydantic import BaseModel, ConfigDict
 
 from contracts import commands as c
 from contracts.refs import Identifier, PersonRef
-from domain import access
+from domain.access import ReadKind
 from domain.access import personal_data as rights
 from domain.personal_data import ExportFormat
 from domain.values import Actor
-from services.api.deps import Services, caller, correlation, describe_access, occurred_at, responses, services
+from services.api.deps import (
+    Services,
+    caller,
+    correlation,
+    describe_access,
+    occurred_at,
+    read_access,
+    responses,
+    services,
+)
 from services.casework.application import CommandMeta
-from services.casework.read_log import Outcome, Purpose, ReadAttempt
+from services.casework.read_log import Purpose
 
 router = APIRouter(tags=["rights"])
 CASE_PATH = Path(description="The case id.")
 LIMIT = Query(1000, ge=1, le=10_000)
 CASE_FILTER = Query(None)
 _SAR_DESCRIPTION, _SAR_ACCESS = describe_access({"any": rights.SUBJECT_ACCESS})
-_LOG_DESCRIPTION, _LOG_ACCESS = describe_access({"any": rights.EXPORT_LOG})
+_LOG_DESCRIPTION, _LOG_ACCESS = read_access(ReadKind.EXPORT_LOG)
 
 
 class SubjectAccessBody(BaseModel):
@@ -93,15 +102,11 @@ def subject_access_export(request: Request, case_id: UUID = CASE_PATH,
 def export_log(request: Request, case_id: UUID | None = CASE_FILTER, limit: int = LIMIT,
                actor: Actor = Depends(caller), svc: Services = Depends(services)) -> list[ExportLogEntry]:  # noqa: B008
     assert svc.exports is not None
-    held = access.relations_to_scope(actor)
-    where = None if actor.jurisdiction is None else actor.jurisdiction.value
-    if not rights.EXPORT_LOG.allows(held):
-        svc.read_log.record([ReadAttempt(actor, "export_log", Purpose.SUPERVISION, Outcome.REFUSED,
-                                         rights.EXPORT_LOG.rule_id, jurisdiction=where,
-                                         correlation_id=correlation(request))])
-        raise access.AccessDenied(rights.EXPORT_LOG.rule_id, "the export log read", rights.EXPORT_LOG.may, held)
+    scope = svc.reads.scope(actor, ReadKind.EXPORT_LOG, resource="export_log", purpose=Purpose.SUPERVISION,
+                            correlation_id=correlation(request))
+    where = None if scope.jurisdiction is None else scope.jurisdiction.value
     rows = svc.exports.entries(case_id=case_id, jurisdiction=where, limit=limit)
-    svc.read_log.record([ReadAttempt(actor, "export_log", Purpose.SUPERVISION, Outcome.GRANTED,
-                                     rights.EXPORT_LOG.rule_id, row["case_id"], row["jurisdiction"],
-                                     correlation(request)) for row in rows])
+    svc.reads.rows_read(actor, ReadKind.EXPORT_LOG, resource="export_log", purpose=Purpose.SUPERVISION,
+                        cases=[(row["case_id"], row["jurisdiction"]) for row in rows],
+                        correlation_id=correlation(request))
     return [ExportLogEntry.model_validate(row) for row in rows]
