@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg_pool import ConnectionPool
 
 from services.settings import StoreSettings, store_dsn
-from services.vault.model import ShredBasis
+from services.vault.model import ShredBasis, VaultError
 from services.vault.scan import Finding, scan_postgres, scan_stream, schemas_like
 from services.vault.settings import VaultSettings, open_vault
 from services.vault.shred import shred_subject
@@ -72,7 +72,11 @@ def rotate(args: argparse.Namespace) -> int:
 def shred(args: argparse.Namespace) -> int:
     store = StoreSettings()
     with store_dsn(store) as dsn, _pool(dsn) as pool:
-        receipt = shred_subject(open_vault(pool, store.pg_schema), args.subject, ShredBasis(args.basis))
+        try:
+            receipt = shred_subject(open_vault(pool, store.pg_schema), args.subject, ShredBasis(args.basis))
+        except VaultError as refused:
+            print(f"prosperity vault shred: {refused} {refused.remedy}", file=sys.stderr)
+            return 1
     print(f"shredded {receipt.subject_ref} ({receipt.basis.value}) at {receipt.shredded_at.isoformat()}: "
           f"{receipt.fields_destroyed} fields, {receipt.documents_destroyed} documents; "
           + (f"KEK rotated to {receipt.kek_rotated_to}" if receipt.kek_rotated_to else

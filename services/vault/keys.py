@@ -28,6 +28,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from services.vault.model import VaultError
 
 NONCE_BYTES = 12
+SEAL_OVERHEAD = NONCE_BYTES + 16
+"""A sealed value is this much longer than its plaintext (the nonce and GCM's 128-bit tag)."""
 KEY_BYTES = 32
 _KEK_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 

@@ -10,7 +10,7 @@ and restored on its own terms).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +20,10 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
+
+
+class RetiredKek(Exception):
+    """A DEK wrapped under a KEK that a rotation retired: wrap it again under the active KEK."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,13 @@ class VaultStore(Protocol):
 
     def add_key(self, key: SubjectKey) -> SubjectKey | None:
         """Insert unless one exists; the stored key either way (two writers racing agree on one), or None if
-        the subject was shredded (a shredded subject never gets a key again)."""
+        the subject was shredded (a shredded subject never gets a key again); :class:`RetiredKek` if the key is
+        wrapped under a KEK a rotation has retired (the writer re-reads its keyring and wraps again)."""
+        ...
+
+    def retire_keks(self, kek_ids: Sequence[str]) -> None:
+        """From now on no DEK is stored under these KEKs; returns once every write that wrapped under one has
+        been stored (so a rotation's re-wrap pass after this sees them all)."""
         ...
 
     def keys_not_under(self, kek_id: str, limit: int) -> list[SubjectKey]: ...
@@ -57,11 +67,15 @@ class VaultStore(Protocol):
 
     def is_shredded(self, subject_ref: str) -> bool: ...
 
-    def put_field(self, subject_ref: str, name: str, sealed: bytes) -> None: ...
+    def put_field(self, subject_ref: str, name: str, sealed: bytes) -> bool:
+        """Store a sealed field while the subject's key exists (False if it was shredded meanwhile)."""
+        ...
 
     def fields(self, subject_ref: str) -> dict[str, bytes]: ...
 
-    def put_document(self, document: SealedDocument) -> None: ...
+    def put_document(self, document: SealedDocument) -> bool:
+        """Like :meth:`put_field`, for a document."""
+        ...
 
     def document(self, doc_ref: str) -> SealedDocument | None: ...
 
@@ -78,6 +92,7 @@ class MemoryVaultStore:
         self.field_rows: dict[tuple[str, str], bytes] = {}
         self.document_rows: dict[str, SealedDocument] = {}
         self.tombstones: dict[str, tuple[str, datetime]] = {}
+        self.retired: set[str] = set()
         self.lock = threading.Lock()
 
     def create_tables(self) -> None:
@@ -90,7 +105,13 @@ class MemoryVaultStore:
         with self.lock:
             if key.subject_ref in self.tombstones:
                 return None
+            if key.kek_id in self.retired and key.subject_ref not in self.keys:
+                raise RetiredKek(key.kek_id)
             return self.keys.setdefault(key.subject_ref, key)
+
+    def retire_keks(self, kek_ids: Sequence[str]) -> None:
+        with self.lock:
+            self.retired.update(kek_ids)
 
     def keys_not_under(self, kek_id: str, limit: int) -> list[SubjectKey]:
         return [k for k in list(self.keys.values()) if k.kek_id != kek_id][:limit]
@@ -106,14 +127,22 @@ class MemoryVaultStore:
     def is_shredded(self, subject_ref: str) -> bool:
         return subject_ref in self.tombstones
 
-    def put_field(self, subject_ref: str, name: str, sealed: bytes) -> None:
-        self.field_rows[(subject_ref, name)] = sealed
+    def put_field(self, subject_ref: str, name: str, sealed: bytes) -> bool:
+        with self.lock:
+            if subject_ref not in self.keys:
+                return False
+            self.field_rows[(subject_ref, name)] = sealed
+            return True
 
     def fields(self, subject_ref: str) -> dict[str, bytes]:
         return {name: value for (ref, name), value in list(self.field_rows.items()) if ref == subject_ref}
 
-    def put_document(self, document: SealedDocument) -> None:
-        self.document_rows[document.doc_ref] = document
+    def put_document(self, document: SealedDocument) -> bool:
+        with self.lock:
+            if document.subject_ref not in self.keys:
+                return False
+            self.document_rows[document.doc_ref] = document
+            return True
 
     def document(self, doc_ref: str) -> SealedDocument | None:
         return self.document_rows.get(doc_ref)
@@ -145,8 +174,12 @@ DDL = (
     "CREATE INDEX IF NOT EXISTS {documents_by_subject} ON {documents} (subject_ref)",
     "CREATE TABLE IF NOT EXISTS {shredded} (subject_ref text PRIMARY KEY, basis text NOT NULL,"
     " shredded_at timestamptz NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {retired} (kek_id text PRIMARY KEY, retired_at timestamptz NOT NULL DEFAULT now())",
 )
-TABLES = ("vault_subject_keys", "vault_fields", "vault_documents", "vault_shredded")
+TABLES = ("vault_subject_keys", "vault_fields", "vault_documents", "vault_shredded", "vault_retired_keks")
+KEK_LOCK = "prosperity:vault-kek"
+"""Writers of new DEKs hold it shared (one transaction each); a rotation retiring KEKs holds it exclusively, so it
+waits for every write in flight and every later write sees the retirement: across processes, not only threads."""
 
 
 class PostgresVaultStore:
@@ -154,6 +187,7 @@ class PostgresVaultStore:
         self.pool, self.schema = pool, schema
         self.names = {"keys": self._t("vault_subject_keys"), "fields": self._t("vault_fields"),
                       "documents": self._t("vault_documents"), "shredded": self._t("vault_shredded"),
+                      "retired": self._t("vault_retired_keks"),
                       "keys_by_kek": sql.Identifier("vault_subject_keys_by_kek"),
                       "documents_by_subject": sql.Identifier("vault_documents_by_subject")}
 
@@ -183,6 +217,13 @@ class PostgresVaultStore:
 
     def add_key(self, key: SubjectKey) -> SubjectKey | None:
         with self._tx() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", (KEK_LOCK,))
+            if conn.execute(self._q("SELECT 1 FROM {retired} WHERE kek_id = %s"), (key.kek_id,)).fetchone():
+                existing = conn.execute(self._q("SELECT kek_id, wrapped_dek FROM {keys} WHERE subject_ref = %s"),
+                                        (key.subject_ref,)).fetchone()
+                if existing is None:
+                    raise RetiredKek(key.kek_id)
+                return SubjectKey(key.subject_ref, existing[0], bytes(existing[1]))
             conn.execute(self._q("INSERT INTO {keys} (subject_ref, kek_id, wrapped_dek) SELECT %s, %s, %s"
                                  " WHERE NOT EXISTS (SELECT 1 FROM {shredded} WHERE subject_ref = %s)"
                                  " ON CONFLICT (subject_ref) DO NOTHING"),
@@ -190,6 +231,12 @@ class PostgresVaultStore:
             row = conn.execute(self._q("SELECT kek_id, wrapped_dek FROM {keys} WHERE subject_ref = %s"),
                                (key.subject_ref,)).fetchone()
         return None if row is None else SubjectKey(key.subject_ref, row[0], bytes(row[1]))
+
+    def retire_keks(self, kek_ids: Sequence[str]) -> None:
+        with self._tx() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (KEK_LOCK,))
+            for kek_id in kek_ids:
+                conn.execute(self._q("INSERT INTO {retired} (kek_id) VALUES (%s) ON CONFLICT DO NOTHING"), (kek_id,))
 
     def keys_not_under(self, kek_id: str, limit: int) -> list[SubjectKey]:
         with self._tx() as conn:
@@ -209,11 +256,20 @@ class PostgresVaultStore:
             return conn.execute(self._q("SELECT 1 FROM {shredded} WHERE subject_ref = %s"),
                                 (subject_ref,)).fetchone() is not None
 
-    def put_field(self, subject_ref: str, name: str, sealed: bytes) -> None:
+    def _key_held(self, conn: psycopg.Connection[Any], subject_ref: str) -> bool:
+        """Whether the subject's key exists, held against a shred until this transaction ends (a shred waits,
+        then deletes what was stored here too)."""
+        return conn.execute(self._q("SELECT 1 FROM {keys} WHERE subject_ref = %s FOR SHARE"),
+                            (subject_ref,)).fetchone() is not None
+
+    def put_field(self, subject_ref: str, name: str, sealed: bytes) -> bool:
         with self._tx() as conn:
+            if not self._key_held(conn, subject_ref):
+                return False
             conn.execute(self._q("INSERT INTO {fields} (subject_ref, name, sealed) VALUES (%s, %s, %s)"
                                  " ON CONFLICT (subject_ref, name) DO UPDATE SET sealed = excluded.sealed,"
                                  " updated_at = now()"), (subject_ref, name, sealed))
+        return True
 
     def fields(self, subject_ref: str) -> dict[str, bytes]:
         with self._tx() as conn:
@@ -221,14 +277,17 @@ class PostgresVaultStore:
                                 (subject_ref,)).fetchall()
         return {r[0]: bytes(r[1]) for r in rows}
 
-    def put_document(self, document: SealedDocument) -> None:
+    def put_document(self, document: SealedDocument) -> bool:
         with self._tx() as conn:
+            if not self._key_held(conn, document.subject_ref):
+                return False
             conn.execute(self._q("INSERT INTO {documents} (doc_ref, subject_ref, case_id, media_type, sealed)"
                                  " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (doc_ref) DO UPDATE SET"
                                  " subject_ref = excluded.subject_ref, case_id = excluded.case_id,"
                                  " media_type = excluded.media_type, sealed = excluded.sealed, stored_at = now()"),
                          (document.doc_ref, document.subject_ref, document.case_id, document.media_type,
                           document.sealed))
+        return True
 
     def _documents(self, where: str, value: str) -> list[SealedDocument]:
         with self._tx() as conn:

@@ -12,13 +12,12 @@ by associated data to its subject and its place, so a ciphertext copied to anoth
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from uuid import UUID
 
 from domain.privacy import check_ref
-from services.vault.keys import KeyEncryptionKeys, new_data_key, open_sealed, seal
+from services.vault.keys import SEAL_OVERHEAD, KeyEncryptionKeys, new_data_key, open_sealed, seal
 from services.vault.model import (
     MAX_DOCUMENT_BYTES,
     MAX_FIELD_CHARS,
@@ -32,7 +31,7 @@ from services.vault.model import (
     VaultError,
     check_subject,
 )
-from services.vault.store import SealedDocument, SubjectKey, VaultStore
+from services.vault.store import RetiredKek, SealedDocument, SubjectKey, VaultStore
 
 MEDIA_TYPES = frozenset({"text/plain", "text/markdown", "text/html", "application/pdf", "application/json"})
 
@@ -59,9 +58,6 @@ def check_field_value(name: PersonalField, value: str) -> str:
 class Vault:
     def __init__(self, store: VaultStore, keys: KeyEncryptionKeys) -> None:
         self.store, self.keys = store, keys
-        self._wrapping = threading.Lock()
-        """Held while a new DEK is wrapped and stored, and while rotation makes its last pass and retires the
-        old KEKs: a DEK wrapped under a KEK about to be destroyed is never stored after that last pass."""
 
     def setup(self) -> None:
         self.store.create_tables()
@@ -74,13 +70,24 @@ class Vault:
                 raise SubjectShredded(subject_ref)
             if not create:
                 return None
-            with self._wrapping:
-                kek_id, dek = self.keys.active_id, new_data_key()
-                stored = self.store.add_key(SubjectKey(subject_ref, kek_id,
-                                                       self.keys.wrap(kek_id, dek, _key_aad(subject_ref))))
+            stored = self._add_key(subject_ref)
             if stored is None:
                 raise SubjectShredded(subject_ref)
         return self.keys.unwrap(stored.kek_id, stored.wrapped_dek, _key_aad(subject_ref))
+
+    def _add_key(self, subject_ref: str, attempts: int = 5) -> SubjectKey | None:
+        """A new DEK wrapped under the active KEK; if a rotation retired that KEK meanwhile (here or in another
+        process), the keyring is read again and the DEK wrapped anew, never stored under a retired KEK."""
+        dek = new_data_key()
+        for _ in range(attempts):
+            kek_id = self.keys.active_id
+            try:
+                return self.store.add_key(SubjectKey(subject_ref, kek_id,
+                                                     self.keys.wrap(kek_id, dek, _key_aad(subject_ref))))
+            except RetiredKek:
+                continue
+        raise VaultError("VAULT-KEK", "the active key-encryption key of this process has been retired",
+                         remedy="Configure the new KEK (PROSPERITY_VAULT_ACTIVE_KEK) and restart.")
 
     def is_shredded(self, subject_ref: str) -> bool:
         return self.store.is_shredded(subject_ref)
@@ -93,8 +100,9 @@ class Vault:
         dek = self._data_key(subject_ref, create=True)
         assert dek is not None
         for name, value in checked.items():
-            self.store.put_field(subject_ref, name.value,
-                                 seal(dek, value.encode(), _field_aad(subject_ref, name.value)))
+            if not self.store.put_field(subject_ref, name.value,
+                                        seal(dek, value.encode(), _field_aad(subject_ref, name.value))):
+                raise SubjectShredded(subject_ref)
 
     def fields(self, subject_ref: str) -> dict[PersonalField, str]:
         """A subject's personal fields (empty if none); ``SubjectShredded`` once their key is gone."""
@@ -127,8 +135,9 @@ class Vault:
                              remedy="Use a new doc: reference.", field_name="doc_ref")
         dek = self._data_key(subject_ref, create=True)
         assert dek is not None
-        self.store.put_document(SealedDocument(doc_ref, subject_ref, case_id, media_type,
-                                               seal(dek, content, _document_aad(subject_ref, doc_ref)), None))
+        if not self.store.put_document(SealedDocument(doc_ref, subject_ref, case_id, media_type,
+                                                      seal(dek, content, _document_aad(subject_ref, doc_ref)), None)):
+            raise SubjectShredded(subject_ref)
 
     def document_info(self, doc_ref: str) -> DocumentInfo:
         """Whose and which case's a document is, without opening it (the access check needs the case)."""
@@ -136,7 +145,7 @@ class Vault:
         if sealed is None:
             raise DocumentNotFound(doc_ref)
         return DocumentInfo(sealed.doc_ref, sealed.subject_ref, sealed.case_id, sealed.media_type,
-                            max(len(sealed.sealed) - 28, 0), sealed.stored_at)
+                            len(sealed.sealed) - SEAL_OVERHEAD, sealed.stored_at)
 
     def document(self, doc_ref: str) -> Document:
         sealed = self.store.document(doc_ref)
@@ -154,24 +163,25 @@ class Vault:
         check_subject("subject_ref", subject_ref)
         if self.store.is_shredded(subject_ref):
             return SubjectRecord(subject_ref, shredded=True)
-        docs = tuple(DocumentInfo(d.doc_ref, d.subject_ref, d.case_id, d.media_type, max(len(d.sealed) - 28, 0),
+        docs = tuple(DocumentInfo(d.doc_ref, d.subject_ref, d.case_id, d.media_type, len(d.sealed) - SEAL_OVERHEAD,
                                   d.stored_at) for d in self.store.documents_of(subject_ref))
         return SubjectRecord(subject_ref, self.fields(subject_ref), docs)
 
     # -- rotation of the wrapping key --------------------------------------------------------------------------
     def rotate(self, *, new_kek: bool = True, retire_old: bool = True, batch: int = 500) -> RotationReport:
         """Re-wrap every subject's DEK under the active KEK (a new one first if ``new_kek``); the data is never
-        re-encrypted. Concurrent writers and readers keep working: each DEK row changes atomically, and the old
-        KEKs are destroyed only when no row is wrapped under them any more (``retire_old``)."""
+        re-encrypted. Concurrent writers and readers, in this process or another, keep working: the old KEKs are
+        first retired in the store (no DEK is stored under them after that, and every one stored before is
+        visible), each DEK row then changes atomically, and the old KEKs are destroyed (``retire_old``) only
+        when no row is wrapped under them."""
         before = tuple(self.keys.ids())
         target = self.keys.create() if new_kek else self.keys.active_id
+        retired = [kek_id for kek_id in before if kek_id != target]
+        self.store.retire_keks(retired)  # waits for DEKs being stored under them; refuses any later one
         rewrapped = self._rewrap_all(target, batch)
-        with self._wrapping:
-            rewrapped += self._rewrap_all(target, batch)
-            if retire_old:
-                for kek_id in before:
-                    if kek_id != target:
-                        self.keys.destroy(kek_id)
+        if retire_old:
+            for kek_id in retired:
+                self.keys.destroy(kek_id)
         return RotationReport(before, target, rewrapped)
 
     def _rewrap_all(self, target: str, batch: int) -> int:

@@ -5,14 +5,25 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
 from services.infra.postgres_env import PgTarget
-from services.vault import Keyring, PersonalField, PostgresVaultStore, ShredBasis, Vault, VaultError, shred_subject
+from services.vault import (
+    Keyring,
+    PersonalField,
+    PostgresVaultStore,
+    ShredBasis,
+    SubjectShredded,
+    Vault,
+    VaultError,
+    shred_subject,
+)
 from services.vault.keys import open_sealed
 
 NAME, NATIONAL_ID, EMAIL = "Sigríður Þórsdóttir", "120389-4569", "sigridur.thors@example.is"
@@ -120,3 +131,73 @@ def test_a_shred_reaches_a_backup_taken_before_it(vault: Vault, pg_schema: PgTar
     assert open_sealed(dek, backed_up, b"prosperity-vault:field:person:dad-1:name") == "Jón".encode()
     assert b"person:mum-1" in _dump(pg_schema)  # the tombstone keeps the pseudonymous reference only
     assert NAME.encode() not in _dump(pg_schema)
+
+
+def test_rotation_in_one_process_loses_nothing_another_process_writes_meanwhile(
+        pg_schema: PgTarget, tmp_path: Path) -> None:
+    """Two vaults as two processes would have them (own pools, own keyrings on one key directory): one rotates
+    three times while the other creates subjects; the store's retirement of the old KEK, not a thread lock, keeps
+    every new data key from being stored under a key about to be destroyed."""
+    with ConnectionPool(pg_schema.dsn, min_size=1, max_size=4, kwargs={"autocommit": False}) as pool_a, \
+            ConnectionPool(pg_schema.dsn, min_size=1, max_size=4, kwargs={"autocommit": False}) as pool_b:
+        rotator = Vault(PostgresVaultStore(pool_a, pg_schema.schema), Keyring.in_directory(tmp_path))
+        writer = Vault(PostgresVaultStore(pool_b, pg_schema.schema), Keyring.in_directory(tmp_path))
+        rotator.setup()
+        written: dict[str, str] = {}
+        stop, failures = threading.Event(), []
+
+        def write() -> None:
+            n = 0
+            while not stop.is_set():
+                try:
+                    writer.put_fields(f"person:b-{n}", {PersonalField.NAME: f"B {n}"})
+                except Exception as error:
+                    failures.append(repr(error))
+                    return
+                written[f"person:b-{n}"] = f"B {n}"
+                n += 1
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        for round_ in range(1, 4):
+            while len(written) < 10 * round_ and not failures:  # writes before, during and after each rotation
+                time.sleep(0.01)
+            rotator.rotate()
+        while len(written) < 40 and not failures:
+            time.sleep(0.01)
+        stop.set()
+        thread.join()
+        assert failures == [] and len(written) > 10
+        assert rotator.store.keys_not_under(rotator.keys.active_id, 10) == []
+        for reader in (rotator, writer):
+            assert all(reader.field(ref, PersonalField.NAME) == value for ref, value in written.items())
+
+
+def test_a_write_racing_a_shred_leaves_nothing_behind(vault: Vault, pg_schema: PgTarget) -> None:
+    """Writes hold the subject's key row while they store; the shred waits for them, then deletes what they
+    stored: after it, not even ciphertext of the subject is left, and later writes are refused."""
+    vault.put_fields("person:mum-1", {PersonalField.NAME: NAME})
+    stop, outcomes = threading.Event(), []
+
+    def keep_writing() -> None:
+        n = 0
+        while not stop.is_set():
+            try:
+                vault.put_fields("person:mum-1", {PersonalField.PHONE: f"+354 {n:07d}"})
+            except SubjectShredded:
+                outcomes.append("shredded")
+                return
+            n += 1
+
+    threads = [threading.Thread(target=keep_writing) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)
+    shred_subject(vault, "person:mum-1", ShredBasis.ERASURE_GRANTED)
+    for thread in threads:
+        thread.join(timeout=10)
+    stop.set()
+    assert outcomes == ["shredded"] * 3
+    with psycopg.connect(pg_schema.dsn) as conn:
+        left = conn.execute(f'SELECT count(*) FROM "{pg_schema.schema}".vault_fields').fetchone()
+    assert left == (0,)

@@ -134,3 +134,11 @@ def test_a_process_sharing_the_key_directory_follows_another_ones_rotation(tmp_p
     Vault(store, first).rotate()
     assert second.active_id == first.active_id
     assert Vault(store, second).field("person:a", PersonalField.NAME) == "A"
+
+
+def test_a_document_reference_cannot_be_taken_over_by_another_subject_or_case() -> None:
+    vault = _vault()
+    vault.put_document("doc:plan-1", "person:child-a", b"plan of a")
+    with pytest.raises(VaultError, match="VAULT-DOC-OWNER"):
+        vault.put_document("doc:plan-1", "person:child-b", b"plan of b")
+    assert vault.document("doc:plan-1").content == b"plan of a"
