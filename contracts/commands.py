@@ -31,6 +31,7 @@ from contracts.command_values import (
 )
 from contracts.refs import Code, DocRef, Identifier, MunicipalityRef, OrgRef, PersonRef
 from domain.life_stage import SchoolStatus
+from domain.personal_data import ErasureBasis, ErasureOutcome, RestrictionGround
 from domain.values import (
     ComplainantCapacity,
     ComplaintGround,
@@ -444,3 +445,59 @@ class LinkSpecialistCoordinator(CaseCommand):
 
     specialist_coordinator_ref: PersonRef
     health_trust_org_ref: OrgRef
+# ---- the data subject's rights (both laws; domain.personal_data, docs/privacy.md) --------------------------
+class ReceiveErasureRequest(CaseCommand):
+    """GDPR Art. 17: a data subject of the case (its child or a parent) asks for erasure; recorded, then decided."""
+
+    request_id: Identifier
+    subject_ref: PersonRef
+
+
+class DecideErasureRequest(CaseCommand):
+    """The controller decides: refused under the archives duty, or granted (the subject's vault key is shredded)."""
+
+    request_id: Identifier
+    outcome: ErasureOutcome
+    basis: ErasureBasis
+
+
+class RestrictProcessing(CaseCommand):
+    """GDPR Art. 18: while restricted the case takes only the rights' facts and complaints."""
+
+    subject_ref: PersonRef
+    ground: RestrictionGround
+
+
+class LiftProcessingRestriction(CaseCommand):
+    subject_ref: PersonRef
+
+
+class RectifyData(CaseCommand):
+    """GDPR Art. 16: a compensating fact names the wrong document and the corrected one; history is not edited."""
+
+    subject_ref: PersonRef
+    superseded_ref: DocRef
+    replacement_ref: DocRef
+
+
+class ProtectIdentity(CaseCommand):
+    """A protected identity (Primero's hidden name): read models and notices keep none of the subject's data."""
+
+    subject_ref: PersonRef
+
+
+class LiftIdentityProtection(CaseCommand):
+    subject_ref: PersonRef
+
+
+class ArchiveCase(CaseCommand):
+    """After the retention period of a closed case: every read model forgets its personal data."""
+
+
+class SubjectAccessRequest(CaseCommand):
+    """GDPR Art. 15: produce (and record) the export of everything held about a subject of the case."""
+
+    request_id: Identifier
+    subject_ref: PersonRef
+    recipient_ref: PersonRef
+    """Who receives the export: the subject, or the parent who asks for the child."""

@@ -47,6 +47,7 @@ from contracts.recorded import (
     PersonRef,
     StoredVersion,
 )
+from domain.personal_data import ErasureBasis, ErasureOutcome, ExportFormat, RestrictionGround
 from domain.values import (
     ComplainantCapacity,
     ComplaintGround,
@@ -789,6 +790,90 @@ class SpecialistCoordinatorLinkedV1(EventEnvelopeV1):
     health_trust_org_ref: OrgRef
 
 
+# ---- the data subject's rights (both laws; docs/privacy.md) -------------------------------------------------
+class ErasureRequestReceivedV1(EventEnvelopeV1):
+    """A data subject of the case (``subject_ref``: the child or a parent) asked for erasure (GDPR Art. 17)."""
+
+    event_type: Literal["erasure_request_received"]
+    request_id: Identifier
+    subject_ref: PersonRef
+
+
+class ErasureRequestDecidedV1(EventEnvelopeV1):
+    """The controller decided the request: ``refused`` under the archives duty (Art. 17(3)(b)), or ``granted``, and
+    the subject's vault key is shredded: their personal data is unreadable everywhere, this history replays."""
+
+    event_type: Literal["erasure_request_decided"]
+    request_id: Identifier
+    subject_ref: PersonRef
+    outcome: ErasureOutcome
+    basis: ErasureBasis
+    """``archive_duty``, ``legal_obligation`` (refused); ``outside_archives_duty``, ``request_led_nowhere``."""
+
+
+class ProcessingRestrictedV1(EventEnvelopeV1):
+    """Processing of the subject's data is restricted (GDPR Art. 18): the case takes no new facts but the rights'
+    own and complaints until the restriction is lifted."""
+
+    event_type: Literal["processing_restricted"]
+    subject_ref: PersonRef
+    ground: RestrictionGround
+
+
+class ProcessingRestrictionLiftedV1(EventEnvelopeV1):
+    event_type: Literal["processing_restriction_lifted"]
+    subject_ref: PersonRef
+
+
+class DataRectifiedV1(EventEnvelopeV1):
+    """Rectification (GDPR Art. 16) as a compensating fact: ``superseded_ref`` was wrong, ``replacement_ref`` is the
+    corrected document. Consumers show the replacement wherever they showed the superseded one."""
+
+    event_type: Literal["data_rectified"]
+    subject_ref: PersonRef
+    superseded_ref: DocRef
+    replacement_ref: DocRef
+
+
+class IdentityProtectedV1(EventEnvelopeV1):
+    """The subject's identity is protected: read models and notices drop every reference to them (and, for the
+    child, the birth year); only the case's caseworkers and the controller's lead see it (ACCESS-PRIV-8)."""
+
+    event_type: Literal["identity_protected"]
+    subject_ref: PersonRef
+    relation: Literal["child", "parent"]
+    """What the subject is to the case: a read model forgets the child's row fields or a parent's references."""
+
+
+class IdentityProtectionLiftedV1(EventEnvelopeV1):
+    """The protection ends; read models learn the subject's references again from facts that follow."""
+
+    event_type: Literal["identity_protection_lifted"]
+    subject_ref: PersonRef
+    relation: Literal["child", "parent"]
+
+
+class CaseArchivedV1(EventEnvelopeV1):
+    """A closed case passed its retention period in the active system: every read model forgets its personal data
+    (references, birth year, notices); the event store keeps the record (the archives duty)."""
+
+    event_type: Literal["case_archived"]
+    retention_days: int = Field(ge=0, le=MAX_STORED_INT)
+    """The retention period that had passed; the rules version in force is the envelope's, as on every fact."""
+
+
+class SubjectAccessExportedV1(EventEnvelopeV1):
+    """A subject access export (GDPR Art. 15) was produced for ``subject_ref`` and handed to ``recipient_ref``;
+    ``content_sha256`` is the digest of the exact export, so what was handed over can be shown later."""
+
+    event_type: Literal["subject_access_exported"]
+    request_id: Identifier
+    subject_ref: PersonRef
+    recipient_ref: PersonRef
+    export_format: ExportFormat
+    content_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 # ---- the registry ------------------------------------------------------------------------------------------
 DIRECTORY_MODELS: tuple[type[EventEnvelopeV1], ...] = (
     InstitutionRegisteredV1, CoordinatorDesignatedV1, CoordinatorDesignationWithdrawnV1,
@@ -810,6 +895,8 @@ CASE_MODELS: tuple[type[EventEnvelopeV1], ...] = (
     DeadlineWarningRaisedV1, DeadlineBreachedV1, DeadlineReachedV1, DeadlineEscalatedV1,
     LevelLoweredV1, CoordinatorGuidanceGivenV1, ReferralCommunicatedV1, ServiceFollowedUpV1, ReassessmentInitiatedV1,
     FamilyViewsRecordedV1, SpecialistCoordinatorLinkedV1,
+    ErasureRequestReceivedV1, ErasureRequestDecidedV1, ProcessingRestrictedV1, ProcessingRestrictionLiftedV1,
+    DataRectifiedV1, IdentityProtectedV1, IdentityProtectionLiftedV1, CaseArchivedV1, SubjectAccessExportedV1,
 )
 
 

@@ -184,6 +184,18 @@ _SPECS: dict[type, _Spec] = {
     _fact(NorwayCoordination, "ReassessmentInitiated"): _Spec(ev.ReassessmentInitiatedV1, "NO-G0"),
     _fact(NorwayCoordination, "FamilyViewsRecorded"): _Spec(ev.FamilyViewsRecordedV1, "NO-R15"),
     _fact(NorwayCoordination, "SpecialistCoordinatorLinked"): _Spec(ev.SpecialistCoordinatorLinkedV1, "NO-R17"),
+    # the data subject's rights (both laws; the legal basis is the GDPR article the fact answers)
+    _fact(Case, "ErasureRequestReceived"): _Spec(ev.ErasureRequestReceivedV1, "PRIV-2", legal_basis="GDPR Art. 17"),
+    _fact(Case, "ErasureRequestDecided"): _Spec(ev.ErasureRequestDecidedV1, "PRIV-4", legal_basis="GDPR Art. 17"),
+    _fact(Case, "ProcessingRestricted"): _Spec(ev.ProcessingRestrictedV1, "PRIV-5", legal_basis="GDPR Art. 18"),
+    _fact(Case, "ProcessingRestrictionLifted"): _Spec(ev.ProcessingRestrictionLiftedV1, "PRIV-6",
+                                                      legal_basis="GDPR Art. 18"),
+    _fact(Case, "DataRectified"): _Spec(ev.DataRectifiedV1, "PRIV-8", legal_basis="GDPR Art. 16"),
+    _fact(Case, "IdentityProtected"): _Spec(ev.IdentityProtectedV1, "PRIV-7", legal_basis="GDPR Art. 25"),
+    _fact(Case, "IdentityProtectionLifted"): _Spec(ev.IdentityProtectionLiftedV1, "PRIV-7", legal_basis="GDPR Art. 25"),
+    _fact(Case, "CaseArchived"): _Spec(ev.CaseArchivedV1, "PRIV-9", legal_basis="GDPR Art. 5(1)(e); Act 77/2014"),
+    _fact(Case, "SubjectAccessExported"): _Spec(ev.SubjectAccessExportedV1, "ACCESS-PRIV-7",
+                                                legal_basis="GDPR Art. 15"),
 }
 """Domain fact class → its contract. ``IS-…``/``NO-…`` are the rule ids (domain.farsaeld,
 domain.barnekoordinator) the fact satisfies, where one clearly applies."""

@@ -15,9 +15,11 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, CanMutateAggregate, event
 
-from domain import bounds, clock
+from domain import bounds, clock, personal_data
+from domain.access.relations import basis_withdrawn
 from domain.errors import RuleViolation
 from domain.legal_settings import LegalSettings
+from domain.personal_data import ErasureBasis, ErasureOutcome, ExportFormat, RestrictionGround
 from domain.rules import age_in_years, birthday
 from domain.values import Context, Jurisdiction
 
@@ -82,6 +84,18 @@ class Case(Aggregate):
     taken before the state existed restore without an upcaster."""
     clock_marks: tuple[str, ...] = ()
     """The keys (:attr:`domain.clock.DueFact.key`) of the deadline facts the clock has recorded: each once."""
+    archived_on: date | None = None
+    """The day the case was archived (PRIV-9); class-level defaults (never mutated in place) keep snapshots taken
+    before the data subject's rights were facts readable as they are."""
+    restricted_subjects: tuple[str, ...] = ()
+    """Subjects whose processing is restricted (GDPR Art. 18, PRIV-5)."""
+    protected_subjects: tuple[str, ...] = ()
+    """Subjects whose identity is protected: read models and notices keep none of their data (PRIV-7)."""
+    erasure_requests: tuple[tuple[str, str], ...] = ()
+    """Undecided erasure requests: (request id, subject)."""
+    decided_erasure_requests: tuple[str, ...] = ()
+    superseded_doc_refs: tuple[str, ...] = ()
+    """Documents a rectification replaced (PRIV-8)."""
 
     class Event(Aggregate.Event):
         """Every fact of a case: once the fact's own body has run, the case remembers its latest time. Kept here,
@@ -196,3 +210,106 @@ class Case(Aggregate):
     def _deadline_escalated(self, ctx: Context, rule_id: str, deadline_id: str, due_on: date,
                             escalated_to_ref: str) -> None:
         self._clock_mark(clock.Mark.ESCALATED, deadline_id)
+
+    # ---- the data subject's rights (domain.personal_data, PRIV-2 … PRIV-9) ---------------------------------
+    def check_processing_allowed(self, command: str) -> None:
+        """PRIV-5: a restriction or an archived case holds back every command but the rights' own."""
+        personal_data.require_processing_allowed(command, self.restricted_subjects, self.archived_on is not None)
+
+    def pending_erasures(self) -> dict[str, str]:
+        """Undecided erasure requests: request id → subject (a snapshot may hold the pairs as lists)."""
+        return {str(r): str(s) for r, s in self.erasure_requests}
+
+    def relation_of(self, subject_ref: str) -> str:
+        """``child`` or ``parent``: what a data subject is to the case (read models forget accordingly)."""
+        return "child" if subject_ref == self.child_ref else "parent"
+
+    def _check_subject(self, subject_ref: str) -> None:
+        personal_data.require_subject_of_case(subject_ref, self.child_ref, self.parent_refs)
+
+    def receive_erasure_request(self, ctx: Context, *, request_id: str, subject_ref: str) -> None:
+        self._check_subject(subject_ref)
+        personal_data.require_new_erasure_request(
+            request_id, (*(r for r, _ in self.erasure_requests), *self.decided_erasure_requests))
+        self._erasure_request_received(ctx, request_id, subject_ref)
+
+    @event("ErasureRequestReceived")
+    def _erasure_request_received(self, ctx: Context, request_id: str, subject_ref: str) -> None:
+        self.erasure_requests = (*self.erasure_requests, (request_id, subject_ref))
+
+    def decide_erasure_request(self, ctx: Context, *, request_id: str, outcome: ErasureOutcome,
+                               basis: ErasureBasis, settings: LegalSettings) -> None:
+        subject_ref = personal_data.require_open_erasure_request(request_id, self.pending_erasures())
+        personal_data.require_erasure_basis(outcome, basis, basis_withdrawn=basis_withdrawn(self), settings=settings)
+        self._erasure_request_decided(ctx, request_id, subject_ref, outcome, basis)
+
+    @event("ErasureRequestDecided")
+    def _erasure_request_decided(self, ctx: Context, request_id: str, subject_ref: str, outcome: ErasureOutcome,
+                                 basis: ErasureBasis) -> None:
+        self.erasure_requests = tuple((r, s) for r, s in self.erasure_requests if r != request_id)
+        self.decided_erasure_requests = (*self.decided_erasure_requests, request_id)
+
+    def restrict_processing(self, ctx: Context, *, subject_ref: str, ground: RestrictionGround) -> None:
+        self._check_subject(subject_ref)
+        personal_data.require_restriction_change(subject_ref, self.restricted_subjects, restrict=True)
+        self._processing_restricted(ctx, subject_ref, ground)
+
+    @event("ProcessingRestricted")
+    def _processing_restricted(self, ctx: Context, subject_ref: str, ground: RestrictionGround) -> None:
+        self.restricted_subjects = (*self.restricted_subjects, subject_ref)
+
+    def lift_processing_restriction(self, ctx: Context, *, subject_ref: str) -> None:
+        personal_data.require_restriction_change(subject_ref, self.restricted_subjects, restrict=False)
+        self._processing_restriction_lifted(ctx, subject_ref)
+
+    @event("ProcessingRestrictionLifted")
+    def _processing_restriction_lifted(self, ctx: Context, subject_ref: str) -> None:
+        self.restricted_subjects = tuple(s for s in self.restricted_subjects if s != subject_ref)
+
+    def rectify_data(self, ctx: Context, *, subject_ref: str, superseded_ref: str, replacement_ref: str) -> None:
+        self._check_subject(subject_ref)
+        personal_data.require_rectification(superseded_ref, replacement_ref, self.superseded_doc_refs)
+        self._data_rectified(ctx, subject_ref, superseded_ref, replacement_ref)
+
+    @event("DataRectified")
+    def _data_rectified(self, ctx: Context, subject_ref: str, superseded_ref: str, replacement_ref: str) -> None:
+        self.superseded_doc_refs = (*self.superseded_doc_refs, superseded_ref)
+
+    def protect_identity(self, ctx: Context, *, subject_ref: str) -> None:
+        self._check_subject(subject_ref)
+        personal_data.require_protection_change(subject_ref, self.protected_subjects, protect=True)
+        self._identity_protected(ctx, subject_ref, self.relation_of(subject_ref))
+
+    @event("IdentityProtected")
+    def _identity_protected(self, ctx: Context, subject_ref: str, relation: str) -> None:
+        self.protected_subjects = (*self.protected_subjects, subject_ref)
+
+    def lift_identity_protection(self, ctx: Context, *, subject_ref: str) -> None:
+        personal_data.require_protection_change(subject_ref, self.protected_subjects, protect=False)
+        self._identity_protection_lifted(ctx, subject_ref, self.relation_of(subject_ref))
+
+    @event("IdentityProtectionLifted")
+    def _identity_protection_lifted(self, ctx: Context, subject_ref: str, relation: str) -> None:
+        self.protected_subjects = tuple(s for s in self.protected_subjects if s != subject_ref)
+
+    def archive_case(self, ctx: Context, *, settings: LegalSettings) -> None:
+        personal_data.require_archivable(self.closed_on, self.archived_on is not None, ctx.day, settings)
+        self._case_archived(ctx, settings.active_retention_days_after_closure)
+
+    @event("CaseArchived")
+    def _case_archived(self, ctx: Context, retention_days: int) -> None:
+        # the rules version in force is on the fact's context, as on every fact
+        self.archived_on = ctx.day
+
+    def record_subject_access_export(self, ctx: Context, *, request_id: str, subject_ref: str, recipient_ref: str,
+                                     export_format: ExportFormat, content_sha256: str) -> None:
+        """Art. 15: the export is a fact of the case (who asked, for whom, to whom, and a digest of what was
+        handed over, so the very export can be shown later)."""
+        self._check_subject(subject_ref)
+        personal_data.require_lawful_recipient(recipient_ref, subject_ref, self.child_ref, self.parent_refs)
+        self._subject_access_exported(ctx, request_id, subject_ref, recipient_ref, export_format, content_sha256)
+
+    @event("SubjectAccessExported")
+    def _subject_access_exported(self, ctx: Context, request_id: str, subject_ref: str, recipient_ref: str,
+                                 export_format: ExportFormat, content_sha256: str) -> None:
+        """The export changes nothing in the case; recording it is the point."""

@@ -66,6 +66,16 @@ class LegalSettings:
     an ordinary coordinator before "no ordinary coordinator after 18" may be complained about without a decision.
     No source gives a number; [I] suggested 30 days. None switches that route off (only a refusal is then
     complainable on that ground). The clock's breach fact of that deadline reads the same value."""
+    case_records_under_archives_duty: bool = True
+    """[V] domain.md §8.2: Iceland's municipal case records may not be destroyed without the National Archivist's
+    permission (Act 77/2014), so an erasure request on a case record is refused (GDPR Art. 17(3)(b)); only a
+    request that led nowhere may be granted (PRIV-4). Norway's and Sweden's rules are unknown: the cautious
+    default keeps them under the duty too until legal review."""
+
+    active_retention_days_after_closure: int = 365
+    """[I] domain.md §8.2: how long a closed case stays in the active system before it is archived (PRIV-9) and
+    every read model forgets its personal data. The law sets no number for the active system (the record itself
+    is kept, or delivered to the public archive); one year covers complaints (GEV, NO four weeks) and reopening."""
 
 
 DEFAULT_LEGAL_SETTINGS = LegalSettings()

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from domain.access import iceland, norway
+from domain.access import personal_data as rights
 from domain.access.reads import CASE_READERS, MAY_READ, PERSONAL_DATA_READS, ReadKind, Scope, scope_for
 from domain.access.relations import (
     FAMILY_ROLES,
@@ -35,6 +36,7 @@ __all__ = [
     "MAY_ISSUE",
     "MAY_READ",
     "PERSONAL_DATA_READS",
+    "RIGHTS",
     "ROLES_OF",
     "VAULT",
     "AccessDenied",
@@ -70,11 +72,16 @@ DIRECTORY: Mapping[str, AccessRule] = {
 }
 """The coordinator directory: the lead of the institution's municipality (for a new one: the municipality the
 command names)."""
+RIGHTS: Mapping[str, AccessRule] = rights.MAY_ISSUE
+"""The data subject's rights (erasure, restriction, rectification, protection, archiving, subject access): the same
+rules in both jurisdictions (:mod:`domain.access.personal_data`)."""
 
 
 def rules_for_command(command: str) -> dict[str, AccessRule]:
     """Every rule that governs ``command`` (by jurisdiction, or ``directory``), e.g. for the OpenAPI document."""
     found = {j.value: table[command] for j, table in MAY_ISSUE.items() if command in table}
+    if command in RIGHTS:
+        found["rights"] = RIGHTS[command]
     if command in DIRECTORY:
         found["directory"] = DIRECTORY[command]
     return found
@@ -90,7 +97,7 @@ def may_see_case(actor: Actor, case: Any) -> bool:
 def authorize_command(actor: Actor, command: str, case: Any, fields: Mapping[str, Any]) -> frozenset[Relation]:
     """The caller's relationships to ``case`` if they allow ``command`` with these ``fields``; else
     :class:`AccessDenied` naming the rule and the relationships missing."""
-    rule = MAY_ISSUE[case.jurisdiction].get(command)
+    rule = MAY_ISSUE[case.jurisdiction].get(command) or RIGHTS.get(command)
     if rule is None:
         raise AccessDenied("ACCESS-JURISDICTION", command, (), (), reason=(
             f"{command} is not a command of the case's jurisdiction ({case.jurisdiction.value})."),
@@ -98,6 +105,10 @@ def authorize_command(actor: Actor, command: str, case: Any, fields: Mapping[str
     held = relations_to_case(actor, case)
     require(rule, command, held)
     check_self_fields(rule, command, actor, fields, (*case.parent_refs, case.child_ref))
+    if command in RIGHTS and "subject_ref" in fields:
+        rights.check_family_subject(actor, command, fields["subject_ref"], case.child_ref)
+    if command in RIGHTS and "recipient_ref" in fields:
+        rights.check_family_recipient(actor, command, fields["recipient_ref"])
     return held
 
 

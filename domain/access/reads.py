@@ -32,6 +32,7 @@ class ReadKind(StrEnum):
     DIRECTORY = "directory"
     PUBLIC_DIRECTORY = "public_directory"
     STATUS_REPORT = "status_report"
+    EXPORT_LOG = "export_log"
 
 
 CASE_READERS = frozenset({R.COORDINATOR, R.CASE_MANAGER, R.TEAM_MEMBER, R.TEAM_PROVIDER, R.SHARING_PROVIDER,
@@ -65,9 +66,11 @@ MAY_READ: Mapping[ReadKind, AccessRule] = {
         "ACCESS-READ-STATUS-REPORT", frozenset({R.DOMICILE_LEAD, R.SUPERVISOR}), "§6 status_report_export (seed "
         "004): the municipality's lead about its own municipality, the supervisor about one of its jurisdiction; "
         "an export, logged with its recipient"),
+    ReadKind.EXPORT_LOG: AccessRule("ACCESS-PRIV-9", frozenset({R.SUPERVISOR}), "§8.3 items 4, 6: exports are "
+                                    "logged with their recipient; the log is separately permissioned"),
 }
 PERSONAL_DATA_READS = frozenset({ReadKind.CASE, ReadKind.AUDIT_CASE, ReadKind.CASELOAD, ReadKind.DASHBOARD_ROWS,
-                                 ReadKind.READ_LOG})
+                                 ReadKind.READ_LOG, ReadKind.EXPORT_LOG})
 """Reads whose answers name a case or a person: each granted row and each refusal is in the read-access log."""
 
 

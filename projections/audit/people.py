@@ -13,12 +13,22 @@ from uuid import UUID
 from projections.audit.queries import Cursor
 
 OPENING_FACTS = ("contact_registered", "barnekoordinator_requested")
+_NOT_ARCHIVED = ("NOT EXISTS (SELECT 1 FROM audit_forgotten f WHERE f.case_id = audit_trail.case_id"
+                 " AND f.reason = 'archived')")
+"""Read models forget (docs/privacy.md): an archived case is in no people index."""
+
+
+def _not_protected(ref: str) -> str:
+    return (f"NOT EXISTS (SELECT 1 FROM audit_forgotten f WHERE f.case_id = audit_trail.case_id"
+            f" AND f.reason = 'protected' AND f.subject_ref = {ref})")
 
 
 def cases_of_family(cur: Cursor, person_ref: str, *, limit: int = 20) -> list[UUID]:
-    """Cases whose opening fact names ``person_ref`` as the child or a parent, newest first."""
+    """Cases whose opening fact names ``person_ref`` as the child or a parent, newest first (the person's own
+    sign-in: a protected identity finds its own cases; an archived case is found by no one)."""
     rows = cur.execute(
-        "SELECT case_id FROM audit_trail WHERE case_version = 1 AND event_type = ANY(%(types)s)"
+        "SELECT case_id FROM audit_trail WHERE case_version = 1 AND event_type = ANY(%(types)s) AND " + _NOT_ARCHIVED +
+
         " AND (payload->>'child_ref' = %(me)s OR EXISTS (SELECT 1 FROM"
         "      json_array_elements_text(payload->'parent_refs') AS p(ref) WHERE p.ref = %(me)s))"
         " ORDER BY occurred_at DESC LIMIT %(limit)s",
@@ -44,7 +54,8 @@ def actors_seen(cur: Cursor, *, per_role: int = 6) -> list[SeenActor]:
         "         payload->>'municipality_ref' AS muni, payload->>'jurisdiction' AS jurisdiction,"
         "         row_number() OVER (PARTITION BY actor_role ORDER BY actor_person_ref) AS n"
         "  FROM (SELECT DISTINCT ON (actor_role, actor_person_ref) * FROM audit_trail"
-        "        WHERE actor_role <> 'system' ORDER BY actor_role, actor_person_ref, notification_id) first"
+        "        WHERE actor_role <> 'system' AND " + _NOT_ARCHIVED + " AND " + _not_protected("actor_person_ref") +
+        "        ORDER BY actor_role, actor_person_ref, notification_id) first"
         ") ranked WHERE n <= %(per_role)s ORDER BY role, person", {"per_role": per_role}).fetchall()
     return [SeenActor(*row) for row in rows]
 
@@ -54,6 +65,7 @@ def parents_seen(cur: Cursor, *, limit: int = 8) -> list[tuple[str, str]]:
     rows = cur.execute(
         "SELECT DISTINCT p.ref, payload->>'jurisdiction' FROM audit_trail,"
         " json_array_elements_text(payload->'parent_refs') AS p(ref)"
-        " WHERE case_version = 1 AND event_type = ANY(%(types)s) ORDER BY 1 LIMIT %(limit)s",
+        " WHERE case_version = 1 AND event_type = ANY(%(types)s) AND " + _NOT_ARCHIVED + " AND "
+        + _not_protected("p.ref") + " ORDER BY 1 LIMIT %(limit)s",
         {"types": list(OPENING_FACTS), "limit": limit}).fetchall()
     return [(ref, jurisdiction) for ref, jurisdiction in rows]

@@ -27,8 +27,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from contracts.events import EventEnvelopeV1
-from projections.audit.hashing import GENESIS_HASH, canonical_json, chain_hash, contract_document
+from contracts.events import CaseArchivedV1, EventEnvelopeV1, IdentityProtectedV1, IdentityProtectionLiftedV1
+from projections.audit.hashing import (
+    GENESIS_HASH,
+    PERSON_REF_PATTERN,
+    REDACTED_PERSON,
+    canonical_json,
+    contract_document,
+    link_hash,
+    payload_digest,
+)
 from projections.base import ReadView, Statement
 from projections.dates import instant, text
 
@@ -36,8 +44,13 @@ TABLE = "audit_trail"
 
 _INSERT = (
     "INSERT INTO audit_trail (case_id, case_version, notification_id, event_type, occurred_at, recorded_at,"
-    " actor_role, actor_person_ref, legal_basis, rule_id, payload, prev_hash, hash)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s)"
+    " actor_role, actor_person_ref, legal_basis, rule_id, payload, prev_hash, hash, payload_sha256)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s, %s)"
+)
+_REDACT = (
+    "UPDATE audit_trail SET payload = regexp_replace(payload::text, %(person)s, %(redacted)s, 'g')::json,"
+    " actor_person_ref = regexp_replace(actor_person_ref, %(person)s, %(redacted)s, 'g'), redacted_at = now()"
+    " WHERE case_id = %(case)s AND redacted_at IS NULL"
 )
 
 
@@ -47,9 +60,11 @@ class ChainGapError(RuntimeError):
 
 class AuditProjection:
     name: ClassVar[str] = "audit"
-    version: ClassVar[int] = 2
+    version: ClassVar[int] = 3
     """2: ``payload`` is ``json`` (the canonical text as it is, which ``jsonb`` cannot hold when a string has a NUL),
-    total over every recorded fact (``columns``), versions in ``bigint``."""
+    total over every recorded fact (``columns``), versions in ``bigint``. 3: the chain links ``payload_sha256``
+    (redaction-stable, :mod:`projections.audit.hashing`); an archived case's rows are redacted (``redacted_at``);
+    ``audit_forgotten`` (archived cases and protected identities, left out of :mod:`projections.audit.people`)."""
     ddl: ClassVar[tuple[str, ...]] = (
         """CREATE TABLE IF NOT EXISTS audit_trail (
             case_id uuid NOT NULL,
@@ -65,6 +80,8 @@ class AuditProjection:
             payload json NOT NULL,
             prev_hash text NOT NULL CHECK (prev_hash ~ '^[0-9a-f]{64}$'),
             hash text NOT NULL CHECK (hash ~ '^[0-9a-f]{64}$'),
+            payload_sha256 text NOT NULL CHECK (payload_sha256 ~ '^[0-9a-f]{64}$'),
+            redacted_at timestamptz,
             PRIMARY KEY (case_id, case_version)
         )""",
         "CREATE INDEX IF NOT EXISTS audit_trail_recorded_at ON audit_trail (recorded_at)",
@@ -72,6 +89,17 @@ class AuditProjection:
         "CREATE INDEX IF NOT EXISTS audit_trail_notification_id ON audit_trail (notification_id)",
         """CREATE OR REPLACE FUNCTION audit_trail_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
+            -- The one change allowed: redacting a row once (archiving), its chain and digest untouched.
+            IF TG_OP = 'UPDATE' AND OLD.redacted_at IS NULL AND NEW.redacted_at IS NOT NULL
+               AND (NEW.case_id, NEW.case_version, NEW.notification_id, NEW.event_type, NEW.occurred_at,
+                    NEW.recorded_at, NEW.actor_role, NEW.legal_basis, NEW.rule_id, NEW.prev_hash, NEW.hash,
+                    NEW.payload_sha256)
+                   IS NOT DISTINCT FROM
+                   (OLD.case_id, OLD.case_version, OLD.notification_id, OLD.event_type, OLD.occurred_at,
+                    OLD.recorded_at, OLD.actor_role, OLD.legal_basis, OLD.rule_id, OLD.prev_hash, OLD.hash,
+                    OLD.payload_sha256) THEN
+                RETURN NEW;
+            END IF;
             RAISE EXCEPTION 'audit_trail is append-only: % refused', TG_OP
                 USING HINT = 'Facts are corrected by new facts, never by rewriting the audit trail.';
         END
@@ -80,6 +108,12 @@ class AuditProjection:
             FOR EACH ROW EXECUTE FUNCTION audit_trail_refuse_change()""",
         """CREATE OR REPLACE TRIGGER audit_trail_no_truncate BEFORE TRUNCATE ON audit_trail
             FOR EACH STATEMENT EXECUTE FUNCTION audit_trail_refuse_change()""",
+        """CREATE TABLE IF NOT EXISTS audit_forgotten (
+            case_id uuid NOT NULL,
+            subject_ref text NOT NULL,
+            reason text NOT NULL CHECK (reason IN ('archived', 'protected')),
+            PRIMARY KEY (case_id, subject_ref, reason)
+        )""",
     )
 
     def apply(self, event: EventEnvelopeV1, view: ReadView) -> Sequence[Statement]:
@@ -94,7 +128,26 @@ class AuditProjection:
                                     f"{event.case_version - 1}; cannot chain version {event.case_version}")
             prev_hash = str(row[0])
         canonical = canonical_json(contract_document(event))
-        return [Statement(_INSERT, (*columns(event), canonical, prev_hash, chain_hash(prev_hash, canonical)))]
+        digest = payload_digest(canonical)
+        insert = Statement(_INSERT, (*columns(event), canonical, prev_hash, link_hash(prev_hash, digest), digest))
+        return [insert, *forgetting(event)]
+
+
+def forgetting(event: EventEnvelopeV1) -> list[Statement]:
+    """What the people indexes must leave out from now on: a whole archived case (``*``), a protected subject."""
+    match event:
+        case CaseArchivedV1():
+            return [Statement("INSERT INTO audit_forgotten VALUES (%s, '*', 'archived') ON CONFLICT DO NOTHING",
+                              (event.case_id,)),
+                    Statement(_REDACT, {"person": PERSON_REF_PATTERN, "redacted": REDACTED_PERSON,
+                                        "case": event.case_id})]
+        case IdentityProtectedV1():
+            return [Statement("INSERT INTO audit_forgotten VALUES (%s, %s, 'protected') ON CONFLICT DO NOTHING",
+                              (event.case_id, event.subject_ref))]
+        case IdentityProtectionLiftedV1():
+            return [Statement("DELETE FROM audit_forgotten WHERE case_id = %s AND subject_ref = %s"
+                              " AND reason = 'protected'", (event.case_id, event.subject_ref))]
+    return []
 
 
 def columns(event: EventEnvelopeV1) -> tuple[Any, ...]:

@@ -27,7 +27,7 @@ from projections.audit.hashing import ChainBreak, ChainLink, DigestEntry, check_
 Cursor = psycopg.Cursor[Any]
 
 COLUMNS = ("case_id, case_version, notification_id, event_type, occurred_at, recorded_at, actor_role,"
-            " actor_person_ref, legal_basis, rule_id, payload, prev_hash, hash")
+            " actor_person_ref, legal_basis, rule_id, payload, prev_hash, hash, payload_sha256, redacted_at")
 """The audit_trail columns in the order of :class:`AuditEntry`'s fields."""
 
 
@@ -48,6 +48,9 @@ class AuditEntry:
     payload: dict[str, Any]
     prev_hash: str
     hash: str
+    payload_sha256: str | None = None
+    redacted_at: datetime | None = None
+    """Set when an archived case's row was redacted (its person references replaced; chain and digest unchanged)."""
 
     def get(self, name: str, default: Any = None) -> Any:
         """A field of the fact's contract."""
@@ -100,7 +103,8 @@ def case_trail(cursor: Cursor, case_id: UUID, *, up_to_version: int | None = Non
 
 def chain_break(entries: Sequence[AuditEntry]) -> ChainBreak | None:
     """Check the stored chain of one case's entries (from version 1, in order); the first break or None."""
-    return check_chain([ChainLink(e.case_id, e.case_version, e.payload, e.prev_hash, e.hash) for e in entries])
+    return check_chain([ChainLink(e.case_id, e.case_version, e.payload, e.prev_hash, e.hash, e.payload_sha256,
+                                  e.redacted_at is not None) for e in entries])
 
 
 # ---- (1) basis for processing ---------------------------------------------------------------------------

@@ -297,7 +297,28 @@ class DashboardProjection:
                 return [_case(cid, day, status="closed", closed_on=day, closure_outcome="case_closed",
                               closure_reason=event.closure_reason),
                         _stop_timers(event, _OPEN_TIMERS, "cancelled")]
-        return []
+        return _forgetting(event)
+
+
+def _forgetting(event: EventEnvelopeV1) -> list[Statement]:
+    """Read models forget (docs/privacy.md): an archived case keeps its dates and outcomes for the statistics but
+    no reference to a person (``archived:<case id>`` stands for the child, so distinct-child counts still hold);
+    a protected child is ``protected:<case id>`` without a birth year until the protection is lifted (the ref comes
+    back from the fact; the birth year only with the facts that carry it, i.e. never: the cautious side)."""
+    cid = event.case_id
+    match event:
+        case ev.CaseArchivedV1():
+            return [Statement(
+                "UPDATE dash_case SET child_ref = 'archived:' || case_id::text, birth_year = NULL,"
+                " coordinator_ref = NULL, case_manager_ref = NULL, barnekoordinator_ref = NULL WHERE case_id = %s",
+                (cid,))]
+        case ev.IdentityProtectedV1(relation="child"):
+            return [Statement("UPDATE dash_case SET child_ref = 'protected:' || case_id::text, birth_year = NULL"
+                              " WHERE case_id = %s AND child_ref NOT LIKE 'archived:%%'", (cid,))]
+        case ev.IdentityProtectionLiftedV1(relation="child"):
+            return [Statement("UPDATE dash_case SET child_ref = %s WHERE case_id = %s"
+                              " AND child_ref LIKE 'protected:%%'", (event.subject_ref, cid))]
+    return []
 
 
 def _review(event: ev.SupportPlanAdoptedV1 | ev.SupportPlanRevisedV1) -> list[Statement]:

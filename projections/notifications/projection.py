@@ -27,7 +27,9 @@ before the 18th birthday for every child born that year).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -137,6 +139,9 @@ class Parties:
     team: list[tuple[str, str]] = field(default_factory=list)
     """``(person_ref, member_type)`` of the support team's members."""
     transition_plan_adopted: bool = False
+    protected: list[str] = field(default_factory=list)
+    """SHA-256 of the references of subjects whose identity is protected (never the references themselves): no
+    notice names them, and none goes to them (their caseworkers tell them, ACCESS-PRIV-8; docs/privacy.md)."""
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, sort_keys=True)
@@ -207,9 +212,12 @@ class NotificationsProjection:
     def apply(self, event: e.EventEnvelopeV1, view: ReadView) -> Sequence[Statement]:
         if event.event_type in e.DIRECTORY_EVENT_TYPES:
             return []
+        if isinstance(event, e.CaseArchivedV1):
+            return forget_case(event.case_id)
         row = view.fetchone("SELECT state FROM notif_case_parties WHERE case_id = %s", (event.case_id,))
         before = Parties.from_json(row[0]) if row else Parties()
-        parties = replace(before, family_refs=list(before.family_refs), team=list(before.team))
+        parties = replace(before, family_refs=list(before.family_refs), team=list(before.team),
+                          protected=list(before.protected))
         if parties.jurisdiction is None:
             parties.jurisdiction = event.jurisdiction
         out = _Out(self, event, parties)
@@ -294,6 +302,19 @@ class NotificationsProjection:
             self._level_without_case_manager(ev, p, out)
         elif isinstance(ev, e.ChildReachedMajorityV1 | e.CaseClosedV1 | e.ConsentWithdrawnV1):
             out.cancel(ev.event_type)
+        # ---- the data subject's rights -------------------------------------------------------------------
+        elif isinstance(ev, e.IdentityProtectedV1):
+            p.protected = _unique([*p.protected, ref_digest(ev.subject_ref)])
+            p.family_refs = [ref for ref in p.family_refs if ref != ev.subject_ref]
+            if ev.relation == "child":
+                p.child_ref, p.birth_year = None, None
+            out.statements.extend(mask_subject(ev.case_id, ev.subject_ref))
+        elif isinstance(ev, e.IdentityProtectionLiftedV1):
+            p.protected = [digest for digest in p.protected if digest != ref_digest(ev.subject_ref)]
+            if ev.relation == "child":
+                p.child_ref = ev.subject_ref
+            else:
+                p.family_refs = _unique([*p.family_refs, ev.subject_ref])
         # ---- Norway ---------------------------------------------------------------------------------------
         elif isinstance(ev, e.BarnekoordinatorRequestedV1):
             p.child_ref, p.birth_year = ev.child_ref, ev.birth_year
@@ -389,23 +410,35 @@ class _Out:
                **params: str) -> None:
         ev = self.event
         params = dates.texts({**params, "case_id": str(ev.case_id)})
-        rendered = self._render(kind, params)
-        for recipient in _unique(recipients):
+        for recipient in self._recipients(recipients):
+            shown = self._masked(params)
+            rendered = self._render(kind, shown)
             self.statements.append(Statement(_INSERT_OUTBOX, (
                 f"{ev.event_id}:{recipient}:{kind}", ev.case_id, ev.event_type, ev.event_id, kind, mandatory,
-                priority, recipient, ev.jurisdiction, self.language, json.dumps(params), rendered.subject,
+                priority, recipient, ev.jurisdiction, self.language, json.dumps(shown), rendered.subject,
                 rendered.body, dates.instant(ev.occurred_at))))
 
     def deadline(self, kind: str, subject_id: str, origin: str, recipients: Iterable[str | None], due: date,
                  warn_on: date, **params: str) -> None:
         ev = self.event
         params = dates.texts({**params, "due_on": due.isoformat(), "case_id": str(ev.case_id)})
-        rendered = self._render(kind, params)
-        for recipient in _unique(recipients):
+        for recipient in self._recipients(recipients):
+            shown = self._masked(params)
+            rendered = self._render(kind, shown)
             key = f"{ev.case_id}:{kind}:{subject_id}:{due.isoformat()}:{warn_on.isoformat()}:{recipient}"
             self.statements.append(Statement(_UPSERT_DEADLINE, (
                 key, ev.case_id, kind, subject_id, origin, recipient, due, warn_on, ev.jurisdiction, self.language,
-                json.dumps(params), rendered.subject, rendered.body, PRIORITY_TASK, ev.event_id)))
+                json.dumps(shown), rendered.subject, rendered.body, PRIORITY_TASK, ev.event_id)))
+
+    def _recipients(self, recipients: Iterable[str | None]) -> list[str]:
+        protected = set(self.parties.protected)
+        return [ref for ref in _unique(recipients) if ref_digest(ref) not in protected]
+
+    def _masked(self, params: dict[str, str]) -> dict[str, str]:
+        """A protected subject is named in no notice (ACCESS-PRIV-8: their caseworkers read the case itself)."""
+        if not self.parties.protected:
+            return params
+        return {k: mask_protected(v, frozenset(self.parties.protected)) for k, v in params.items()}
 
     def cancel(self, reason: str, *, kinds: Sequence[str] | None = None, subject_id: str | None = None,
                origin: str | None = None, recipient: str | None = None, due_by: date | None = None) -> None:
@@ -424,3 +457,48 @@ class _Out:
         self.statements.append(Statement(
             "UPDATE deadlines SET status = 'cancelled', status_reason = %s WHERE " + " AND ".join(conditions),
             [f"{reason} ({self.event.event_id})", *params]))
+
+
+PROTECTED = "protected"
+"""What a notice says instead of a protected subject's reference."""
+
+
+def _ref_pattern(ref: str) -> str:
+    """``ref`` as a whole token (``person:p-1`` but not inside ``person:p-10``), for Python and PostgreSQL alike."""
+    return rf"(?<![a-z0-9_:-]){re.escape(ref)}(?![a-z0-9_-])"
+
+
+_ANY_PERSON = re.compile(r"(?<![a-z0-9_:-])person:[a-z0-9]+(?:[-_][a-z0-9]+)*(?![a-z0-9_-])")
+
+
+def ref_digest(ref: str) -> str:
+    """What the read model keeps of a protected subject: enough to recognise their reference, not to show it."""
+    return hashlib.sha256(ref.encode()).hexdigest()
+
+
+def mask_protected(text: str, digests: frozenset[str]) -> str:
+    """``text`` with every person reference whose digest is protected replaced by ``protected``."""
+    return _ANY_PERSON.sub(lambda m: PROTECTED if ref_digest(m.group(0)) in digests else m.group(0), text)
+
+
+def mask_subject(case_id: Any, subject_ref: str) -> list[Statement]:
+    """Notices already made about a subject now protected stop naming them to anyone else (outbox and warnings;
+    sent rows too: the read model forgets, the notice once sent cannot be recalled)."""
+    pattern = _ref_pattern(subject_ref)
+    scrub = ("params = regexp_replace(params::text, %(p)s, %(m)s, 'g')::jsonb,"
+             " subject = regexp_replace(subject, %(p)s, %(m)s, 'g'), body = regexp_replace(body, %(p)s, %(m)s, 'g')")
+    where = " WHERE case_id = %(case)s AND recipient_ref <> %(ref)s"
+    params = {"p": pattern, "m": PROTECTED, "case": case_id, "ref": subject_ref}
+    return [Statement(f"UPDATE outbox SET {scrub}{where} AND status <> 'sending'", params),
+            Statement(f"UPDATE deadlines SET {scrub}{where}", params),
+            Statement("DELETE FROM outbox WHERE case_id = %(case)s AND recipient_ref = %(ref)s"
+                      " AND status <> 'sending'", params),
+            Statement("DELETE FROM deadlines WHERE case_id = %(case)s AND recipient_ref = %(ref)s", params)]
+
+
+def forget_case(case_id: Any) -> list[Statement]:
+    """An archived case: its notices, warnings and parties leave the read model (a row a worker is sending right
+    now stays until sent; a case is archived a retention period after it closed, so there is none in practice)."""
+    return [Statement("DELETE FROM outbox WHERE case_id = %s AND status <> 'sending'", (case_id,)),
+            Statement("DELETE FROM deadlines WHERE case_id = %s", (case_id,)),
+            Statement("DELETE FROM notif_case_parties WHERE case_id = %s", (case_id,))]

@@ -66,13 +66,17 @@ from services.api.routers import (
     directory,
     public,
     reports,
+    rights,
     vault,
 )
 from services.api.settings import ApiSettings
 from services.bus.probe import bus_unready_reason
 from services.casework.application import Casework
+from services.casework.export_log import PostgresExportLog
 from services.casework.read_log import PostgresReadLog
 from services.casework.reads import CaseReads
+from services.casework.subject_access import SubjectAccess
+from services.casework.vault_shredder import VaultShredder
 from services.observability import http as observability
 from services.vault import KeyEncryptionKeys, PostgresVaultStore, Vault, VaultAccess, VaultSettings
 
@@ -90,12 +94,16 @@ def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSetti
                    keys=IdempotencyStore(pool, app.env.get("POSTGRES_SCHEMA")), read_log=read_log,
                    reads=CaseReads(app, read_log), read_models=ReadModels(app.env))
     vault_access = svc.vault = VaultAccess(_vault(pool, app, vault_keys), app, read_log)
+    exports = svc.exports = PostgresExportLog(pool, app.env.get("POSTGRES_SCHEMA"))
+    svc.subject_access = SubjectAccess(app, read_log, exports, vault_access.vault)
+    app.subject_shredder = VaultShredder(vault_access.vault, app.legal_settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         pool.open(wait=True, timeout=30)
         svc.keys.create_table()
         svc.read_log.create_table()
+        exports.create_table()
         vault_access.vault.setup()
         pages.sessions.create_table()
         svc.read_models.open()
@@ -171,7 +179,7 @@ def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSetti
         return JSONResponse({"status": "ready"})
 
     api.include_router(commands.router())
-    for area in (cases, caseload, directory, dashboards, audit, public, audit_queries, reports, vault):
+    for area in (cases, caseload, directory, dashboards, audit, public, audit_queries, reports, vault, rights):
         api.include_router(area.router)
     return api
 

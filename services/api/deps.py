@@ -33,8 +33,10 @@ from services.api.identity import TokenVerifier, Unauthenticated
 from services.api.problems import PROBLEM_JSON, Problem
 from services.api.settings import ApiSettings
 from services.casework.application import Casework
+from services.casework.export_log import ExportLog
 from services.casework.read_log import ReadLog
 from services.casework.reads import CaseReads
+from services.casework.subject_access import SubjectAccess
 from services.consumers.store import ReadModelStore
 from services.vault import VaultAccess
 
@@ -150,6 +152,10 @@ class Services:
     read_models: ReadModels
     vault: VaultAccess | None = None
     """The personal-data vault through the access model (``services.vault``)."""
+    exports: ExportLog | None = None
+    """The export log (``services.casework.export_log``): every exporter calls ``record_export`` with it."""
+    subject_access: SubjectAccess | None = None
+    """Subject access exports (GDPR Art. 15, ``services.casework.subject_access``)."""
 
 
 async def services(request: Request) -> Services:

@@ -121,4 +121,18 @@ ROUTES: tuple[CommandRoute, ...] = (
        "Record the child's and the family's views"),
     _r(c.LinkSpecialistCoordinator, "link_specialist_coordinator", f"{CASE}/specialist-coordinators",
        "Link the specialist health service's coordinator"),
+    # ---- the data subject's rights (both laws; the export itself is services.api.routers.rights) ----
+    _r(c.ReceiveErasureRequest, "receive_erasure_request", f"{CASE}/erasure-requests",
+       "Record a data subject's request for erasure"),
+    _r(c.DecideErasureRequest, "decide_erasure_request", f"{CASE}/erasure-requests/decisions",
+       "Decide an erasure request (refused under the archives duty, or granted and shredded)"),
+    _r(c.RestrictProcessing, "restrict_processing", f"{CASE}/processing-restrictions",
+       "Restrict processing of a data subject's data"),
+    _r(c.LiftProcessingRestriction, "lift_processing_restriction", f"{CASE}/processing-restrictions/lifts",
+       "Lift a restriction of processing"),
+    _r(c.RectifyData, "rectify_data", f"{CASE}/rectifications", "Rectify a document by a compensating fact"),
+    _r(c.ProtectIdentity, "protect_identity", f"{CASE}/identity-protections", "Protect a data subject's identity"),
+    _r(c.LiftIdentityProtection, "lift_identity_protection", f"{CASE}/identity-protections/lifts",
+       "Lift the protection of an identity"),
+    _r(c.ArchiveCase, "archive_case", f"{CASE}/archiving", "Archive a closed case after its retention period"),
 )

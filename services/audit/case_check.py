@@ -19,7 +19,7 @@ from uuid import UUID
 from psycopg.sql import SQL, Identifier
 
 from contracts.mapping import MunicipalityTracker, mapped_event_classes, repository_lookup
-from projections.audit.hashing import GENESIS_HASH, canonical_json, chain_hash, contract_document
+from projections.audit.hashing import GENESIS_HASH, canonical_json, chain_hash, contract_document, payload_digest
 from projections.audit.queries import AuditEntry
 from services.casework.application import Casework
 
@@ -62,7 +62,10 @@ def check_case(app: Casework, case_id: UUID, entries: Sequence[AuditEntry]) -> C
         if row is None:
             return CaseCheck(False, count, None, version, "the fact has no row in the audit trail (the audit "
                              "consumer may not have applied it yet; look again shortly)")
-        if row.payload != document:
+        if row.redacted_at is not None:
+            if row.payload_sha256 != payload_digest(canonical_json(document)):
+                return CaseCheck(False, count, None, version, "the redacted row's digest differs from the stored fact")
+        elif row.payload != document:
             differing = sorted(k for k in set(document) | set(row.payload) if document.get(k) != row.payload.get(k))
             return CaseCheck(False, count, None, version, "the row's payload differs from the stored fact: "
                              + ", ".join(differing))

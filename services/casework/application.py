@@ -39,6 +39,7 @@ from services.casework.errors import (
     InstitutionNotFound,
 )
 from services.casework.group_commit import GroupCommit
+from services.casework.rights import RightsCommands
 from services.casework.transcodings import DomainJSONTranscoder, register_domain_transcodings
 from services.observability.tracing import current_traceparent
 
@@ -66,7 +67,7 @@ class CommandResult:
     """``<aggregate id>:<version>`` of each recorded fact: stable, and the same id the contracts publish."""
 
 
-class Casework(Application[UUID]):
+class Casework(RightsCommands, Application[UUID]):
     name = "Casework"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {IcelandCase: 50, NorwayCase: 50}
     # No replay per command: loaded aggregates stay in an LRU cache and are fast-forwarded on each load by one
@@ -189,6 +190,7 @@ class Casework(Application[UUID]):
                                     f"This command belongs to {case_type.__name__}, not to a {type(case).__name__}.",
                                     remedy="Use the commands of the case's own jurisdiction.")
             access.authorize_command(meta.actor, name, case, fields)
+            case.check_processing_allowed(name)
             if expected_version is not None and case.version != expected_version:
                 raise ConcurrencyConflict(case_id, expected_version, case.version)
             case.check_time(ctx)

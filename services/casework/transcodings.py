@@ -19,6 +19,7 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding, TranscodingNo
 
 from domain.case_iceland import IcelandStatus
 from domain.case_norway import NorwayStatus
+from domain.personal_data import ENUM_TYPES as RIGHTS_ENUM_TYPES
 from domain.values import ENUM_TYPES, VALUE_TYPES
 
 _JSON_NATIVE = (str, int, float, bool, type(None))
@@ -128,7 +129,7 @@ def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
     transcoder.register(TupleAsList())
     transcoder.register(DateAsISO())
     # Snapshots hold the aggregates' own state, so the lifecycle statuses are stored too.
-    for enum_type in (*ENUM_TYPES, IcelandStatus, NorwayStatus):
+    for enum_type in (*ENUM_TYPES, IcelandStatus, NorwayStatus, *RIGHTS_ENUM_TYPES):
         transcoder.register(EnumAsValue(enum_type))
     for value_type in VALUE_TYPES:
         transcoder.register(FrozenDataclassAsDict(value_type))

@@ -23,7 +23,7 @@ from contracts.mapping import PUBLISHED_TOPICS
 from domain.errors import InvalidValue
 from domain.values import Actor, AdultServiceHandover, Context, MemberType, Role, TeamMember
 from projections.audit import queries as q
-from projections.audit.hashing import GENESIS_HASH, contract_document, document_hash
+from projections.audit.hashing import GENESIS_HASH, canonical_json, contract_document, document_hash, payload_digest
 from projections.audit.projection import AuditProjection
 from services.audit.cli import verify_command
 from services.audit.time_travel import case_as_of
@@ -317,8 +317,9 @@ def test_verify_names_an_extra_row(app: Casework, store: ReadModelStore, pg_sche
     with connect_to_serving(pg_schema, store) as conn:  # inserting needs no trigger bypass: append-only
         conn.execute("INSERT INTO audit_trail SELECT case_id, case_version + 1, notification_id + 1000, event_type,"
                      " occurred_at, recorded_at, actor_role, actor_person_ref, legal_basis, rule_id, %s::json,"
-                     " hash, %s FROM audit_trail WHERE case_id = %s AND case_version = %s",
-                     (json.dumps(forged), document_hash(last.hash, forged), case_id, last.case_version))
+                     " hash, %s, %s, NULL FROM audit_trail WHERE case_id = %s AND case_version = %s",
+                     (json.dumps(forged), document_hash(last.hash, forged), payload_digest(canonical_json(forged)),
+                      case_id, last.case_version))
     with store.reading() as cur:
         divergence = verify(app, cur).divergence
     assert divergence is not None

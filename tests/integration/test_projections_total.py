@@ -7,7 +7,7 @@ own gating, on top of an opening fact of the same case: the projection must retu
 take them. Then the sequences the domain's state machines produce (``tests/unit/test_case_state_machine.py``) go
 through all three, in order.
 
-Size: ``EXAMPLES`` examples x 48 event types x 3 projections (plus the opening fact of each example), and
+Size: ``EXAMPLES`` examples x 57 event types x 3 projections (plus the opening fact of each example), and
 ``MACHINE_EXAMPLES`` state-machine runs per law of up to 30 steps, each fact through the 3 projections.
 """
 

@@ -16,6 +16,7 @@ from contracts.events import EventEnvelopeV1, parse_event
 from projections.audit import queries as q
 from projections.audit.hashing import (
     GENESIS_HASH,
+    ChainBreak,
     ChainLink,
     DigestEntry,
     canonical_json,
@@ -24,6 +25,9 @@ from projections.audit.hashing import (
     contract_document,
     day_digest,
     document_hash,
+    link_hash,
+    payload_digest,
+    redact_document,
     utc_day,
 )
 from projections.audit.projection import AuditProjection, ChainGapError
@@ -64,12 +68,28 @@ def test_canonical_json_sorts_keys_has_no_whitespace_and_keeps_unicode() -> None
         canonical_json({"x": float("nan")})
 
 
-def test_chain_hash_is_sha256_of_prev_hash_then_canonical_json() -> None:
-    expected = hashlib.sha256(("0" * 64 + '{"a":1}').encode()).hexdigest()
-    assert GENESIS_HASH == "0" * 64
-    assert chain_hash(GENESIS_HASH, '{"a":1}') == expected
+def test_chain_hash_is_sha256_of_prev_hash_then_the_payload_digest() -> None:
+    digest = hashlib.sha256(b'{"a":1}').hexdigest()
+    expected = hashlib.sha256(("0" * 64 + digest).encode()).hexdigest()
+    assert GENESIS_HASH == "0" * 64 and payload_digest('{"a":1}') == digest
+    assert chain_hash(GENESIS_HASH, '{"a":1}') == expected == link_hash(GENESIS_HASH, digest)
     assert document_hash(GENESIS_HASH, {"a": 1}) == expected
     assert chain_hash("1" * 64, '{"a":1}') != expected
+
+
+def test_a_redacted_row_keeps_its_place_in_the_chain_by_its_digest() -> None:
+    documents = [{"child_ref": "person:child-1", "v": 1}, {"parent_refs": ["person:p-1", "person:p-10"], "v": 2}]
+    links = chain_of(documents)
+    digests = [payload_digest(canonical_json(d)) for d in documents]
+    redacted = [ChainLink(CASE, link.case_version, redact_document(link.payload), link.prev_hash, link.hash, digest,
+                          True) for link, digest in zip(links, digests, strict=True)]
+    assert redacted[1].payload == {"parent_refs": ["person:redacted", "person:redacted"], "v": 2}
+    assert check_chain(redacted) is None
+    forged = [redacted[0], ChainLink(CASE, 2, redacted[1].payload, redacted[1].prev_hash, redacted[1].hash,
+                                     "f" * 64, True)]
+    assert check_chain(forged) == ChainBreak(CASE, 2, "hash does not match the redacted row's digest")
+    unredacted_but_wrong_digest = [ChainLink(CASE, 1, documents[0], GENESIS_HASH, links[0].hash, "e" * 64)]
+    assert check_chain(unredacted_but_wrong_digest) == ChainBreak(CASE, 1, "payload_sha256 does not match the payload")
 
 
 def test_contract_document_round_trips_through_json() -> None:
@@ -165,7 +185,7 @@ def test_projection_chains_each_case_from_genesis() -> None:
     assert params_2[11] == params_1[12] and params_2[12] == document_hash(params_1[12], contract_document(second))
     with pytest.raises(ChainGapError):
         projection.apply(second, FakeView({}))
-    assert AuditProjection.name == "audit" and AuditProjection.version == 2
+    assert AuditProjection.name == "audit" and AuditProjection.version == 3
     assert any("audit_trail_append_only" in ddl and "UPDATE OR DELETE" in ddl for ddl in AuditProjection.ddl)
 
 

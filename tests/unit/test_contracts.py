@@ -52,11 +52,12 @@ from domain.legal_settings import LegalSettings
 from domain.values import Actor, Context, EligibilityCriteria, Jurisdiction, MemberType, Role, TeamMember
 from services.casework.application import Casework, CommandMeta
 from services.walkthrough import START, ensure_institution, iceland_lifecycle, norway_lifecycle
+from tests.unit.rights_scenario import rights_scenario
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
 AGGREGATES = (IcelandCase, NorwayCase, NorwayCoordination, Case, Institution)
 BIRTH_DATES = ("2008-09-15", "2016-05-02", "2007-03-01", "2006-02-01", "2007-05-05", "2007-06-06", "2007-07-07",
-               "2015-01-01", "2006-08-01", "2006-01-20")
+               "2015-01-01", "2006-08-01", "2006-01-20", "2012-05-05")
 """The birth dates the scenarios record: none may appear in any payload."""
 MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}
 
@@ -327,6 +328,7 @@ def app() -> Iterator[Casework]:
     domicile_scenario(casework)
     edge_scenarios(casework)
     clock_scenario(casework)
+    rights_scenario(casework)
     yield casework
 
 
@@ -345,8 +347,10 @@ def published(app: Casework, stored: list[tuple[int, Any]]) -> list[PublishedEve
 
 # ---- every fact has a contract -----------------------------------------------------------------------------
 def test_the_aggregates_define_the_facts_we_expect() -> None:
-    assert len(facts(IcelandCase)) == 38 and len(facts(NorwayCase)) == 24
-    assert len(facts(Case)) == 6 and len(facts(Institution)) == 3 and len(facts(NorwayCoordination)) == 12
+    rights = 9  # the data subject's rights, facts of every case (domain.personal_data)
+    assert len(facts(IcelandCase)) == 38 + rights and len(facts(NorwayCase)) == 24 + rights
+    assert len(facts(Case)) == 6 + rights and len(facts(Institution)) == 3
+    assert len(facts(NorwayCoordination)) == 12 + rights
 
 
 @pytest.mark.parametrize("fact", ALL_FACTS, ids=lambda f: f.__qualname__)
@@ -439,7 +443,7 @@ def test_no_payload_carries_a_birth_date_a_topic_or_the_domain_context(published
         assert not keys & {"ctx", "birth_date", "originator_id", "originator_topic", "_type_", "_data_"}, p.subject
     years = {(p.contract.event_type, json.loads(p.payload)["birth_year"]) for p in published
              if p.contract.event_type in {"contact_registered", "barnekoordinator_requested"}}
-    assert years == {("contact_registered", year) for year in (2008, 2007, 2006)} | {
+    assert years == {("contact_registered", year) for year in (2008, 2007, 2006, 2012)} | {
         ("barnekoordinator_requested", 2016), ("barnekoordinator_requested", 2015),
         ("barnekoordinator_requested", 2006)}
 

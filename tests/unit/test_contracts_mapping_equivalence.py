@@ -40,6 +40,7 @@ from domain.legal_settings import LegalSettings
 from domain.values import check_ref
 from services.casework.application import Casework
 from services.walkthrough import iceland_lifecycle, norway_lifecycle
+from tests.unit.rights_scenario import rights_scenario
 from tests.unit.test_contracts import MEMORY, clock_scenario, domicile_scenario, edge_scenarios
 
 # ---- the oracle: the mapping as first written --------------------------------------------------------------
@@ -142,6 +143,7 @@ def app() -> Iterator[Casework]:
     domicile_scenario(casework)
     edge_scenarios(casework)
     clock_scenario(casework)
+    rights_scenario(casework)
     yield casework
 
 

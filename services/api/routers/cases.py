@@ -10,7 +10,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 
+from domain import access
 from domain.access import ReadKind
+from domain.access import personal_data as rights
 from domain.values import Actor
 from services.api import models as m
 from services.api.deps import Services, caller, correlation, read_access, responses, services
@@ -54,6 +56,21 @@ def case_summary(case: Any) -> m.CaseSummary:
         complaints=complaints)
 
 
+PROTECTED_REF = "person:protected"
+
+
+def masked(summary: m.CaseSummary, case: Any, actor: Actor) -> m.CaseSummary:
+    """A protected identity (``identity_protected``) is shown only to those who must see it (ACCESS-PRIV-8)."""
+    protected = tuple(getattr(case, "protected_subjects", ()))
+    if not protected:
+        return summary
+    held = access.relations_to_case(actor, case)
+    hidden = {ref for ref in protected if not rights.may_see_protected(held, actor, ref)}
+    return summary.model_copy(update={
+        "child_ref": PROTECTED_REF if summary.child_ref in hidden else summary.child_ref,
+        "parent_refs": [PROTECTED_REF if ref in hidden else ref for ref in summary.parent_refs]})
+
+
 @router.get("/v1/cases/{case_id}", summary="A case as it stands now", response_model=m.CaseSummary,
             responses=responses(401, 404, 422, 429), operation_id="get_case",
             description="For the case's coordinator, case manager, current team members, providers named in an "
@@ -63,5 +80,5 @@ def case_summary(case: Any) -> m.CaseSummary:
 def get_case(request: Request, case_id: UUID = CASE_PATH, purpose: Purpose = PURPOSE,
              actor: Actor = Depends(caller), svc: Services = Depends(services)) -> JSONResponse:  # noqa: B008
     case = svc.reads.case(actor, case_id, purpose=purpose, correlation_id=correlation(request))
-    summary = case_summary(case)
+    summary = masked(case_summary(case), case, actor)
     return JSONResponse(summary.model_dump(mode="json"), headers={"ETag": f'"{summary.version}"'})
