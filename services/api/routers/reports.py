@@ -13,7 +13,6 @@ from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.responses import PlainTextResponse
 from pydantic import TypeAdapter
 
 from domain.access import AccessDenied, ReadKind
@@ -24,6 +23,7 @@ from projections.dashboard.report_export import StatusExport, status_export, to_
 from services.api.deps import Services, caller, correlation, read_access, responses, services
 from services.api.periods import day
 from services.api.routers.dashboards import _municipalities
+from services.casework.export_log import record_export
 from services.casework.read_log import Purpose
 
 router = APIRouter(tags=["reports"])
@@ -80,11 +80,17 @@ def status(request: Request, year: int = Query(ge=2000, le=2099), half: int = Qu
                         correlation_id=correlation(request))
     filename = f"status-{muni.removeprefix('muni:')}-{year}-h{half}"
     if format == "csv":
-        return Response(to_csv(export), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'})
-    if format == "text":
-        return PlainTextResponse(export.text)
-    return Response(_EXPORT.dump_json(export), media_type="application/json")
+        body, media = to_csv(export).encode(), "text/csv; charset=utf-8"
+    elif format == "text":
+        body, media = export.text.encode(), "text/plain; charset=utf-8"
+    else:
+        body, media = _EXPORT.dump_json(export), "application/json"
+    if svc.exports is not None:  # every export in the export log with its recipient, before it is handed over
+        record_export(svc.exports, actor, kind="status_report", export_format=format, recipient_ref=to,
+                      rule_id="ACCESS-READ-STATUS-REPORT", content=body, jurisdiction=jurisdiction,
+                      correlation_id=correlation(request))
+    headers = {"Content-Disposition": f'attachment; filename="{filename}.csv"'} if format == "csv" else None
+    return Response(body, media_type=media, headers=headers)
 
 
 @router.get("/v1/dashboards/coverage-by-type", summary="Coverage per institution type, case managers at centres",
