@@ -166,7 +166,8 @@ def test_the_status_report_is_the_leads_and_logged_with_its_recipient(api: Api, 
         (LEAD.person_ref, "status_report muni:reykjavik 2024-H1 csv to org:town-hall-rvk", "granted"),
         (LEAD.person_ref, "status_report muni:reykjavik 2024-H1 text to org:town-hall-rvk", "granted")]
     # and in the export log (issue 13: every export with its recipient and a digest of what was handed over)
-    logged = [e for e in api.client.app.state.services.exports.entries() if e["kind"] == "status_report"]
+    exports = api.client.app.state.services.exports  # type: ignore[attr-defined]
+    logged = [e for e in exports.entries() if e["kind"] == "status_report"]
     assert sorted((e["export_format"], e["recipient_ref"]) for e in logged) == [
         ("csv", "org:town-hall-rvk"), ("json", "org:council-rvk"), ("text", "org:town-hall-rvk")]
     assert hashlib.sha256(sheet.content).hexdigest() in {e["content_sha256"] for e in logged}
