@@ -3,7 +3,8 @@
 1. ``begin_generation``: an empty generation in state *building*. Live consumers start applying new events to
    it too, whenever they fit on top of what it already has (per-case version gating makes that safe; a version
    that does not fit yet is parked there and applied when the replay reaches its predecessor).
-2. Replay the event store (the source of truth, read through the same contract mapping as the relay) into it,
+2. Replay the event store (the source of truth, read through the same contract mapping as the relay) into it
+   (a page per transaction, set-based, committed with ``synchronous_commit = off``: a rebuild is re-runnable),
    until a pass finds nothing new.
 3. Switch: in one transaction the new generation serves and the old one is retired (kept for inspection).
 4. One more pass: an event stored between the last pass and the switch, that a live consumer applied to the

@@ -39,6 +39,7 @@ from contracts.deadletters import DeadLetterKind, DeadLetterV1
 from contracts.events import EventEnvelopeV1, parse_event
 from contracts.subjects import deadletter_subject, subject_for
 from services.bus.settings import BusSettings
+from services.consumers import fetching
 from services.consumers.quarantine import TRANSIENT, Quarantined, describe
 from services.consumers.store import Applied, Outcome, ReadModelStore
 
@@ -56,10 +57,13 @@ class ConsumerSettings(BusSettings):
     source_name: str = "Casework"
     """The application whose notification ids the relay publishes as ``Nats-Msg-Id`` (``Casework:<id>``)."""
     batch_size: int = 200
-    """Messages per pull, applied in one PostgreSQL transaction. A pull first takes what is there without waiting
-    (nats-py's ``no_wait`` probe), so a backlog comes in batches of this size at once; only on a quiet stream does
-    the pull linger, for at most ``fetch_timeout_seconds``, which is what bounds the added latency."""
-    fetch_timeout_seconds: float = 0.01
+    """Messages per pull, applied in one PostgreSQL transaction. A pull returns as soon as one message is there,
+    with whatever already waits behind it (:mod:`services.consumers.fetching`): a backlog comes in batches of this
+    size, a quiet stream one message at a time, without waiting to fill a batch."""
+    fetch_timeout_seconds: float = 1.0
+    """How long one pull waits for a first message before it asks again."""
+    fetch_linger_seconds: float = 0.002
+    """After the first message, how long a pull waits for more when none are there yet."""
     ack_wait_seconds: float = 30.0
     """A replica that dies holding messages gives them back after this long."""
     consumer_name: str | None = None
@@ -198,7 +202,7 @@ def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
             except Exception:
                 log.debug("consumer.nak_failed", read_model=name)
 
-    @broker.subscriber(
+    subscriber = broker.subscriber(
         subject(settings, "*.v1.>"),
         stream=stream,
         durable=name,
@@ -208,6 +212,8 @@ def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
         ack_policy=AckPolicy.MANUAL,
         inbox_prefix=settings.subscriber_inbox_prefix(name),
     )
+
+    @subscriber
     async def on_events(batch: BatchMessage) -> None:
         """One fetched batch, strictly in order, applied in one transaction, then acknowledged. Why a batch
         subscriber: faststream 0.7 runs the messages of a non-batch pull fetch concurrently, which reorders a
@@ -305,6 +311,10 @@ def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
             log.warning("consumer.degraded_cases", read_model=name, cases=degraded,
                         remedy="prosperity deadletters list")
         log.info("consumer.started", projection=name, subject=subject(settings, "*.v1.>"))
+
+    @app.after_startup
+    async def pull_promptly() -> None:
+        fetching.install(subscriber, settings.batch_size, settings.fetch_linger_seconds)
 
     @app.after_shutdown
     async def close() -> None:

@@ -301,6 +301,12 @@ class ReadModelStore:
         """Several events in one transaction (a rebuild's page): the same gating, one commit instead of many.
         A fact the projection cannot apply raises :class:`~services.consumers.quarantine.ProjectionFailed`
         naming it, and nothing of the page is kept."""
+        try:
+            return [outcome for outcome, _ in self._apply_fast(schema, events, durable=False)]
+        except q.TRANSIENT:
+            raise
+        except Exception:  # name the fact that fails: the page again, one gate at a time, without the pipeline
+            pass
         outcomes: list[Outcome] = []
         with self._cursor(schema) as cur:
             for event in events:
@@ -340,11 +346,15 @@ class ReadModelStore:
                 results = applied
         return results
 
-    def _apply_fast(self, schema: str, events: Sequence[EventEnvelopeV1]
+    def _apply_fast(self, schema: str, events: Sequence[EventEnvelopeV1], *, durable: bool = True
                     ) -> list[tuple[Outcome, tuple[q.Quarantined, ...]]]:
-        """One transaction for the whole batch; raises on the first fact that fails (nothing is then kept)."""
+        """One transaction for the whole batch; raises on the first fact that fails (nothing is then kept).
+        Not ``durable``: the commit does not wait for the WAL flush (a rebuild's page: lost in a crash, the
+        rebuild is simply run again)."""
         outcomes: list[tuple[Outcome, tuple[q.Quarantined, ...]]] = []
         with self._cursor(schema) as cur:
+            if not durable:
+                cur.execute("SET LOCAL synchronous_commit = off")
             known = q.lock_cases(cur, sorted({event.case_id for event in events}))
             with cur.connection.pipeline():
                 for event in events:
