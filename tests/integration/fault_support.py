@@ -125,6 +125,11 @@ class Load:
             n += 1
 
     def __enter__(self) -> Load:
+        # The directory facts (institutions, coordinators) come first, once: two lifecycles racing to register
+        # the same institution would be a conflict of the load, not of the fault.
+        case_id = iceland_lifecycle(self.app, child=f"person:child-{self.tag}-first")
+        self.acknowledged[case_id] = self.app.get_case(case_id).version
+        norway_lifecycle(self.app, child=f"person:child-{self.tag}-first-no")
         for thread in self._threads:
             thread.start()
         return self

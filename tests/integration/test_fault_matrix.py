@@ -136,8 +136,9 @@ def _hundred_at_once(api: Any, *, same_person: bool) -> dict[str, Any]:
                    reason="needs the per-case serialisation of issue-14w (services/casework/concurrency.py)")
 def test_a_hundred_commuting_commands_on_one_case_all_succeed_once(api: Any) -> None:
     results = _hundred_at_once(api, same_person=False)
+    lost = max(0, results["succeeded"] - results["stored"])
     print(f"\nFAULTS {CONCURRENT} commuting commands on one case: succeeded {results['succeeded']}, refused "
-          f"{len(results['refused'])}, stored {results['stored']}, lost = {max(0, results['succeeded'] - results['stored'])}, "
+          f"{len(results['refused'])}, stored {results['stored']}, lost = {lost}, "
           f"duplicated = {results['stored'] - len(results['people'])}")
     assert results["refused"] == [], results["refused"][:3]
     assert results["people"] == sorted(f"person:helper-{i}" for i in range(CONCURRENT))
