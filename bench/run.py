@@ -1,7 +1,7 @@
 """One command for every benchmark (P1-P6), each with its floor measured in the same run, written as JSON and as a
 markdown table with the machine's facts (cores, load averages before and after each benchmark, versions).
 
-Every module in ``bench/`` that exposes ``BENCH_ID`` (``"P1"``..) and ``run(size: str) -> dict`` is a benchmark;
+Every module in ``bench/`` that exposes ``run(size: str) -> dict`` (one parameter, named ``size``) is a benchmark;
 the runner finds them (so a new one needs no change here) and runs each in its own process, so that one
 benchmark's servers, threads and memory do not colour the next, and a benchmark that fails is recorded as failed
 while the others still run. Sizes:
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import os
 import platform
@@ -50,9 +51,18 @@ def discover() -> list[str]:
         if path.stem in {"run", "__init__"} or path.stem.startswith("_"):
             continue
         module = importlib.import_module(f"bench.{path.stem}")
-        if callable(getattr(module, "run", None)) and getattr(module, "BENCH_ID", None):
+        if is_benchmark(module):
             found.append(path.stem)
     return found
+
+
+def is_benchmark(module: Any) -> bool:
+    """``run(size)``: one parameter named ``size`` (other scripts' ``run`` functions take other arguments)."""
+    run = getattr(module, "run", None)
+    if not callable(run):
+        return False
+    parameters = list(inspect.signature(run).parameters.values())
+    return len(parameters) == 1 and parameters[0].name == "size"
 
 
 def machine() -> dict[str, Any]:
