@@ -4,8 +4,8 @@ commands reach one case at once. After each: stored = published once = applied o
 acknowledged command lost, and a summary line (``FAULTS <scenario>: ...``, shown with ``-s``).
 
 Bounded in time: the whole matrix runs in about four minutes on a loaded 2-core machine; the NATS outage lasts
-``PROSPERITY_FAULTS_OUTAGE_SECONDS`` (8 s by default, 60 s in the issue's full run). PostgreSQL restarts are in
-``test_fault_matrix_postgres.py`` (an embedded server the test owns, as the shared one must not be restarted).
+``PROSPERITY_FAULTS_OUTAGE_SECONDS`` (8 s by default, 60 s in the issue's full run). PostgreSQL is restarted on
+an embedded server the test owns (the shared one must not be restarted).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import asyncio
 import importlib.util
 import random
 import threading
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,8 +24,9 @@ import pytest
 
 from contracts import commands as c
 from services.casework.application import Casework
+from services.infra.embedded import EmbeddedPostgres
 from services.infra.nats_env import JsTarget
-from services.infra.postgres_env import PgTarget
+from services.infra.postgres_env import PgTarget, ensure_schema
 from tests.integration.fault_support import OUTAGE_SECONDS, READ_MODELS, Load, Pipeline, settle_and_check
 
 pytestmark = [pytest.mark.faults]
@@ -76,6 +78,33 @@ async def test_a_nats_restart_and_an_outage_under_load_lose_and_repeat_nothing(
     finally:
         pipeline.stop()
         app.close()
+
+
+async def test_a_postgresql_restart_under_load_loses_and_repeats_nothing(
+        js_stream: JsTarget, scratch_dir: Path, tmp_path: Path) -> None:
+    """On a PostgreSQL server of the test's own (embedded): the shared server must not be restarted."""
+    server = EmbeddedPostgres(scratch_dir / f"pg-faults-{uuid.uuid4().hex[:6]}").start()
+    dsn = server.dsn
+    target = PgTarget(dsn, "faults")
+    ensure_schema(dsn, target.schema)
+    pipeline = Pipeline(target, js_stream, tmp_path, "faults__rm")
+    app = Casework(env=target.eventsourcing_env())
+    try:
+        pipeline.start_all()
+        with Load(app, "pg", tolerate=True) as load:
+            await asyncio.sleep(3.0)
+            server.stop()  # every session cut: the API's, the relay's (its leader lock too), the replicas'
+            await asyncio.sleep(2.0)
+            server.start()
+            assert server.dsn == dsn
+            before = len(load.acknowledged)
+            await asyncio.sleep(6.0)
+            assert len(load.acknowledged) > before, "no command succeeded after PostgreSQL came back"
+        await asyncio.to_thread(settle_and_check, "postgresql restart", 1, pipeline, app, load)
+    finally:
+        pipeline.stop()
+        app.close()
+        server.stop()
 
 
 # ---- 100 commands on one case at once (through the HTTP API, as issue-14w's 50-invitation test) ----------------
