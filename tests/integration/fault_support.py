@@ -19,12 +19,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from contracts.mapping import PUBLISHED_TOPICS
 from services.casework.application import Casework
 from services.consumers.registry import load_projection
-from services.infra.nats_env import JsTarget
 from services.infra.postgres_env import PgTarget
 from services.walkthrough import iceland_lifecycle, norway_lifecycle
 from tests.integration.test_consumer_runtime import dump, rebuilt_dump
@@ -43,18 +43,22 @@ class Pipeline:
     """The relay and one replica per read model, each a ``prosperity`` process that can be killed and restarted."""
 
     pg: PgTarget
-    bus: JsTarget
+    bus: Any
+    """A :class:`~services.infra.nats_env.JsTarget`, or anything with its ``env``, ``consumer_env``, ``connect``
+    and ``stream`` (a cluster's)."""
     logs: Path
     base: str
     envs: dict[str, dict[str, str]] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     kills: dict[str, int] = field(default_factory=dict)
+    ack_wait: str = "2"
+    """The replicas' ack wait: the durable's (``consumer_env`` makes the test bus's 2 s)."""
 
     def __post_init__(self) -> None:
         self.envs["relay"] = relay_process_env(self.pg, self.bus) | {"PROSPERITY_RELAY_BATCH_SIZE": "100"}
         for name in READ_MODELS:
             self.envs[name] = {**os.environ, **self.bus.consumer_env(name), "PROSPERITY_PG_DSN": self.pg.dsn,
-                               "PROSPERITY_PG_SCHEMA": self.base, "PROSPERITY_ACK_WAIT_SECONDS": "2",
+                               "PROSPERITY_PG_SCHEMA": self.base, "PROSPERITY_ACK_WAIT_SECONDS": self.ack_wait,
                                "PROSPERITY_LOG_FORMAT": "json"}
 
     def start(self, name: str) -> None:

@@ -23,11 +23,15 @@ from typing import Any
 import pytest
 
 from contracts import commands as c
+from contracts.subjects import STREAM_NAME
+from services.bus.plan import ADMIN, ConsumerSpec
+from services.bus.provision import StreamSettings, provision_as_admin
 from services.casework.application import Casework
-from services.infra.embedded import EmbeddedPostgres
+from services.infra.embedded import EmbeddedPostgres, free_port
 from services.infra.nats_env import JsTarget
 from services.infra.postgres_env import PgTarget, ensure_schema
 from tests.integration.fault_support import OUTAGE_SECONDS, READ_MODELS, Load, Pipeline, settle_and_check
+from tests.integration.test_bus_cluster import Cluster
 
 pytestmark = [pytest.mark.faults]
 
@@ -105,6 +109,64 @@ async def test_a_postgresql_restart_under_load_loses_and_repeats_nothing(
         pipeline.stop()
         app.close()
         server.stop()
+
+
+class ClusterTarget:
+    """The 3-node cluster of ``test_bus_cluster`` (deploy/'s configuration, streams with 3 replicas) as the
+    pipeline's bus: the default namespace (stream ``CASES``, no subject prefix), the plan's durables."""
+
+    def __init__(self, nodes: Cluster) -> None:
+        self.cluster, self.stream = nodes, STREAM_NAME
+
+    def env(self, identity: str) -> dict[str, str]:
+        return {"PROSPERITY_NATS_URL": self.cluster.url,
+                "PROSPERITY_NATS_SEED_FILE": str(self.cluster.generated.seed_file(identity))}
+
+    def consumer_env(self, name: str) -> dict[str, str]:
+        return self.env(name) | {"PROSPERITY_CONSUMER_NAME": name}
+
+    async def connect(self, identity: str = "admin") -> Any:
+        return await self.cluster.connect(identity)
+
+
+@pytest.fixture
+def three_nodes(scratch_dir: Path) -> Iterator[Cluster]:
+    """As ``test_bus_cluster``'s fixture: three nats-server processes on loopback, provisioned, 3 replicas."""
+    nodes = Cluster(scratch_dir / f"cluster-{free_port()}")
+    try:
+        for node in nodes.nodes:
+            node.start()
+        asyncio.run(provision_as_admin(nodes.settings(ADMIN), nodes.generated.plan, StreamSettings(stream_replicas=3),
+                                       timeout=60))
+        yield nodes
+    finally:
+        for node in nodes.nodes:
+            node.stop()
+
+
+async def test_a_three_node_cluster_losing_the_stream_leader_under_load_loses_and_repeats_nothing(
+        pg_schema: PgTarget, three_nodes: Cluster, tmp_path: Path) -> None:
+    cluster = three_nodes
+    target = ClusterTarget(cluster)
+    pipeline = Pipeline(pg_schema, target, tmp_path, f"{pg_schema.schema}__rm",
+                        ack_wait=f"{ConsumerSpec(name='dashboard').ack_wait_seconds:g}")
+    app = Casework(env=pg_schema.eventsourcing_env())
+    try:
+        pipeline.start_all()
+        with Load(app, "cluster") as load:
+            await asyncio.sleep(3.0)
+            admin = await target.connect()
+            try:
+                info = await admin.jetstream().stream_info(STREAM_NAME)
+            finally:
+                await admin.close()
+            assert info.config.num_replicas == 3
+            cluster.node_named(info.cluster.leader).kill()
+            await asyncio.sleep(6.0)
+        await asyncio.to_thread(settle_and_check, "3-node cluster, stream leader killed", 1, pipeline, app, load)
+    finally:
+        pipeline.stop()
+        app.close()
 
 
 # ---- 100 commands on one case at once (through the HTTP API, as issue-14w's 50-invitation test) ----------------
