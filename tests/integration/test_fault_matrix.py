@@ -215,7 +215,8 @@ def _hundred_at_once(api: Any, *, same_person: bool) -> dict[str, Any]:
         responses = list(pool.map(invite, range(CONCURRENT)))
     fresh = Casework(api.app.env)  # another process's view: everything from the store
     try:
-        stored = [e for e in fresh.events.get(case_id, gt=version) if type(e).__name__ == "SupportTeamMemberInvited"]
+        stored: list[Any] = [e for e in fresh.events.get(case_id, gt=version)
+                             if type(e).__name__ == "SupportTeamMemberInvited"]
     finally:
         fresh.close()
     refused = [(r.status_code, r.text[:200]) for r in responses if r.status_code != 200]
