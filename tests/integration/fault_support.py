@@ -68,9 +68,21 @@ class Pipeline:
                                                     env=self.envs[name], stdin=subprocess.DEVNULL, stdout=log,
                                                     stderr=log)
 
-    def start_all(self) -> None:
+    def start_all(self, timeout: float = 60.0) -> None:
+        """Start every process and wait until each is at work (the relay leading, each replica subscribed): a
+        process that meets an outage while it is still starting exits, as it should, for its supervisor to
+        start it again; the faults here are for processes at work."""
         for name in ("relay", *READ_MODELS):
             self.start(name)
+        ready = {"relay": "relay.leading", **{name: "consumer.started" for name in READ_MODELS}}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            if all(marker in (self.logs / f"{name}.log").read_text(errors="replace")
+                   for name, marker in ready.items()):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"the pipeline did not start within {timeout:.0f}s")
 
     def kill(self, name: str) -> None:
         process = self.processes[name]
