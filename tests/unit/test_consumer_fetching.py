@@ -16,7 +16,8 @@ class Queue:
     """A pull subscription's ``fetch`` over a list of waiting messages; raises as nats-py does when none are there."""
 
     def __init__(self, waiting: list[str], *, builtin_timeout: bool = False) -> None:
-        self.waiting, self.builtin, self.calls = waiting, builtin_timeout, []
+        self.waiting, self.builtin = waiting, builtin_timeout
+        self.calls: list[tuple[int, float | None]] = []
 
     async def __call__(self, batch: int = 1, timeout: float | None = 5, heartbeat: float | None = None) -> list[str]:
         self.calls.append((batch, timeout))
