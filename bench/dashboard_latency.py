@@ -190,6 +190,10 @@ class Processes:
                 raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
 
     def stop(self) -> None:
+        if keep := os.environ.get("BENCH_KEEP_LOGS"):
+            for name, _ in self.procs:
+                Path(keep).mkdir(parents=True, exist_ok=True)
+                (Path(keep) / f"{name}.log").write_bytes((self.logs / f"{name}.log").read_bytes())
         for _, proc in self.procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -495,7 +499,7 @@ def print_phase(phase: Phase) -> None:
 
 
 # ---- main ------------------------------------------------------------------------------------------------------
-def main_run(args: argparse.Namespace) -> None:
+def main_run(args: argparse.Namespace) -> dict[str, object]:
     print(f"load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"dashboard latency: {platform.platform()}, {platform.python_implementation()} "
           f"{platform.python_version()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
@@ -545,9 +549,19 @@ def main_run(args: argparse.Namespace) -> None:
             if not catch_up:
                 raise RuntimeError("the system did not apply the opened cases within 120 s")
 
-            phases = [run_phase(app, cases, poller, tap, procs, args.rate, args.seconds, args.threads, args.reload)]
-            print_phase(phases[-1])
-            for fraction in (0.8, 0.6):
+            if args.rates:  # rising rates, until one does not hold
+                phases = []
+                for rate in args.rates:
+                    phases.append(run_phase(app, cases, poller, tap, procs, rate, args.seconds, args.threads,
+                                            args.reload))
+                    print_phase(phases[-1])
+                    if not phases[-1].sustained:
+                        break
+            else:
+                phases = [run_phase(app, cases, poller, tap, procs, args.rate, args.seconds, args.threads,
+                                    args.reload)]
+                print_phase(phases[-1])
+            for fraction in () if args.rates else (0.8, 0.6):
                 if phases[-1].sustained:
                     break
                 capacity = min(phases[0].applied_rate, phases[0].stored_rate)
@@ -555,7 +569,7 @@ def main_run(args: argparse.Namespace) -> None:
                 print(f"not sustained: stepping down to {fraction:.0%} of the {capacity:,.0f}/s managed")
                 phases.append(run_phase(app, cases, poller, tap, procs, rate, args.seconds, args.threads, args.reload))
                 print_phase(phases[-1])
-            for fraction in (0.5, 0.35):  # then, shorter, where (if anywhere) the latency goal holds
+            for fraction in () if args.rates else (0.5, 0.35):  # then, shorter, where the latency goal holds
                 if any(p.sustained and p.p99_ms <= GOAL_P99_MS for p in phases):
                     break
                 capacity = min(phases[0].applied_rate, phases[0].stored_rate)
@@ -576,7 +590,7 @@ def main_run(args: argparse.Namespace) -> None:
             asyncio.run(_delete_stream(url, settings.stream_name))
             asyncio.run(_delete_stream(url, settings.deadletter_stream_name))
             drop_schema(dsn, target.schema)
-    report(args, raw_pg, raw_nats, phases, catch_up)
+    return report(args, raw_pg, raw_nats, phases, catch_up)
 
 
 async def _declare(settings: RelaySettings) -> None:
@@ -597,7 +611,7 @@ async def _delete_stream(url: str, stream: str) -> None:
 
 
 def report(args: argparse.Namespace, raw_pg: list[float], raw_nats: list[float], phases: list[Phase],
-           catch_up: float) -> None:
+           catch_up: float) -> dict[str, object]:
     print("\n== results ==")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine load average at the end (1/5/15 min): {load} (other work on the machine shares its {os.cpu_count()}"
@@ -630,9 +644,38 @@ def report(args: argparse.Namespace, raw_pg: list[float], raw_nats: list[float],
               f"(p50 {pct(fastest.applied_latency, 50) * 1000:.1f} ms, p99 {fastest.p99_ms:.1f} ms)")
     else:
         print(f"no measured rate had p99 <= {GOAL_P99_MS:.0f} ms")
+    return {"id": "P3", "what": f"save -> dashboard row, {args.replicas} replicas (p99 at the highest sustained rate)",
+            "value": round(p99 * 1000, 2), "unit": "ms p99", "floor": round(floor99 * 1000, 2),
+            "floor_what": "raw INSERT+COMMIT x2 + JetStream publish->consume, p99",
+            "ratio": round(floor99 / p99, 3) if p99 else None, "goal": "1,000/s at p99 <= 25 ms",
+            "highest_sustained_per_second": round(best.stored_rate, 1) if best.sustained else 0,
+            "highest_within_goal_per_second": round(max((p.stored_rate for p in within), default=0.0), 1),
+            "catch_up_per_second": round(catch_up, 1),
+            "phases": [{"target": p.target, "stored_per_second": round(p.stored_rate, 1),
+                        "applied_per_second": round(p.applied_rate, 1), "sustained": p.sustained,
+                        "p50_ms": round(pct(p.applied_latency, 50) * 1000, 2) if p.applied_latency else None,
+                        "p99_ms": round(p.p99_ms, 2) if p.applied_latency else None} for p in phases]}
 
 
-def main() -> None:
+BENCH_ID = "P3"
+
+SIZES: dict[str, dict[str, object]] = {
+    "smoke": {"rates": [20.0], "seconds": 2.0, "cases": 20, "raw_n": 50},
+    "default": {"rates": [200.0, 500.0, 1000.0], "seconds": 10.0, "cases": 1500, "raw_n": 1000},
+    "large": {"rates": [200.0, 500.0, 1000.0, 1500.0], "seconds": 20.0, "cases": 1500, "raw_n": 2000},
+}
+
+
+def run(size: str) -> dict[str, object]:
+    """``bench.run``'s entry point: P3 at rising rates."""
+    args = parser().parse_args([])
+    for key, value in SIZES[size].items():
+        setattr(args, key, value)
+    args.rate = max(args.rates)
+    return main_run(args)
+
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=20, help="length of each measured window")
     parser.add_argument("--rate", type=float, default=1000, help="target facts stored per second")
@@ -644,7 +687,17 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=0.02, help="seconds between looks at consumer_positions")
     parser.add_argument("--raw-n", type=int, default=2000, help="samples of each raw floor")
     parser.add_argument("--reload", action="store_true", help="use Casework.record_service (reloads the case)")
-    args = parser.parse_args()
+    parser.add_argument("--rates", type=lambda text: [float(r) for r in text.split(",")], default=None,
+                        help="rising target rates, comma-separated (each for --seconds; stops at the first not held)")
+    parser.add_argument("--smoke", action="store_true", help="a tiny run (what CI runs)")
+    return parser
+
+
+def main() -> None:
+    args = parser().parse_args()
+    if args.smoke:
+        for key, value in SIZES["smoke"].items():
+            setattr(args, key, value)
     if args.events:
         args.seconds = args.events / args.rate
     configure_logging("console", level=30)

@@ -522,6 +522,12 @@ class MunicipalityTracker:
                             None if placement is None else placement.municipality_ref,
                             jurisdiction=None if placement is None else placement.jurisdiction)
 
+    def to_contract(self, domain_event: object, notification_id: int) -> EventEnvelopeV1:
+        """Observe the fact, then map it to its contract only: what a rebuild reads (no payload, no subject)."""
+        placement = self._observe(domain_event)
+        return to_contract(domain_event, notification_id, None if placement is None else placement.municipality_ref,
+                           jurisdiction=None if placement is None else placement.jurisdiction)
+
 
 PUBLISHED_TOPICS: tuple[str, ...] = _published_topics()
 """Topics of the facts with a contract (see :func:`_published_topics`)."""

@@ -3,7 +3,8 @@
 1. ``begin_generation``: an empty generation in state *building*. Live consumers start applying new events to
    it too, whenever they fit on top of what it already has (per-case version gating makes that safe; a version
    that does not fit yet is parked there and applied when the replay reaches its predecessor).
-2. Replay the event store (the source of truth, read through the same contract mapping as the relay) into it,
+2. Replay the event store (the source of truth, read through the same contract mapping as the relay) into it
+   (a page per transaction, set-based, committed with ``synchronous_commit = off``: a rebuild is re-runnable),
    until a pass finds nothing new.
 3. Switch: in one transaction the new generation serves and the old one is retired (kept for inspection).
 4. One more pass: an event stored between the last pass and the switch, that a live consumer applied to the
@@ -18,10 +19,14 @@ is marked failed by the next one.
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
@@ -77,20 +82,55 @@ def replay_into(store: ReadModelStore, app: Casework, schema: str, *, after: int
     read = applied = 0
     position = after
     batch: list[EventEnvelopeV1] = []
-    for event in published_events(app, after=after):
-        batch.append(event)
-        if len(batch) == page:
-            applied += _apply_page(store, schema, batch)
-            read, position = read + len(batch), batch[-1].notification_id
-            batch = []
-            if progress:
-                progress(position, max(total, position))
-    if batch:
+    for batch in _pages_read_ahead(app, after, page):
         applied += _apply_page(store, schema, batch)
         read, position = read + len(batch), batch[-1].notification_id
-    if progress and (batch or read == 0):  # a full last page has already been reported
+        if progress and len(batch) == page:
+            progress(position, max(total, position))
+    if progress and (len(batch) < page or read == 0):  # a full last page has already been reported
         progress(max(total, position), max(total, position))
     return position, read, applied
+
+
+_END = object()
+
+
+def _pages_read_ahead(app: Casework, after: int, page: int, ahead: int = 2) -> Iterator[list[EventEnvelopeV1]]:
+    """The store's facts as contracts, a page at a time, read and mapped in a thread while the previous page is
+    applied: decoding is this process's CPU, applying mostly the database's, so the two overlap."""
+    pages: queue.Queue[Any] = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+
+    def offer(item: Any) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                pages.put(item, timeout=0.2)
+                return
+
+    def read() -> None:
+        try:
+            batch: list[EventEnvelopeV1] = []
+            for event in published_events(app, after=after):
+                batch.append(event)
+                if len(batch) == page:
+                    offer(batch)
+                    batch = []
+            if batch:
+                offer(batch)
+            offer(_END)
+        except BaseException as error:  # surfaced in the applying thread, in order
+            offer(error)
+
+    reader = threading.Thread(target=read, name="rebuild-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while (item := pages.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=5)
 
 
 def _apply_page(store: ReadModelStore, schema: str, events: list[EventEnvelopeV1]) -> int:

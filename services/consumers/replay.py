@@ -27,6 +27,6 @@ def published_events(app: Casework, *, after: int = 0, up_to: int | None = None)
         if not page:
             return
         for notification in page:
-            published = tracker.to_published(app.mapper.to_domain_event(notification), notification.id, app.name)
-            yield published.contract  # the validated model the payload was serialised from (equal to parsing it)
+            # The validated model a payload is serialised from (equal to parsing it); not serialised here.
+            yield tracker.to_contract(app.mapper.to_domain_event(notification), notification.id)
         position = page[-1].id

@@ -42,6 +42,7 @@ from contracts.deadletters import DeadLetterKind, DeadLetterV1
 from contracts.events import EventEnvelopeV1, parse_event
 from contracts.subjects import deadletter_subject, subject_for
 from services.bus.settings import BusSettings
+from services.consumers import fetching
 from services.consumers.quarantine import TRANSIENT, Quarantined, describe
 from services.consumers.store import Applied, Outcome, ReadModelStore
 from services.observability import metrics
@@ -60,11 +61,14 @@ class ConsumerSettings(BusSettings):
 
     source_name: str = "Casework"
     """The application whose notification ids the relay publishes as ``Nats-Msg-Id`` (``Casework:<id>``)."""
-    batch_size: int = 1
-    """Messages per pull. 1 returns each message as soon as it arrives (lowest latency; each event is its own
-    PostgreSQL transaction anyway). Larger batches help a backlog, but nats-py's fetch then waits up to
-    ``fetch_timeout_seconds`` to fill a batch once the stream is quiet."""
+    batch_size: int = 200
+    """Messages per pull, applied in one PostgreSQL transaction. A pull returns as soon as one message is there,
+    with whatever already waits behind it (:mod:`services.consumers.fetching`): a backlog comes in batches of this
+    size, a quiet stream one message at a time, without waiting to fill a batch."""
     fetch_timeout_seconds: float = 1.0
+    """How long one pull waits for a first message before it asks again."""
+    fetch_linger_seconds: float = 0.002
+    """After the first message, how long a pull waits for more when none are there yet."""
     ack_wait_seconds: float = 30.0
     """A replica that dies holding messages gives them back after this long."""
     consumer_name: str | None = None
@@ -199,18 +203,7 @@ def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
         delivered = delivery_count(msg)
         started = time.perf_counter()
         applied = await apply_patiently(msg, event, quarantine=delivered >= settings.poison_after)
-        metrics.observe_outcome(name, applied.outcome.value, time.perf_counter() - started)
-        log.info("consumer.fact", read_model=name, event_type=event.event_type, case_version=event.case_version,
-                  notification_id=event.notification_id, outcome=applied.outcome.value)
-        if applied.outcome is Outcome.FAILED:
-            delay = retry_delay(settings, delivered)
-            log.warning("consumer.retry", read_model=name, event_id=event.event_id, delivered=delivered,
-                        retry_in_seconds=delay, error=(applied.error or "")[:200])
-            await msg.nak(delay=delay)
-            return
-        for record in applied.quarantined:
-            await report_quarantined(record)
-        await msg.ack()
+        await settle(msg, event, delivered, applied, time.perf_counter() - started)
 
     async def handle_safely(msg: Msg) -> None:
         try:
@@ -222,7 +215,7 @@ def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
             except Exception:
                 log.debug("consumer.nak_failed", read_model=name)
 
-    @broker.subscriber(
+    subscriber = broker.subscriber(
         subject(settings, "*.v1.>"),
         stream=stream,
         durable=name,
@@ -232,13 +225,104 @@ def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
         ack_policy=AckPolicy.MANUAL,
         inbox_prefix=settings.subscriber_inbox_prefix(name),
     )
+
+    @subscriber
     async def on_events(batch: BatchMessage) -> None:
-        """One fetched batch, strictly in order. Why a batch subscriber: faststream 0.7 runs the messages of a
-        non-batch pull fetch concurrently, which reorders a case's versions."""
-        for msg in batch.raw_message:
-            await handle_safely(msg)
-        if batch.raw_message:
-            metrics.observe_pending(name, batch.raw_message[-1])
+        """One fetched batch, strictly in order, applied in one transaction, then acknowledged. Why a batch
+        subscriber: faststream 0.7 runs the messages of a non-batch pull fetch concurrently, which reorders a
+        case's versions."""
+        messages = list(batch.raw_message)
+        if messages:
+            metrics.observe_pending(name, messages[-1])
+        if len(messages) == 1:
+            await handle_safely(messages[0])
+            return
+        try:
+            ready = await screen(messages)
+            started = time.perf_counter()
+            results = await apply_batch_patiently(ready)
+            seconds = time.perf_counter() - started  # each fact's apply time is its batch's transaction
+        except Exception as error:  # NATS unavailable for a dead letter: JetStream redelivers the batch
+            log.warning("consumer.batch_interrupted", read_model=name, error=describe(error)[:200])
+            results, ready = None, []
+            for msg in messages:
+                await _nak_quietly(msg)
+            return
+        if results is None:  # the database answers but a statement of the batch failed: one by one, as ever
+            for msg, _, _ in ready:
+                await handle_safely(msg)
+            return
+        for (msg, event, delivered), applied in zip(ready, results, strict=True):
+            try:
+                with span_from(msg.headers, f"apply {event.event_type}", read_model=name), \
+                        structlog.contextvars.bound_contextvars(correlation_id=event.correlation_id):
+                    await settle(msg, event, delivered, applied, seconds)
+            except Exception as error:
+                log.warning("consumer.handling_interrupted", read_model=name, error=describe(error)[:200])
+                await _nak_quietly(msg)
+
+    async def _nak_quietly(msg: Msg) -> None:
+        try:
+            await msg.nak(delay=settings.retry_delay_seconds)
+        except Exception:
+            log.debug("consumer.nak_failed", read_model=name)
+
+    async def screen(messages: list[Msg]) -> list[tuple[Msg, EventEnvelopeV1, int]]:
+        """Parse and check each message; set aside (dead letter, terminate) those that can never be applied."""
+        ready = []
+        for msg in messages:
+            try:
+                event = parse_event(msg.data)
+            except (ValidationError, ValueError) as error:
+                await reject(msg, "malformed", malformation(error))
+                continue
+            problem = mismatch(msg, event, settings)
+            if problem is not None:
+                await reject(msg, "mismatch", problem, event)
+                continue
+            ready.append((msg, event, delivery_count(msg)))
+        return ready
+
+    async def apply_batch_patiently(ready: list[tuple[Msg, EventEnvelopeV1, int]]) -> list[Applied] | None:
+        """The batch in one transaction; while the database is down, wait for it (the messages kept with
+        ``in_progress``). ``None`` when the database answers but refused the batch (a statement timing out):
+        the caller then handles each message on its own, which tells the fact's failure from the others'."""
+        if not ready:
+            return []
+        events = [event for _, event, _ in ready]
+        quarantine = [delivered >= settings.poison_after for _, _, delivered in ready]
+        pause = 0.2
+        while True:
+            try:
+                return await asyncio.to_thread(store.apply_batch, events, quarantine)
+            except TRANSIENT as error:
+                if await asyncio.to_thread(store.reachable):
+                    return None
+                log.warning("consumer.store_unavailable", read_model=name, error=describe(error)[:200],
+                            retry_in_seconds=pause)
+            for msg, _, _ in ready:
+                try:
+                    await msg.in_progress()
+                except Exception:  # NATS away too: JetStream redelivers after ack_wait
+                    log.debug("consumer.in_progress_failed", read_model=name)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, settings.store_wait_max_seconds, settings.ack_wait_seconds / 3)
+
+    async def settle(msg: Msg, event: EventEnvelopeV1, delivered: int, applied: Applied, seconds: float) -> None:
+        """After the commit: nak a fact that failed (with a growing delay), report quarantines, ack the rest.
+        Its metrics and its log line are written here, inside the fact's own span (its request's trace)."""
+        metrics.observe_outcome(name, applied.outcome.value, seconds)
+        log.info("consumer.fact", read_model=name, event_type=event.event_type, case_version=event.case_version,
+                 notification_id=event.notification_id, outcome=applied.outcome.value)
+        if applied.outcome is Outcome.FAILED:
+            delay = retry_delay(settings, delivered)
+            log.warning("consumer.retry", read_model=name, event_id=event.event_id, delivered=delivered,
+                        retry_in_seconds=delay, error=(applied.error or "")[:200])
+            await msg.nak(delay=delay)
+            return
+        for record in applied.quarantined:
+            await report_quarantined(record)
+        await msg.ack()
 
     app = FastStream(broker)
 
@@ -250,6 +334,10 @@ def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
             log.warning("consumer.degraded_cases", read_model=name, cases=degraded,
                         remedy="prosperity deadletters list")
         log.info("consumer.started", projection=name, subject=subject(settings, "*.v1.>"))
+
+    @app.after_startup
+    async def pull_promptly() -> None:
+        fetching.install(subscriber, settings.batch_size, settings.fetch_linger_seconds)
 
     @app.after_shutdown
     async def close() -> None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+import structlog
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
@@ -300,6 +301,12 @@ class ReadModelStore:
         """Several events in one transaction (a rebuild's page): the same gating, one commit instead of many.
         A fact the projection cannot apply raises :class:`~services.consumers.quarantine.ProjectionFailed`
         naming it, and nothing of the page is kept."""
+        try:
+            return [outcome for outcome, _ in self._apply_fast(schema, events, durable=False)]
+        except q.TRANSIENT:
+            raise
+        except Exception:  # name the fact that fails: the page again, one gate at a time, without the pipeline
+            pass
         outcomes: list[Outcome] = []
         with self._cursor(schema) as cur:
             for event in events:
@@ -308,6 +315,51 @@ class ReadModelStore:
                 while waiting:
                     waiting = q.apply_next_parked(cur, self.projection, event.case_id)
                 outcomes.append(gate.outcome)
+        return outcomes
+
+    def apply_batch(self, events: Sequence[EventEnvelopeV1], quarantine: Sequence[bool]) -> list[Applied]:
+        """A fetched batch, in order, with the effect of applying each event by :meth:`apply` one after another,
+        but in one transaction per live generation (one commit, one ``search_path``, the statements pipelined).
+
+        The fast path covers what a healthy stream is made of (the next version of a case, or a duplicate);
+        anything else in it (a gap, a quarantined case, parked successors) takes the per-fact gate inside the same
+        transaction. If any fact fails there, the transaction is rolled back and the batch is applied one event at a
+        time (:meth:`apply_to`, with each message's own ``quarantine``), so a poison fact is quarantined alone and
+        nothing else of the batch is lost or applied twice. A database error (:data:`~services.consumers.quarantine
+        .TRANSIENT`) propagates: nothing of that generation's transaction was kept, and the caller retries."""
+        results = [Applied(Outcome.HELD)] * len(events)
+        for generation in self.generations():
+            serving = generation.state == "serving"
+            try:
+                outcomes = self._apply_fast(generation.schema, events)
+            except q.TRANSIENT:
+                raise
+            except Exception as error:  # a fact failed (or its statements did): apply one by one, as apply() would
+                structlog.get_logger().info("consumer.batch_fallback", schema=generation.schema,
+                                            events=len(events), error=q.describe(error)[:200])
+                applied = [self.apply_to(generation.schema, event, quarantine=flag and serving,
+                                         quarantine_parked=serving) for event, flag in zip(events, quarantine,
+                                                                                           strict=True)]
+            else:
+                applied = [Applied(outcome, None, records) for outcome, records in outcomes]
+            if serving:
+                results = applied
+        return results
+
+    def _apply_fast(self, schema: str, events: Sequence[EventEnvelopeV1], *, durable: bool = True
+                    ) -> list[tuple[Outcome, tuple[q.Quarantined, ...]]]:
+        """One transaction for the whole batch; raises on the first fact that fails (nothing is then kept).
+        Not ``durable``: the commit does not wait for the WAL flush (a rebuild's page: lost in a crash, the
+        rebuild is simply run again)."""
+        outcomes: list[tuple[Outcome, tuple[q.Quarantined, ...]]] = []
+        with self._cursor(schema) as cur:
+            if not durable:
+                cur.execute("SET LOCAL synchronous_commit = off")
+            known = q.lock_cases(cur, sorted({event.case_id for event in events}))
+            with cur.connection.pipeline():
+                for event in events:
+                    outcomes.append(q.apply_known(cur, self.projection, event, known))
+            q.record_positions(cur, known)
         return outcomes
 
     @contextmanager

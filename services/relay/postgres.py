@@ -79,4 +79,15 @@ async def wait_for_notify(connection: psycopg.AsyncConnection[tuple[object, ...]
     # notifications for later only once the generator has finished.
     async for _ in connection.notifies(timeout=timeout, stop_after=1):
         notified = True
+    if notified:
+        await drain_notifies(connection)
     return notified
+
+
+async def drain_notifies(connection: psycopg.AsyncConnection[tuple[object, ...]]) -> int:
+    """Coalesce wake-ups: swallow the notifications already waiting (one per commit of a busy writer); the read
+    that follows sees every commit they announce. Returns how many were swallowed."""
+    swallowed = 0
+    async for _ in connection.notifies(timeout=0.0):
+        swallowed += 1
+    return swallowed

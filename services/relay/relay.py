@@ -141,6 +141,7 @@ class Relay:
         self._municipalities = self._new_tracker()
         self._last_lag_log = 0.0
         self._closing = False
+        self._leadership_checked = 0.0
 
     # ---- observation ----------------------------------------------------------------------------------
     def position(self) -> int:
@@ -172,7 +173,8 @@ class Relay:
         nc = await self._connect_nats()
         try:
             # Room for the two batches the relay can have on the wire (and the retry of both) without stalling.
-            js = nc.jetstream(publish_async_max_pending=max(2000, 4 * self.settings.relay_batch_size))
+            in_flight = (self.settings.relay_pages_in_flight + 1) * self.settings.relay_batch_size
+            js = nc.jetstream(publish_async_max_pending=max(2000, 2 * in_flight))
             backoff = _Backoff(self.settings.relay_max_backoff)
             while not stop.is_set():
                 try:
@@ -264,10 +266,16 @@ class Relay:
                 await postgres.wait_for_notify(listen_connection, self.settings.relay_poll_interval)
 
     async def _check_leadership(self, lock: postgres.LeaderLock) -> None:
+        """At most once per ``relay_leader_check_interval``: a round trip per batch was a tenth of the relay's time
+        in live mode, and the check is only an early warning (another leader's position makes ours fail)."""
+        now = time.monotonic()
+        if now - self._leadership_checked < self.settings.relay_leader_check_interval:
+            return
         try:
             await lock.check()
         except psycopg.Error as error:
             raise LeadershipLost("the leader lock's session ended") from error
+        self._leadership_checked = now
 
     async def _relay_batch(self, js: Any) -> int:
         """Publish the oldest mapped batch (reading one if none is waiting), record it, and return its size.
@@ -288,7 +296,8 @@ class Relay:
         if head.futures is None:
             head.futures = await self._send(js, head.messages)
         tail = self._batches[-1]
-        if len(self._batches) == 1 and len(tail.messages) == self.settings.relay_batch_size:
+        if (len(self._batches) <= self.settings.relay_pages_in_flight
+                and len(tail.messages) == self.settings.relay_batch_size):
             # Read ahead while the head's PubAcks arrive; a mapping error surfaces after the head is recorded.
             try:
                 following = await asyncio.to_thread(self._read_and_map, tail.last)

@@ -21,6 +21,11 @@ class RelaySettings(BusSettings):
 
     relay_batch_size: int = Field(default=500, ge=1, le=500)
     """Notifications read, published (pipelined) and acknowledged per round; the position moves per batch."""
+    relay_pages_in_flight: int = Field(default=4, ge=1, le=16)
+    """Batches published ahead of the oldest one whose PubAcks are awaited (read and mapped while those arrive)."""
+    relay_leader_check_interval: float = Field(default=1.0, gt=0)
+    """Seconds between checks that the leader lock's session is alive (a timer, not a round trip per batch; a
+    position written after the session died is refused anyway, see ``Relay._record``)."""
     relay_poll_interval: float = Field(default=1.0, gt=0)
     """Seconds between polls when no NOTIFY arrives: a lost notification delays publication by at most this."""
     relay_ack_timeout: float = Field(default=10.0, gt=0)

@@ -1,0 +1,90 @@
+"""A fetched batch applied in one transaction (``ReadModelStore.apply_batch``) has exactly the effect of applying its
+events one after another (``apply``), on real PostgreSQL: duplicates, a gap (parked, then drained when its
+predecessor comes later in the same batch), a poison fact (quarantined alone, its case's later versions parked) and
+everything else applied once, whatever the batch mixes."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from contracts.events import EventEnvelopeV1
+from services.casework.application import Casework
+from services.consumers.replay import published_events
+from services.consumers.store import Outcome, ReadModelStore
+from services.infra.postgres_env import PgTarget
+from services.walkthrough import iceland_lifecycle, norway_lifecycle
+from tests.integration.consumer_support import PoisonedTally
+from tests.integration.test_consumer_runtime import dump
+
+
+@pytest.fixture
+def events(pg_schema: PgTarget) -> Iterator[list[EventEnvelopeV1]]:
+    app = Casework(env=pg_schema.eventsourcing_env())
+    try:
+        for n in range(2):
+            iceland_lifecycle(app, child=f"person:child-batch-is-{n}")
+            norway_lifecycle(app, child=f"person:child-batch-no-{n}")
+        yield list(published_events(app))
+    finally:
+        app.close()
+
+
+def deliveries(events: list[EventEnvelopeV1], seed: int) -> list[EventEnvelopeV1]:
+    """What JetStream may hand a replica: every event, some twice, some a little out of order."""
+    rng = random.Random(seed)
+    out = list(events) + rng.sample(events, len(events) // 4)
+    for _ in range(len(out) // 5):  # swap neighbours: a later version before its predecessor
+        i = rng.randrange(len(out) - 1)
+        out[i], out[i + 1] = out[i + 1], out[i]
+    return out
+
+
+def content(dsn: str, schema: str) -> dict[str, list[tuple[Any, ...]]]:
+    """The generation's tables without the clock's columns (``parked_at`` is the last of ``consumer_parked``)."""
+    tables = dump(dsn, schema)
+    tables["consumer_parked"] = [row[:-1] for row in tables["consumer_parked"]]
+    return tables
+
+
+def outcomes_of(results: list[Any]) -> list[tuple[Outcome, int]]:
+    return [(r.outcome, len(r.quarantined)) for r in results]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_batches_have_exactly_the_effect_of_one_event_at_a_time(pg_schema: PgTarget, events: list[EventEnvelopeV1],
+                                                                 seed: int) -> None:
+    delivered = deliveries(events, seed)
+    one = ReadModelStore(pg_schema.dsn, PoisonedTally(), base_schema=f"{pg_schema.schema}__one")
+    batched = ReadModelStore(pg_schema.dsn, PoisonedTally(), base_schema=f"{pg_schema.schema}__batched")
+    try:
+        one.setup()
+        batched.setup()
+        singly = [one.apply(event, quarantine=True) for event in delivered]
+        together: list[Any] = []
+        for start in range(0, len(delivered), 37):
+            page = delivered[start:start + 37]
+            together += batched.apply_batch(page, [True] * len(page))
+        assert outcomes_of(together) == outcomes_of(singly)
+        assert {o for o, _ in outcomes_of(together)} >= {Outcome.APPLIED, Outcome.DUPLICATE, Outcome.HELD}
+        assert any(q for _, q in outcomes_of(together)), "a level_raised was quarantined"
+        assert content(pg_schema.dsn, one.serving().schema) == content(pg_schema.dsn, batched.serving().schema)
+    finally:
+        one.close()
+        batched.close()
+
+
+def test_a_batch_without_trouble_is_applied_in_one_go(pg_schema: PgTarget, events: list[EventEnvelopeV1]) -> None:
+    healthy = [e for e in events if e.event_type != "level_raised"]
+    store = ReadModelStore(pg_schema.dsn, PoisonedTally(), base_schema=f"{pg_schema.schema}__fast")
+    try:
+        store.setup()
+        first = store.apply_batch(healthy[:50], [False] * 50)
+        again = store.apply_batch(healthy[:50], [False] * 50)
+    finally:
+        store.close()
+    assert all(r.outcome in (Outcome.APPLIED, Outcome.HELD) for r in first)
+    assert all(r.outcome is Outcome.DUPLICATE for r in again if r.outcome is not Outcome.HELD)
