@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import logging
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -117,7 +118,7 @@ def retry_delay(settings: ConsumerSettings, delivered: int) -> float:
 
 def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
     broker = NatsBroker(**settings.broker_options(settings.consumer_name or store.projection.name),
-                        max_reconnect_attempts=-1)
+                        max_reconnect_attempts=-1, logger=logging.getLogger("faststream"))  # rendered by services.log
     name = settings.consumer_name or store.projection.name
     stream = JStream(settings.stream_name, declare=False)  # declared only by services.bus.provision (tech-notes §5.2a)
 
