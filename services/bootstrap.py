@@ -56,6 +56,7 @@ def notifier_settings(store: StoreSettings, dsn: str) -> NotifierSettings:
 
 def settings_classes() -> list[type[BaseSettings]]:
     """Every settings class a process reads (the deploy cross-check's list)."""
+    from services.api.pages.settings import WebSettings
     from services.api.settings import ApiSettings
     from services.bus.provision import StreamSettings
     from services.bus.settings import BusSettings
@@ -64,7 +65,7 @@ def settings_classes() -> list[type[BaseSettings]]:
     from services.relay.stream import RelaySettings
 
     return [StoreSettings, OpsSettings, ConsumerSettings, RelaySettings, NotifierSettings, BusSettings,
-            StreamSettings, ApiSettings]
+            StreamSettings, ApiSettings, WebSettings]
 
 
 # ---- readiness and liveness per process ------------------------------------------------------------------------
