@@ -54,6 +54,20 @@ def notifier_settings(store: StoreSettings, dsn: str) -> NotifierSettings:
     return _Defaults()  # the environment still wins over these defaults
 
 
+def configured_nats_url() -> str | None:
+    """``PROSPERITY_NATS_URL`` when it is set (``prosperity up`` then uses that bus instead of its own)."""
+    from services.bus.settings import BusSettings
+
+    settings = BusSettings()
+    return settings.nats_url if "nats_url" in settings.model_fields_set else None
+
+
+def api_port() -> int:
+    from services.api.settings import ApiSettings
+
+    return ApiSettings().port
+
+
 def settings_classes() -> list[type[BaseSettings]]:
     """Every settings class a process reads (the deploy cross-check's list)."""
     from services.api.pages.settings import WebSettings

@@ -44,13 +44,17 @@ def _describe(value: object) -> str:
     return str(text)
 
 
-def print_case_events(app: Casework, case_id: UUID) -> None:
-    """One line a fact: version, what happened, who did it in which role, and its own fields."""
+def print_case_events(app: Casework, case_id: UUID, title: str = "") -> None:
+    """A table of the case's facts: version, when, what happened, who did it in which role, its own fields."""
+    from services.console import print_table
+
+    rows = []
     for stored in app.events.get(case_id):
         ctx: Context = stored.__dict__["ctx"]  # every fact of ours carries its Context
         fields = ", ".join(f"{k}={_describe(v)}" for k, v in stored.__dict__.items() if k not in _SKIP)
-        print(f"  v{stored.originator_version:<3} {ctx.occurred_at:%Y-%m-%d} {type(stored).__name__:<38} "
-              f"by {ctx.actor.role.value}  {fields}")
+        rows.append((f"v{stored.originator_version}", f"{ctx.occurred_at:%Y-%m-%d}", type(stored).__name__,
+                     ctx.actor.role.value, fields))
+    print_table(title, ("version", "occurred", "fact", "by", "fields"), rows)
 
 
 def walkthrough(settings: StoreSettings) -> int:
@@ -63,8 +67,8 @@ def walkthrough(settings: StoreSettings) -> int:
                 jurisdiction = "is" if lifecycle is iceland_lifecycle else "no"
                 case_id = lifecycle(app, child=f"person:child-{jurisdiction}-{run}")
                 case = app.get_case(case_id)
-                print(f"\n{title}: case {case_id}, status {case.status.value}, version {case.version}")  # type: ignore[attr-defined]
-                print_case_events(app, case_id)
+                print_case_events(app, case_id, f"\n{title}: case {case_id}, status {case.status.value}, "  # type: ignore[attr-defined]
+                                                f"version {case.version}")
             log.info("walkthrough.done", store=env.get("POSTGRES_HOST"),
                      notifications=app.recorder.max_notification_id())
         finally:
@@ -131,7 +135,8 @@ def consume(settings: StoreSettings, projection_spec: str) -> int:
 
 def rebuild_read_model(settings: StoreSettings, projection_spec: str) -> int:
     """Rebuild a read model into a new generation from the event store, with progress, then switch to it."""
-    from services.consumers.rebuild import RebuildFailed, RebuildRunning, rebuild, terminal_progress
+    from services.console import progress_bar
+    from services.consumers.rebuild import RebuildFailed, RebuildRunning, rebuild
     from services.consumers.registry import load_projection
     from services.consumers.store import ReadModelStore
 
@@ -139,7 +144,7 @@ def rebuild_read_model(settings: StoreSettings, projection_spec: str) -> int:
         app = Casework(env=env)
         store = ReadModelStore(dsn, load_projection(projection_spec), base_schema=settings.pg_schema or "public")
         try:
-            report = rebuild(store, app, progress=terminal_progress)
+            report = rebuild(store, app, progress=progress_bar(f"rebuilding {store.projection.name}"))
         except (RebuildFailed, RebuildRunning) as error:
             log.error("rebuild.failed", read_model=store.projection.name, error=str(error))
             print(f"\nprosperity rebuild: {error}", file=sys.stderr)
