@@ -31,6 +31,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from psycopg_pool import ConnectionPool
 
 from contracts import refs
@@ -151,6 +152,11 @@ def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSetti
             log.warning("api.not_ready", error="bus")
             return problem(503, "not-ready", "Not ready", bus_down)
         return JSONResponse({"status": "ready"})
+
+    @api.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """prometheus-client's default registry (the ops-port contract's third path, services/ops.py)."""
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     api.include_router(commands.router())
     for area in (cases, caseload, directory, dashboards, audit):

@@ -144,3 +144,16 @@ def test_the_notifier_reports_its_workers_and_is_unready_without_its_smtp_relay(
     finally:
         if running:
             catcher.stop()
+
+
+def test_the_api_serves_the_same_three_paths_on_its_own_port(pg_schema: PgTarget, tmp_path: Path) -> None:
+    log = tmp_path / "api.log"
+    port = free_port()
+    with process(["api"], store_env(pg_schema) | {"PROSPERITY_API_PORT": str(port)}, log) as (child, _ops):
+        url = f"http://127.0.0.1:{port}"
+        assert until(f"{url}/ready", ok, child, log) == {"status": "ready"}
+        assert until(f"{url}/health", ok, child, log) == {"status": "ok"}
+        metrics = until(f"{url}/metrics", ok, child, log)["text"]
+        assert "process_resident_memory_bytes" in metrics
+        schema = httpx.get(f"{url}/openapi.json", timeout=5).json()
+        assert "/metrics" not in schema["paths"]  # an operations path, not part of the API's contract
