@@ -163,6 +163,23 @@ def test_every_long_running_container_is_probed_on_the_ops_contract() -> None:
         assert int(scrape["prometheus.io/port"]) in ports.values() and scrape["prometheus.io/path"] == "/metrics"
 
 
+NOT_DEPLOYED_YET = {"clock"}
+"""Processes of the ops-port contract whose code is on another branch (issue 12's clock): deploy them on merge."""
+
+
+def test_every_process_of_the_ops_contract_is_deployed_and_probed_on_its_port() -> None:
+    workloads = {container["name"] for obj, _, container in containers() if obj["kind"] == "Deployment"}
+    expected = {name.removeprefix("consume-") for name in ops.DEFAULT_PORTS} - NOT_DEPLOYED_YET
+    assert workloads - {"api"} == expected
+    services = compose()["services"]
+    for name in expected:
+        service = services[name]
+        port = int({**compose()["x-prosperity"]["environment"], **service.get("environment", {})}[
+            "PROSPERITY_OPS_PORT"])
+        assert f"http://127.0.0.1:{port}/ready" in " ".join(service.get("healthcheck", compose()["x-prosperity"][
+            "healthcheck"])["test"]), name
+
+
 def test_every_pod_is_non_root_read_only_unprivileged_and_sized() -> None:
     for obj, pod, container in containers():
         assert pod["securityContext"]["runAsNonRoot"] is True
