@@ -21,6 +21,7 @@ an error at start-up, not a silent thread death.
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Mapping
@@ -58,7 +59,8 @@ class OpsSettings(BaseSettings):
     ops_host: str = "127.0.0.1"
     """``0.0.0.0`` in a container, so the kubelet's probes and Prometheus reach it."""
     ops_port: int | None = Field(default=None, ge=0, le=65535)
-    """Unset: the process's default (:data:`DEFAULT_PORTS`); 0: any free port (tests)."""
+    """Unset: the process's default (:data:`DEFAULT_PORTS`), or a free port when a replica on the same machine
+    holds it; 0: any free port."""
 
     def port_for(self, process: str) -> int:
         return self.ops_port if self.ops_port is not None else DEFAULT_PORTS[process]
@@ -136,13 +138,32 @@ class OpsServer:
         self._thread.join(timeout=5)
 
 
+def _bind(process: str, settings: OpsSettings) -> socket.socket:
+    """The configured port, or the process's default. A default already taken (a second replica on the same
+    machine: tests, ``compose --scale``) falls back to a free port, logged; a port set explicitly must be free."""
+    family = socket.AF_INET6 if ":" in settings.ops_host else socket.AF_INET
+    for port in (settings.port_for(process), 0):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((settings.ops_host, port))
+        except OSError as error:
+            sock.close()
+            if settings.ops_port is not None or port == 0 or error.errno != errno.EADDRINUSE:
+                raise OSError(error.errno, f"the ops port {settings.ops_host}:{port} of {process} is not "
+                                           f"available ({error.strerror}); set PROSPERITY_OPS_PORT") from error
+            log.warning("ops.default_port_taken", process=process, port=port, using="a free port")
+            continue
+        sock.listen(64)
+        return sock
+    raise AssertionError("unreachable: port 0 always binds or raises")
+
+
 def start(process: str, settings: OpsSettings, *, ready: Mapping[str, Probe],
           live: Mapping[str, Probe] | None = None) -> OpsServer:
-    """Bind the ops port now (a taken port raises ``OSError`` here) and serve in a thread."""
-    sock = socket.socket(socket.AF_INET6 if ":" in settings.ops_host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((settings.ops_host, settings.port_for(process)))
-    sock.listen(64)
+    """Bind the ops port now (an explicitly set port that is taken raises ``OSError`` here) and serve in a
+    thread."""
+    sock = _bind(process, settings)
     port = sock.getsockname()[1]
     config = uvicorn.Config(ops_app(process, live=live or {}, ready=ready), host=settings.ops_host, port=port,
                             log_config=None, access_log=False, lifespan="off")
