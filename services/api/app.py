@@ -75,7 +75,7 @@ def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSetti
     read_log = PostgresReadLog(pool, app.env.get("POSTGRES_SCHEMA"))
     svc = Services(app=app, settings=settings, verifier=TokenVerifier(settings),
                    keys=IdempotencyStore(pool, app.env.get("POSTGRES_SCHEMA")), read_log=read_log,
-                   reads=CaseReads(app, read_log), read_models=ReadModels(app.env))
+                   reads=CaseReads(app, read_log), read_models=ReadModels(app.env, pool))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
