@@ -5,6 +5,7 @@ prometheus-client's registry."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -66,6 +67,13 @@ def until(url: str, accept: Callable[[httpx.Response], bool], child: subprocess.
     raise AssertionError(f"{url} never answered as expected; last: {last}")
 
 
+def json_lines_only(log: Path) -> list[dict[str, Any]]:
+    """Every line the process wrote is one JSON object (ours and the libraries' alike), with no colour codes."""
+    text = log.read_text()
+    assert "\x1b[" not in text
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
 def ok(response: httpx.Response) -> bool:
     return response.status_code == 200
 
@@ -98,6 +106,7 @@ def test_relays_report_leader_and_standby_with_lag_and_are_unready_without_nats(
         assert down["status"] == "failing" and down["checks"]["nats"]["ok"] is False
         js_stream.bus.server.start()
         until(f"{first_url}/ready", ok, first, log)
+    assert {"relay.leading", "relay.standby", "ops.not_ready"} <= {line["event"] for line in json_lines_only(log)}
 
 
 def test_a_consumer_reports_its_pending_count_and_is_unready_without_nats(
@@ -118,6 +127,9 @@ def test_a_consumer_reports_its_pending_count_and_is_unready_without_nats(
         assert until(f"{url}/health", ok, child, log)["status"] == "ok"  # alive: it waits for NATS, no restart
         js_stream.bus.server.start()
         until(f"{url}/ready", ok, child, log, timeout=90)
+    lines = json_lines_only(log)
+    assert {"consumer.started", "ops.serving"} <= {line["event"] for line in lines}
+    assert any(line.get("logger", "").startswith(("nats", "faststream")) for line in lines), "no library's line"
 
 
 def test_the_notifier_reports_its_workers_and_is_unready_without_its_smtp_relay(
