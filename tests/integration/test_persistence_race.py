@@ -18,7 +18,7 @@ from services.infra.postgres_env import PgTarget
 def test_two_tracking_recorders_created_at_once_on_a_fresh_schema_both_start(pg_schema: PgTarget) -> None:
     env = pg_schema.eventsourcing_env(pool_size=1, max_overflow=1)
     errors: list[BaseException] = []
-    factories: list[InfrastructureFactory] = []  # type: ignore[type-arg]
+    factories: list[InfrastructureFactory] = []
 
     def start() -> None:
         try:
