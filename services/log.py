@@ -66,6 +66,8 @@ def configure_logging(log_format: Literal["console", "json"] = "console", level:
         for existing in list(library.handlers):
             library.removeHandler(existing)
         library.propagate = True
+        library.disabled = False  # a dictConfig elsewhere (uvicorn's default) may have disabled it
+        library.setLevel(logging.NOTSET)  # the root's level decides, one level for all
     structlog.configure(
         processors=[*SHARED, structlog.processors.format_exc_info
                     if log_format == "json" else _keep, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
