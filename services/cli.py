@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
 import signal
 import sys
@@ -21,6 +20,7 @@ from uuid import UUID
 import structlog
 
 from domain.values import Context
+from services import bootstrap, ops
 from services.audit.cli import add_verify_arguments, verify_command
 from services.casework.application import Casework
 from services.log import configure_logging
@@ -45,13 +45,17 @@ def _describe(value: object) -> str:
     return str(text)
 
 
-def print_case_events(app: Casework, case_id: UUID) -> None:
-    """One line a fact: version, what happened, who did it in which role, and its own fields."""
+def print_case_events(app: Casework, case_id: UUID, title: str = "") -> None:
+    """A table of the case's facts: version, when, what happened, who did it in which role, its own fields."""
+    from services.console import print_table
+
+    rows = []
     for stored in app.events.get(case_id):
         ctx: Context = stored.__dict__["ctx"]  # every fact of ours carries its Context
         fields = ", ".join(f"{k}={_describe(v)}" for k, v in stored.__dict__.items() if k not in _SKIP)
-        print(f"  v{stored.originator_version:<3} {ctx.occurred_at:%Y-%m-%d} {type(stored).__name__:<38} "
-              f"by {ctx.actor.role.value}  {fields}")
+        rows.append((f"v{stored.originator_version}", f"{ctx.occurred_at:%Y-%m-%d}", type(stored).__name__,
+                     ctx.actor.role.value, fields))
+    print_table(title, ("version", "occurred", "fact", "by", "fields"), rows)
 
 
 def walkthrough(settings: StoreSettings) -> int:
@@ -64,8 +68,8 @@ def walkthrough(settings: StoreSettings) -> int:
                 jurisdiction = "is" if lifecycle is iceland_lifecycle else "no"
                 case_id = lifecycle(app, child=f"person:child-{jurisdiction}-{run}")
                 case = app.get_case(case_id)
-                print(f"\n{title}: case {case_id}, status {case.status.value}, version {case.version}")  # type: ignore[attr-defined]
-                print_case_events(app, case_id)
+                print_case_events(app, case_id, f"\n{title}: case {case_id}, status {case.status.value}, "  # type: ignore[attr-defined]
+                                                f"version {case.version}")
             log.info("walkthrough.done", store=env.get("POSTGRES_HOST"),
                      notifications=app.recorder.max_notification_id())
         finally:
@@ -90,7 +94,8 @@ def relay(settings: StoreSettings, *, status: bool) -> int:
                     now = publisher.status()
                     print(f"position {now.position}\nmax_notification_id {now.max_notification_id}\nlag {now.lag}")
                     return 0
-                asyncio.run(_run_until_signalled(publisher))
+                with ops.serving("relay", bootstrap.ops_settings(), ready=bootstrap.relay_checks(publisher)):
+                    asyncio.run(_run_until_signalled(publisher))
             except RelayError as error:
                 log.error("relay.failed", error=str(error))
                 return 1
@@ -119,13 +124,21 @@ def consume(settings: StoreSettings, projection_spec: str) -> int:
 
     with store_dsn(settings) as dsn:
         store = ReadModelStore(dsn, load_projection(projection_spec), base_schema=settings.pg_schema or "public")
-        asyncio.run(build_app(store, ConsumerSettings()).run())
+        consumer_settings = ConsumerSettings()
+        app = build_app(store, consumer_settings)
+        durable = consumer_settings.consumer_name or store.projection.name
+        probes = bootstrap.ConsumerProbes(app.broker, consumer_settings, durable, dsn)  # type: ignore[arg-type]
+        app.on_startup(probes.started)
+        live, ready = probes.checks()
+        with ops.serving(f"consume-{store.projection.name}", bootstrap.ops_settings(), ready=ready, live=live):
+            asyncio.run(app.run())
     return 0
 
 
 def rebuild_read_model(settings: StoreSettings, projection_spec: str) -> int:
     """Rebuild a read model into a new generation from the event store, with progress, then switch to it."""
-    from services.consumers.rebuild import RebuildFailed, RebuildRunning, rebuild, terminal_progress
+    from services.console import progress_bar
+    from services.consumers.rebuild import RebuildFailed, RebuildRunning, rebuild
     from services.consumers.registry import load_projection
     from services.consumers.store import ReadModelStore
 
@@ -133,7 +146,7 @@ def rebuild_read_model(settings: StoreSettings, projection_spec: str) -> int:
         app = Casework(env=env)
         store = ReadModelStore(dsn, load_projection(projection_spec), base_schema=settings.pg_schema or "public")
         try:
-            report = rebuild(store, app, progress=terminal_progress)
+            report = rebuild(store, app, progress=progress_bar(f"rebuilding {store.projection.name}"))
         except (RebuildFailed, RebuildRunning) as error:
             log.error("rebuild.failed", read_model=store.projection.name, error=str(error))
             print(f"\nprosperity rebuild: {error}", file=sys.stderr)
@@ -148,12 +161,16 @@ def rebuild_read_model(settings: StoreSettings, projection_spec: str) -> int:
 
 def notifier(settings: StoreSettings) -> int:
     """Deliver due notices and enqueue deadline warnings until SIGINT/SIGTERM (see services/notifier)."""
+    import threading
+
     from services.notifier import run
 
     with store_dsn(settings) as dsn:
-        os.environ.setdefault("PROSPERITY_NOTIFIER_PG_DSN", dsn)
-        os.environ.setdefault("PROSPERITY_NOTIFIER_BASE_SCHEMA", settings.pg_schema or "public")
-        run.main()
+        notifier_settings = bootstrap.notifier_settings(settings, dsn)
+        threads: list[threading.Thread] = []
+        live, ready = bootstrap.notifier_checks(notifier_settings, lambda: threads)
+        with ops.serving("notifier", bootstrap.ops_settings(), ready=ready, live=live):
+            run.main(notifier_settings, threads)
     return 0
 
 
@@ -188,21 +205,37 @@ def mint_dev_token(*, role: str, person: str, org: str | None, muni: str | None,
     return 0
 
 
+def _store() -> StoreSettings:
+    return bootstrap.store_settings()
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand names its handler with ``set_defaults(func=...)``, a function of the parsed arguments
+    (decided for issue 15: a branch adds a subcommand in its own module, ``add_parsers(sub)``, and one line here)."""
+    import shtab
+
     parser = argparse.ArgumentParser(prog="prosperity", description=__doc__.splitlines()[0] if __doc__ else None)
+    shtab.add_argument_to(parser, ["--print-completion"], help="print a shell completion script (bash, zsh, tcsh)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("walkthrough", help="open a case under each law and walk it through its lifecycle")
+    sub.add_parser("walkthrough", help="open a case under each law and walk it through its lifecycle").set_defaults(
+        func=lambda args: walkthrough(_store()))
     consumer = sub.add_parser("consume", help="run one replica of a read model's JetStream consumer")
     consumer.add_argument("projection", help="dashboard | audit | notifications | module:Class")
+    consumer.set_defaults(func=lambda args: consume(_store(), args.projection))
     relay_parser = sub.add_parser("relay", help="publish stored events to NATS JetStream until SIGTERM/SIGINT")
     relay_parser.add_argument("--status", action="store_true", help="print position, max notification id and lag")
+    relay_parser.set_defaults(func=lambda args: relay(_store(), status=args.status))
     rebuild_parser = sub.add_parser("rebuild", help="rebuild a read model from the event store, then switch to it")
     rebuild_parser.add_argument("projection", help="dashboard | audit | notifications | module:Class")
-    sub.add_parser("notifier", help="deliver notifications and deadline warnings until SIGTERM/SIGINT")
+    rebuild_parser.set_defaults(func=lambda args: rebuild_read_model(_store(), args.projection))
+    sub.add_parser("notifier", help="deliver notifications and deadline warnings until SIGTERM/SIGINT").set_defaults(
+        func=lambda args: notifier(_store()))
     api_parser = sub.add_parser("api", help="serve the HTTP API (uvicorn) on the configured store")
     api_parser.add_argument("--host", help="interface to listen on (default PROSPERITY_API_HOST or 127.0.0.1)")
     api_parser.add_argument("--port", type=int, help="port (default PROSPERITY_API_PORT or 8000)")
     api_parser.add_argument("--workers", type=int, help="worker processes (default PROSPERITY_API_WORKERS or 1)")
+    api_parser.set_defaults(func=lambda args: serve_api(_store(), host=args.host, port=args.port,
+                                                        workers=args.workers))
     from services.api.identity import role_help
 
     token_parser = sub.add_parser("token", help="mint a local development bearer token for the HTTP API",
@@ -216,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     token_parser.add_argument("--muni", help="the municipality a lead or municipal staff member acts for, muni:…")
     token_parser.add_argument("--jurisdiction", choices=["IS", "NO"],
                               help="the country a supervisor or national agency acts in")
+    token_parser.set_defaults(func=lambda args: mint_dev_token(role=args.role, person=args.person, org=args.org,
+                                                               muni=args.muni, jurisdiction=args.jurisdiction))
     from services import dashboard_summary, demo, up
     from services.bus import cli as bus_cli
     from services.clock import cli as clock_cli
@@ -224,15 +259,27 @@ def build_parser() -> argparse.ArgumentParser:
     bus_cli.add_parsers(sub)
     clock_cli.add_parsers(sub)
     vault_cli.add_parsers(sub)
-    up.add_arguments(sub.add_parser("up", help="run the whole system: servers, API, relay, consumers, notifier"))
-    demo.add_arguments(sub.add_parser("demo", help="generate a synthetic population through the HTTP API"))
-    dashboard_summary.add_arguments(sub.add_parser("dashboard", help="print the main dashboard figures"))
+    for name in ("nats-config", "nats-provision"):
+        sub.choices[name].set_defaults(func=bus_cli.run)
+    up_parser = sub.add_parser("up", help="run the whole system: servers, API, relay, consumers, notifier")
+    up.add_arguments(up_parser)
+    up_parser.set_defaults(func=up.run)
+    demo_parser = sub.add_parser("demo", help="generate a synthetic population through the HTTP API")
+    demo.add_arguments(demo_parser)
+    demo_parser.set_defaults(func=demo.run)
+    dashboard_parser = sub.add_parser("dashboard", help="print the main dashboard figures")
+    dashboard_summary.add_arguments(dashboard_parser)
+    dashboard_parser.set_defaults(func=dashboard_summary.run)
     from services.consumers import deadletters
 
-    deadletters.add_arguments(sub.add_parser("deadletters", help="quarantined facts: list, retry, resolve"))
+    deadletters_parser = sub.add_parser("deadletters", help="quarantined facts: list, retry, resolve")
+    deadletters.add_arguments(deadletters_parser)
+    deadletters_parser.set_defaults(func=lambda args: deadletters.run(args, _store()))
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    add_verify_arguments(audit_sub.add_parser("verify", help="replay the event store and check the audit trail"))
+    verify_parser = audit_sub.add_parser("verify", help="replay the event store and check the audit trail")
+    add_verify_arguments(verify_parser)
+    verify_parser.set_defaults(func=lambda args: verify_command(_store(), up_to=args.up_to))
     from services import reports_cli
 
     reports_cli.add_parsers(sub)
@@ -243,44 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = StoreSettings()
+    settings = _store()
     configure_logging(settings.log_format)
     tracing.enable(settings.tracing, f"prosperity-{args.command}", settings.otlp_endpoint)
-    if getattr(args, "func", None) is not None:  # subcommands that name their own function (set_defaults)
-        return int(args.func(args))
-    if args.command == "walkthrough":
-        return walkthrough(settings)
-    if args.command == "consume":
-        return consume(settings, args.projection)
-    if args.command == "relay":
-        return relay(settings, status=args.status)
-    if args.command == "rebuild":
-        return rebuild_read_model(settings, args.projection)
-    if args.command == "notifier":
-        return notifier(settings)
-    if args.command == "api":
-        return serve_api(settings, host=args.host, port=args.port, workers=args.workers)
-    if args.command == "token":
-        return mint_dev_token(role=args.role, person=args.person, org=args.org, muni=args.muni,
-                              jurisdiction=args.jurisdiction)
-    if args.command in ("up", "demo", "dashboard"):
-        from services import dashboard_summary, demo, up
-
-        return {"up": up.run, "demo": demo.run, "dashboard": dashboard_summary.run}[args.command](args)
-    if args.command in ("nats-config", "nats-provision"):
-        from services.bus import cli as bus_cli
-
-        return bus_cli.run(args)
-    if args.command == "deadletters":
-        from services.consumers import deadletters
-
-        return deadletters.run(args, settings)
-    if args.command == "audit" and args.audit_command == "verify":
-        return verify_command(settings, up_to=args.up_to)
-    if callable(getattr(args, "func", None)):  # subcommands added by add_parsers(sub) (set_defaults(func=...))
-        return int(args.func(args))
-    parser.error(f"unknown command {args.command}")
-    return 2
+    code: int = args.func(args)
+    return code
 
 
 if __name__ == "__main__":

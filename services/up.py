@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 import structlog
 
+from services import bootstrap
 from services.bus.supervise import UpBus
 from services.infra.embedded import LOCALHOST, EmbeddedPostgres, free_port, port_answers
 from services.settings import StoreSettings
@@ -46,7 +47,7 @@ DEFAULT_API_PORT = 8000
 DEFAULT_SMTP_PORT = 8025
 STATE_FILE = "up.json"
 ALIVE_FOR_SECONDS = 3.0
-"""A service without a health endpoint counts as started once it has stayed alive this long."""
+"""A service counts as started once its ``/ready`` answers and it has stayed alive this long."""
 MAX_BACKOFF_SECONDS = 30.0
 
 SERVICES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -136,6 +137,8 @@ class Service:
     """When a dead service is due to be restarted (monotonic seconds), or None."""
     backoff: float = 1.0
     history: list[int] = field(default_factory=list)
+    ops_url: str | None = None
+    """Where its ``/health``, ``/ready`` and ``/metrics`` answer (services/ops.py); the API's are on its own port."""
 
     def start(self, env: dict[str, str]) -> None:
         with self.log_path.open("ab") as out:
@@ -222,6 +225,18 @@ def _api_ready(api_url: str) -> bool:
         return False
 
 
+def _ops_port(name: str) -> int:
+    """The process's port of the ops-port contract when it is free, else any free one (a second ``up``)."""
+    from services.ops import DEFAULT_PORTS
+
+    port = DEFAULT_PORTS[name]
+    return free_port() if port_answers(LOCALHOST, port) else port
+
+
+def _not_ready(services: list[Service]) -> list[str]:
+    return [s.name for s in services if s.ops_url is not None and not _api_ready(s.ops_url)]
+
+
 def _wait_healthy(services: list[Service], endpoints: Endpoints, nats_port: tuple[str, int], stop: threading.Event,
                   timeout: float) -> list[str]:
     """Wait until the API is ready, NATS answers and every process has stayed alive; return the failures."""
@@ -232,10 +247,11 @@ def _wait_healthy(services: list[Service], endpoints: Endpoints, nats_port: tupl
             return [f"{name} exited during start-up (see its log)" for name in dead]
         now = time.monotonic()
         settled = all(now - s.started_at >= ALIVE_FOR_SECONDS for s in services)
-        if settled and _api_ready(endpoints.api_url) and port_answers(*nats_port):
+        if settled and _api_ready(endpoints.api_url) and port_answers(*nats_port) and not _not_ready(services):
             return []
         if now > deadline:
             failures = [] if _api_ready(endpoints.api_url) else [f"the API did not answer {endpoints.api_url}/ready"]
+            failures += [f"{name} is not ready (its /ready answers 503 or nothing)" for name in _not_ready(services)]
             return failures + ([] if port_answers(*nats_port) else [f"NATS does not answer {endpoints.nats_url}"])
         time.sleep(0.2)
     raise Stopped
@@ -257,7 +273,8 @@ def _print_ready(endpoints: Endpoints, services: list[Service], data_dir: Path) 
     print(f"  state        {state_path(data_dir)}")
     for service in services:
         pid = service.process.pid if service.process else "-"
-        print(f"  service      {service.name:<22} pid {pid}   log {service.log_path.name}")
+        ops = f"   ops {service.ops_url}" if service.ops_url else ""
+        print(f"  service      {service.name:<22} pid {pid}   log {service.log_path.name}{ops}")
     print("\nDEVELOPMENT MODE: tokens are signed with the development key and minted locally; a production API "
           "(PROSPERITY_ENV=production) refuses that key and mints nothing.")
     print("development tokens (valid for a day; `prosperity token` mints more):")
@@ -280,6 +297,7 @@ def _write_state(data_dir: Path, endpoints: Endpoints, services: list[Service], 
         "mail_dir": str(endpoints.mail_dir),
         "logs_dir": str(endpoints.logs_dir),
         "services": {s.name: s.process.pid for s in services if s.process is not None},
+        "ops": {s.name: s.ops_url for s in services if s.ops_url},
     }
     path = state_path(data_dir)
     path.write_text(json.dumps(state, indent=2))
@@ -337,7 +355,7 @@ def run(args: argparse.Namespace) -> int:
     store = StoreSettings()
     data_dir: Path = (args.data_dir or store.data_dir).expanduser().resolve()
     args.pg_dsn = args.pg_dsn or store.pg_dsn
-    args.nats_url = args.nats_url or os.environ.get("PROSPERITY_NATS_URL")
+    args.nats_url = args.nats_url or bootstrap.configured_nats_url()
     logs_dir, mail_dir = data_dir / "logs", data_dir / "mail"
     for directory in (data_dir, logs_dir, mail_dir):
         directory.mkdir(parents=True, exist_ok=True)
@@ -373,6 +391,11 @@ def run(args: argparse.Namespace) -> int:
                                   mail_dir=mail_dir, logs_dir=logs_dir)
             env = _service_env(endpoints, api_port, data_dir)
             envs = {service.name: env | bus.env_for(service.name) for service in services}  # each its own identity
+            for service in services:
+                if service.name != "api":
+                    port = _ops_port(service.name)
+                    service.ops_url = f"http://{LOCALHOST}:{port}"
+                    envs[service.name]["PROSPERITY_OPS_PORT"] = str(port)
             try:
                 for service in services:
                     service.start(envs[service.name])
@@ -416,7 +439,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"port of the embedded nats-server (default {DEFAULT_NATS_PORT})")
     parser.add_argument("--registry", type=Path, help="agency registry for the embedded nats-server's accounts "
                                                       "(default deploy/nats/agencies.toml)")
-    parser.add_argument("--api-port", type=int, default=int(os.environ.get("PROSPERITY_API_PORT", DEFAULT_API_PORT)),
+    parser.add_argument("--api-port", type=int, default=bootstrap.api_port(),
                         help=f"port of the HTTP API (default PROSPERITY_API_PORT or {DEFAULT_API_PORT})")
     parser.add_argument("--smtp-port", type=int, default=DEFAULT_SMTP_PORT,
                         help=f"port of the mail catcher (default {DEFAULT_SMTP_PORT}; 0 = any free port)")

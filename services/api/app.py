@@ -31,6 +31,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from psycopg_pool import ConnectionPool
 
 from contracts import refs
@@ -92,7 +93,7 @@ def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSetti
     read_log = PostgresReadLog(pool, app.env.get("POSTGRES_SCHEMA"))
     svc = Services(app=app, settings=settings, verifier=TokenVerifier(settings),
                    keys=IdempotencyStore(pool, app.env.get("POSTGRES_SCHEMA")), read_log=read_log,
-                   reads=CaseReads(app, read_log), read_models=ReadModels(app.env))
+                   reads=CaseReads(app, read_log), read_models=ReadModels(app.env, pool))
     vault_access = svc.vault = VaultAccess(_vault(pool, app, vault_keys), app, read_log)
     exports = svc.exports = PostgresExportLog(pool, app.env.get("POSTGRES_SCHEMA"))
     svc.subject_access = SubjectAccess(app, read_log, exports, vault_access.vault)
@@ -177,6 +178,11 @@ def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSetti
             log.warning("api.not_ready", error="bus")
             return problem(503, "not-ready", "Not ready", bus_down)
         return JSONResponse({"status": "ready"})
+
+    @api.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """prometheus-client's default registry (the ops-port contract's third path, services/ops.py)."""
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     api.include_router(commands.router())
     for area in (cases, caseload, directory, dashboards, audit, public, audit_queries, reports, vault, rights):

@@ -19,6 +19,7 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg.conninfo import make_conninfo
+from psycopg_pool import ConnectionPool
 
 from contracts.bounds import occurred_at_header
 from domain import access
@@ -112,16 +113,17 @@ class ReadModels:
     """The dashboard, audit and notifications (the family's notices) read models, beside the event store (same
     database, base schema)."""
 
-    def __init__(self, env: dict[str, str] | Any) -> None:
+    def __init__(self, env: dict[str, str] | Any, pool: ConnectionPool[Any] | None = None) -> None:
         self.dsn = make_conninfo(**{k: v for k, v in connection_kwargs(env).items() if v})
         self.base_schema = env.get("POSTGRES_SCHEMA") or "public"
+        self.pool = pool
+        """The API's one pool (beside the event store's), shared by the three stores; None: a pool each."""
         self.stores: dict[str, ReadModelStore] = {}
 
     def open(self) -> None:
-        self.stores = {"dashboard": ReadModelStore(self.dsn, DashboardProjection(), base_schema=self.base_schema),
-                       "audit": ReadModelStore(self.dsn, AuditProjection(), base_schema=self.base_schema),
-                       "notifications": ReadModelStore(self.dsn, NotificationsProjection(),
-                                                       base_schema=self.base_schema)}
+        self.stores = {name: ReadModelStore(self.dsn, projection, base_schema=self.base_schema, pool=self.pool)
+                       for name, projection in (("dashboard", DashboardProjection()), ("audit", AuditProjection()),
+                                                ("notifications", NotificationsProjection()))}
 
     def close(self) -> None:
         for store in self.stores.values():

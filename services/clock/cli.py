@@ -11,18 +11,22 @@ import argparse
 import signal
 import socket
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
 import psycopg
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services import ops
 from services.casework.application import Casework
-from services.clock import ops
 from services.clock.index import DueIndex
 from services.clock.service import ClockService
 from services.infra.postgres_env import ensure_schema, eventsourcing_env
+from services.observability import metrics
 from services.settings import StoreSettings, store_dsn
 
 
@@ -34,13 +38,6 @@ class ClockSettings(BaseSettings):
     name: str = socket.gethostname()
 
 
-class OpsPort(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PROSPERITY_", extra="ignore")
-
-    ops_host: str = "127.0.0.1"
-    ops_port: int = ops.DEFAULT_PORT
-
-
 def add_parsers(sub: Any) -> None:
     parser = sub.add_parser("clock", help="record majority and deadline facts as their days come (the law's clock)")
     parser.add_argument("--once", action="store_true",
@@ -48,37 +45,38 @@ def add_parsers(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def metrics_text(service: ClockService) -> str:
-    s = service.stats
-    lines = [
-        "# TYPE prosperity_clock_passes_total counter", f"prosperity_clock_passes_total {s.passes}",
-        "# TYPE prosperity_clock_facts_recorded_total counter",
-        f"prosperity_clock_facts_recorded_total {s.facts_recorded}",
-        "# TYPE prosperity_clock_already_recorded_total counter",
-        f"prosperity_clock_already_recorded_total {s.already_recorded}",
-        "# TYPE prosperity_clock_failures_total counter", f"prosperity_clock_failures_total {s.failures}",
-        "# TYPE prosperity_clock_facts_by_rule_total counter",
-        *(f'prosperity_clock_facts_by_rule_total{{rule="{rule}"}} {n}' for rule, n in sorted(s.by_rule.items())),
-    ]
-    return "\n".join(lines) + "\n"
+class ClockCollector(Collector):
+    """The clock's own figures, read from its stats at scrape time (services.observability.metrics' pattern);
+    the deadline facts by rule and kind are ``prosperity_deadline_facts_total``, counted where they are recorded."""
+
+    def __init__(self, service: ClockService) -> None:
+        self.service = service
+
+    def collect(self) -> Iterable[Any]:
+        s = self.service.stats
+        yield CounterMetricFamily("prosperity_clock_passes", "Passes over the due-index.", value=s.passes)
+        yield CounterMetricFamily("prosperity_clock_already_recorded", "Cases another replica had brought up to "
+                                  "date first (each fact is recorded once).", value=s.already_recorded)
+        yield CounterMetricFamily("prosperity_clock_failures", "Cases the clock could not work on (postponed).",
+                                  value=s.failures)
 
 
 def _probes(service: ClockService, dsn: str, interval: float) -> tuple[dict[str, ops.Probe], dict[str, ops.Probe]]:
-    def loop() -> tuple[bool, dict[str, Any]]:
+    def loop() -> ops.Check:
         last = service.stats.last_pass_at
         fresh = last is None or datetime.now(UTC) - last < timedelta(seconds=3 * interval + 30)
-        return fresh, {"passes": service.stats.passes}
+        return ops.Check(fresh, {"passes": service.stats.passes})
 
-    def postgres() -> tuple[bool, dict[str, Any]]:
+    def postgres() -> ops.Check:
         with psycopg.connect(dsn, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
-        return True, {}
+        return ops.Check(True, {})
 
     return {"loop": loop}, {"postgres": postgres}
 
 
 def run(args: argparse.Namespace) -> int:
-    store, settings, port = StoreSettings(), ClockSettings(), OpsPort()
+    store, settings, port = StoreSettings(), ClockSettings(), ops.OpsSettings()
     with store_dsn(store) as dsn:
         schema = store.pg_schema or "public"
         ensure_schema(dsn, schema)
@@ -99,8 +97,8 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGINT, on_signal)
             signal.signal(signal.SIGTERM, on_signal)
             live, ready = _probes(service, dsn, settings.interval_seconds)
-            with ops.serving(port.ops_host, port.ops_port, live=live, ready=ready,
-                             metrics=lambda: metrics_text(service)):
+            metrics.register(ClockCollector(service))
+            with ops.serving("clock", port, live=live, ready=ready):
                 service.run(stop, settings.interval_seconds)
         finally:
             app.close()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -62,16 +61,6 @@ class RebuildFailed(Exception):
 
 class RebuildRunning(Exception):
     """Another rebuild of the same read model holds its lock."""
-
-
-def terminal_progress(done: int, total: int) -> None:
-    """A one-line progress bar on stderr, redrawn in place."""
-    width = 40
-    filled = width * done // total if total else width
-    sys.stderr.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} events")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
 
 
 def replay_into(store: ReadModelStore, app: Casework, schema: str, *, after: int = 0,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Annotated
@@ -128,6 +129,7 @@ def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
     name = settings.consumer_name or store.projection.name
     # faststream's own Prometheus middleware: received, processed, in-process and duration per handler.
     broker = NatsBroker(**settings.broker_options(name), max_reconnect_attempts=-1,
+                        logger=logging.getLogger("faststream"),  # rendered by services.log
                         middlewares=[NatsPrometheusMiddleware(registry=REGISTRY, app_name=name)])
     stream = JStream(settings.stream_name, declare=False)  # declared only by services.bus.provision (tech-notes §5.2a)
 

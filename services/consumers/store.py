@@ -103,18 +103,22 @@ class ReadModelStore:
     """One projection's tables in PostgreSQL, and the only code that writes to them."""
 
     def __init__(self, dsn: str, projection: Projection, *, base_schema: str = "public",
-                 pool_size: int = 4, generation_cache_seconds: float = 1.0) -> None:
+                 pool_size: int = 4, generation_cache_seconds: float = 1.0,
+                 pool: ConnectionPool[Any] | None = None) -> None:
         self.projection = projection
         self.base_schema = base_schema
         self.dsn = dsn
-        self.pool = ConnectionPool(dsn, min_size=1, max_size=pool_size, open=True,
-                                   kwargs={"autocommit": False})
+        self._owns_pool = pool is None
+        """A process's one pool may be shared (the API's read models use the API's): then it is not ours to close."""
+        self.pool = pool if pool is not None else ConnectionPool(dsn, min_size=1, max_size=pool_size, open=True,
+                                                                 kwargs={"autocommit": False})
         self._cache_seconds = generation_cache_seconds
         self._cached: tuple[float, list[Generation]] | None = None
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        self.pool.close()
+        if self._owns_pool:
+            self.pool.close()
 
     # ---- generations --------------------------------------------------------------------------------
     def schema_for(self, generation: int) -> str:

@@ -41,7 +41,22 @@ class ApplicationRecorder(_SerialisedDDL, PostgresApplicationRecorder):
 
 
 class TrackingRecorder(_SerialisedDDL, PostgresTrackingRecorder):
-    """Positions of followers such as the relay."""
+    """Positions of followers such as the relay.
+
+    The library reads whether its tracking table exists *before* the DDL transaction; a second process that read
+    "no table" while the first was creating it would, once the lock lets it in, insert the table's migration row
+    again and fail ("Failed to record tracking for __migration__ 1"; two relays started together). So the state is
+    read again under the lock, in the DDL's own transaction."""
+
+    def _create_table(self, curs: Cursor[DictRow]) -> None:
+        curs.execute(DDL_LOCK, prepare=False)
+        row = curs.execute("SELECT to_regclass(format('%%I.%%I', %s::text, %s::text)) IS NOT NULL AS found",
+                           (self.datastore.schema or "public", self.tracking_table_name), prepare=False).fetchone()
+        if row is not None and row["found"]:
+            self.tracking_table_exists = True
+            self.tracking_migration_current = self.tracking_migration_previous = self._max_tracking_id(
+                self.table_migration_identifier, curs)
+        super()._create_table(curs)
 
 
 class ProcessRecorder(_SerialisedDDL, PostgresProcessRecorder):

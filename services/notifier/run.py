@@ -60,8 +60,9 @@ def channels_for(settings: NotifierSettings) -> dict[str, Channel]:
     return channels
 
 
-def run(settings: NotifierSettings, stop: threading.Event) -> None:
-    """Run ``settings.workers`` delivery workers and one scheduler until ``stop`` is set."""
+def run(settings: NotifierSettings, stop: threading.Event, started: list[threading.Thread] | None = None) -> None:
+    """Run ``settings.workers`` delivery workers and one scheduler until ``stop`` is set; the threads are added
+    to ``started`` (the ops endpoint's liveness check watches them)."""
     if settings.in_doubt_policy not in {"resend", "hold"}:
         raise ValueError("in_doubt_policy must be 'resend' or 'hold'")
     worker_settings = WorkerSettings(lease=timedelta(seconds=settings.lease_seconds),
@@ -85,13 +86,15 @@ def run(settings: NotifierSettings, stop: threading.Event) -> None:
         threads.append(threading.Thread(target=scheduler.run, args=(stop,), name="deadline-scheduler"))
         for thread in threads:
             thread.start()
+        if started is not None:
+            started.extend(threads)
         for thread in threads:
             thread.join()
     finally:
         pool.close()
 
 
-def main() -> None:
+def main(settings: NotifierSettings | None = None, started: list[threading.Thread] | None = None) -> None:
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -99,4 +102,4 @@ def main() -> None:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    run(NotifierSettings(), stop)  # pg_dsn comes from the environment
+    run(settings or NotifierSettings(), stop, started)  # without settings, pg_dsn comes from the environment

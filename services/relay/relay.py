@@ -142,6 +142,7 @@ class Relay:
         self._last_lag_log = 0.0
         self._closing = False
         self._leadership_checked = 0.0
+        self._nc: NATS | None = None
 
     # ---- observation ----------------------------------------------------------------------------------
     def position(self) -> int:
@@ -163,6 +164,11 @@ class Relay:
         gap and the relay's position the lag slightly overstates; it is 0 exactly when all is published."""
         return self.status().lag
 
+    @property
+    def nats_connected(self) -> bool:
+        """The relay's NATS connection is up (read by its ops endpoint, services.ops)."""
+        return self._nc is not None and bool(self._nc.is_connected)
+
     def close(self) -> None:
         self._factory.close()
 
@@ -170,7 +176,7 @@ class Relay:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Connect to NATS, then lead (or stand by) until ``stop`` is set."""
         stop = stop or asyncio.Event()
-        nc = await self._connect_nats()
+        nc = self._nc = await self._connect_nats()
         try:
             # Room for the two batches the relay can have on the wire (and the retry of both) without stalling.
             in_flight = (self.settings.relay_pages_in_flight + 1) * self.settings.relay_batch_size

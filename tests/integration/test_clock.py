@@ -19,9 +19,9 @@ from domain.legal_settings import LegalSettings
 from projections.dashboard.deadlines import deadline_counts
 from projections.dashboard.projection import DashboardProjection
 from projections.notifications import NotificationsProjection
+from services import ops
 from services.casework.application import Casework
-from services.clock import ops
-from services.clock.cli import _probes, metrics_text
+from services.clock.cli import ClockCollector, _probes
 from services.clock.index import DueIndex
 from services.clock.service import ClockService
 from services.consumers.replay import published_events
@@ -29,6 +29,7 @@ from services.consumers.store import ReadModelStore
 from services.infra.nats_env import JsTarget
 from services.infra.postgres_env import PgTarget
 from services.notifier import DeliveryWorker, MappingDirectory, Recipient, SmtpChannel, WorkerSettings
+from services.observability import metrics
 from services.relay.relay import Relay
 from tests.integration.clock_support import (
     BARNEKOORDINATOR,
@@ -224,11 +225,12 @@ def test_the_ops_port_answers_health_ready_and_metrics(pg_schema: PgTarget) -> N
         service.index.create()
         service.tick()
         live, ready = _probes(service, pg_schema.dsn, 60.0)
-        with ops.serving("127.0.0.1", 0, live=live, ready=ready, metrics=lambda: metrics_text(service)) as server:
-            base = f"http://127.0.0.1:{server.server_address[1]}"
+        metrics.register(ClockCollector(service))
+        with ops.serving("clock", ops.OpsSettings(ops_port=0), live=live, ready=ready) as server:
+            base = server.url
             for path in ("/health", "/ready"):
                 with urllib.request.urlopen(base + path, timeout=5) as answer:
-                    assert answer.status == 200 and json.loads(answer.read())["ok"] is True
+                    assert answer.status == 200 and json.loads(answer.read())["status"] == "ok"
             with urllib.request.urlopen(base + "/metrics", timeout=5) as answer:
                 assert "prosperity_clock_passes_total 1" in answer.read().decode()
     finally:

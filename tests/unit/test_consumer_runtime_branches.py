@@ -36,6 +36,7 @@ PREFIX = "unit"
 def logs_to_the_current_stderr() -> Iterator[None]:
     """Logs on this test's stderr, whatever an earlier test configured (a CLI test binds structlog to its own,
     since closed, capture)."""
+    structlog.reset_defaults()
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(), cache_logger_on_first_use=False)
     yield
     structlog.reset_defaults()
