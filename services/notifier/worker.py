@@ -277,8 +277,8 @@ class DeliveryWorker:
             if not self._enter_serving(conn):
                 return []
             rows = conn.execute(
-                "SELECT status, count(*), coalesce(extract(epoch FROM now() - min(created_at))"
-                " FILTER (WHERE status IN ('pending', 'failed')), 0)::float8 FROM outbox GROUP BY status").fetchall()
+                "SELECT status, count(*), coalesce(extract(epoch FROM now() - min(created_at)"
+                " FILTER (WHERE status IN ('pending', 'failed'))), 0)::float8 FROM outbox GROUP BY status").fetchall()
         return [(str(status), int(count), float(age)) for status, count, age in rows]
 
     def run_once(self, stop: threading.Event | None = None) -> RunReport:

@@ -146,6 +146,41 @@ def kill_nats_and_watch_ready(state: dict[str, Any], output: Output) -> list[int
     return statuses
 
 
+MOVING = {
+    "api": ("prosperity_http_requests_total", {}),
+    "relay": ("prosperity_relay_published_total", {}),
+    "consume-dashboard": ("prosperity_consumer_facts_total", {"outcome": "applied"}),
+    "consume-audit": ("prosperity_consumer_facts_total", {"outcome": "applied"}),
+    "consume-notifications": ("prosperity_consumer_facts_total", {"outcome": "applied"}),
+    "notifier": ("prosperity_notifier_outbox", {"status": "sent"}),
+    "clock": ("prosperity_clock_passes_total", {}),
+}
+"""Per service, a metric that must grow while the demo runs (summed over its label sets matching the labels)."""
+
+
+def total(exposition: str, name: str, labels: dict[str, str]) -> float:
+    found = 0.0
+    for line in exposition.splitlines():
+        if (line.startswith(name + "{") or line.startswith(name + " ")) and all(
+                f'{k}="{v}"' in line for k, v in labels.items()):
+            found += float(line.rsplit(" ", 1)[1])
+    return found
+
+
+def scrape_every_service(state: dict[str, Any]) -> dict[str, float]:
+    urls = {"api": state["api_url"], **state["ops"]}
+    figures = {}
+    for service, (name, labels) in MOVING.items():
+        exposition = httpx.get(f"{urls[service]}/metrics", timeout=5).text
+        figures[service] = total(exposition, name, labels)
+    return figures
+
+
+def moved(before: dict[str, float], now: dict[str, float]) -> dict[str, float] | None:
+    grown = {service: now[service] for service in MOVING if now[service] > before[service]}
+    return grown if len(grown) == len(MOVING) else None
+
+
 def test_up_runs_the_system_the_demo_fills_it_and_ctrl_c_stops_it(isolated: dict[str, str], tmp_path: Path) -> None:
     data_dir = tmp_path / "var"
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("PROSPERITY_NATS")}
@@ -172,6 +207,7 @@ def test_up_runs_the_system_the_demo_fills_it_and_ctrl_c_stops_it(isolated: dict
         state = json.loads((data_dir / "up.json").read_text())
         assert _alive(state["nats_pid"])
 
+        before = scrape_every_service(state)
         demo = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--cases", "20", "--seed", "1",
                                "--data-dir", str(data_dir)], cwd=ROOT, env=env, text=True, capture_output=True,
                               timeout=120)
@@ -215,6 +251,9 @@ def test_up_runs_the_system_the_demo_fills_it_and_ctrl_c_stops_it(isolated: dict
         assert "muni:" in summary.stdout
 
         mails = eventually(lambda: sorted((data_dir / "mail").glob("*.eml")), 60, "a notification in the mail dir")
+        # Every service's /metrics moved under the demo's load (the names the dashboard and the alerts use).
+        after = eventually(lambda: moved(before, scrape_every_service(state)), 30, "every service's metrics moving")
+        assert set(after) == set(MOVING), after
         assert b"demo.prosperity.invalid" in mails[0].read_bytes()  # resolved from the vault at send time
 
         # The demo's families are in the vault (a parent reads their own), and nowhere else: the event store,

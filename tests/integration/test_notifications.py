@@ -148,10 +148,14 @@ def test_every_mandatory_notice_is_sent_once_to_the_right_people_with_what_the_l
     with smtp_server() as (inbox, port):
         worker = rig.worker(port)
         try:
+            waiting = {status: count for status, count, _ in worker.outbox_figures()}
             drain(worker)
             assert drain(worker).claimed == 0  # nothing left, nothing sent twice
+            figures = {status: (count, age) for status, count, age in worker.outbox_figures()}  # what /metrics says
         finally:
             worker.close()
+        assert sum(count for count, _ in figures.values()) == sum(waiting.values()) and "pending" not in figures
+        assert waiting["pending"] > 0 and figures["sent"][0] > 0
         received = inbox.snapshot()
 
     assert all(count == 1 for count in inbox.count_by_message_id().values())
