@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from contracts import commands as c
@@ -25,6 +25,8 @@ from domain.access import personal_data as rights
 from domain.personal_data import ExportFormat
 from domain.values import Actor
 from services.api.deps import (
+    OCCURRED_AT_DOC,
+    OCCURRED_AT_HEADER,
     Services,
     caller,
     correlation,
@@ -83,11 +85,12 @@ class ExportLogEntry(BaseModel):
                          f"recipient.\n\n{_SAR_DESCRIPTION}", openapi_extra={"x-prosperity-access": _SAR_ACCESS})
 def subject_access_export(request: Request, case_id: UUID = CASE_PATH,
                           body: SubjectAccessBody = Body(),  # noqa: B008
+                          occurred: str | None = Header(None, alias=OCCURRED_AT_HEADER, description=OCCURRED_AT_DOC),
                           actor: Actor = Depends(caller), svc: Services = Depends(services)) -> Response:  # noqa: B008
     assert svc.subject_access is not None  # built by create_app
     command = c.SubjectAccessRequest(case_id=case_id, request_id=body.request_id, subject_ref=body.subject_ref,
                                      recipient_ref=body.recipient_ref)
-    meta = CommandMeta(actor, occurred_at=occurred_at(request.headers.get("Occurred-At")),
+    meta = CommandMeta(actor, occurred_at=occurred_at(occurred),
                        correlation_id=correlation(request) or "")
     made = svc.subject_access.export(command, meta, body.export_format)
     return Response(made.content, media_type=made.media_type, headers={
