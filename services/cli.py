@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import secrets
 import signal
 import sys
@@ -291,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     settings = _store()
-    configure_logging(settings.log_format)
+    configure_logging(settings.log_format, logging.getLevelNamesMapping()[settings.log_level.upper()])
     tracing.enable(settings.tracing, f"prosperity-{args.command}", settings.otlp_endpoint)
     code: int = args.func(args)
     return code

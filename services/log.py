@@ -52,7 +52,7 @@ def configure_logging(log_format: Literal["console", "json"] = "console", level:
     """Route structlog's and the standard library's records through one formatter on ``stream`` (stderr)."""
     out = stream or sys.stderr
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*SHARED, structlog.stdlib.ExtraAdder()],
+        foreign_pre_chain=[*SHARED, structlog.stdlib.ExtraAdder(), _drop_colour],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info if log_format == "json" else _keep,
                     renderer(log_format, out)],
@@ -71,6 +71,9 @@ def configure_logging(log_format: Literal["console", "json"] = "console", level:
         library.propagate = True
         library.disabled = False  # a dictConfig elsewhere (uvicorn's default) may have disabled it
         library.setLevel(logging.NOTSET)  # the root's level decides, one level for all
+    # but psycopg_pool tells every connection borrowed and returned at INFO: three lines per transaction,
+    # which drown everything else (and fill a pipe nobody reads); they stay at DEBUG's bidding.
+    logging.getLogger("psycopg.pool").setLevel(logging.WARNING if level > logging.DEBUG else logging.DEBUG)
     structlog.configure(
         processors=[*SHARED, structlog.processors.format_exc_info
                     if log_format == "json" else _keep, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -78,6 +81,12 @@ def configure_logging(log_format: Literal["console", "json"] = "console", level:
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
+
+
+def _drop_colour(logger: object, method: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
+    """uvicorn adds ``color_message`` (its message with ANSI codes) to its records: never into a log line."""
+    event.pop("color_message", None)
+    return event
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

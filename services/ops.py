@@ -63,7 +63,8 @@ class OpsSettings(BaseSettings):
     holds it; 0: any free port."""
 
     def port_for(self, process: str) -> int:
-        return self.ops_port if self.ops_port is not None else DEFAULT_PORTS[process]
+        # a process without a default (a read model added by a deployment's own projection): any free port
+        return self.ops_port if self.ops_port is not None else DEFAULT_PORTS.get(process, 0)
 
 
 @dataclass(frozen=True)

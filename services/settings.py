@@ -25,6 +25,8 @@ class StoreSettings(BaseSettings):
     data_dir: Path = Path("var")
     """Where embedded servers keep their data (kept across runs)."""
     log_format: Literal["console", "json"] = "console"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """``debug`` adds a line per fact a consumer applies (with its trace and correlation ids)."""
     """Readable in a terminal by default; ``json`` in production."""
     pg_pool_size: int = 5
     tracing: Literal["off", "console", "otlp"] = "off"

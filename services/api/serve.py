@@ -13,6 +13,7 @@ locks, the table lock that keeps notification ids in commit order. The per-calle
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import AsyncIterator
@@ -33,7 +34,7 @@ from services.settings import StoreSettings, store_dsn
 def build() -> FastAPI:
     """uvicorn's app factory (``factory=True``), called once in each worker process."""
     settings = StoreSettings()
-    configure_logging(settings.log_format)
+    configure_logging(settings.log_format, logging.getLevelNamesMapping()[settings.log_level.upper()])
     if not settings.pg_dsn:
         raise RuntimeError("PROSPERITY_PG_DSN must be set for an API worker (serve() sets it)")
     env = eventsourcing_env(settings.pg_dsn, settings.pg_schema)

@@ -314,7 +314,7 @@ def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
         """After the commit: nak a fact that failed (with a growing delay), report quarantines, ack the rest.
         Its metrics and its log line are written here, inside the fact's own span (its request's trace)."""
         metrics.observe_outcome(name, applied.outcome.value, seconds)
-        log.info("consumer.fact", read_model=name, event_type=event.event_type, case_version=event.case_version,
+        log.debug("consumer.fact", read_model=name, event_type=event.event_type, case_version=event.case_version,
                  notification_id=event.notification_id, outcome=applied.outcome.value)
         if applied.outcome is Outcome.FAILED:
             delay = retry_delay(settings, delivered)

@@ -17,6 +17,8 @@ import subprocess
 from datetime import date
 from typing import Any
 
+import pytest
+
 from contracts import commands as c
 from contracts.mapping import PUBLISHED_TOPICS
 from services.infra.nats_env import JsTarget
@@ -50,6 +52,13 @@ def metric(text: str, name: str, **labels: str) -> float:
     raise AssertionError(f"{name}{{{wanted}}} not exposed")
 
 
+@pytest.fixture
+def debug_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The consumers' line per fact is at debug level (``PROSPERITY_LOG_LEVEL``), as an operator sets it to trace."""
+    monkeypatch.setenv("PROSPERITY_LOG_LEVEL", "debug")
+
+
+@pytest.mark.usefixtures("debug_logs")
 async def test_a_requests_trace_reaches_the_consumers_log_line_for_its_fact(
         http: Api, pg_schema: PgTarget, js_stream: JsTarget, processes: list[subprocess.Popen[bytes]]) -> None:
     api = http
