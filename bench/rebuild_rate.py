@@ -39,7 +39,8 @@ import nats  # noqa: E402
 from eventsourcing.persistence import StoredEvent  # noqa: E402
 
 from services.casework.application import Casework  # noqa: E402
-from services.consumers.rebuild import rebuild, terminal_progress  # noqa: E402
+from services.console import progress_bar  # noqa: E402
+from services.consumers.rebuild import rebuild  # noqa: E402
 from services.consumers.registry import load_projection  # noqa: E402
 from services.consumers.replay import published_events  # noqa: E402
 from services.consumers.store import ReadModelStore  # noqa: E402
@@ -148,7 +149,8 @@ def measure(n: int, read_models: tuple[str, ...] = READ_MODELS) -> dict[str, obj
                     store = ReadModelStore(dsn, load_projection(name), base_schema=f"{target.schema}__rb")
                     try:
                         cpu = time.process_time()
-                        report = rebuild(store, app, progress=terminal_progress if sys.stderr.isatty() else None)
+                        shown = progress_bar(f"rebuilding {store.projection.name}") if sys.stderr.isatty() else None
+                        report = rebuild(store, app, progress=shown)
                         cpu = time.process_time() - cpu
                     finally:
                         store.close()

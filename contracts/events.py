@@ -188,10 +188,10 @@ class EventEnvelopeV1(_Contract):
     legal_basis: str | None
     """The law the fact is recorded under (``Act 86/2021``; ``pbrl § 2-5 c; hol § 7-2 a``); none for
     administrative directory facts."""
-    rule_id: str | None
+    rule_id: Identifier | None
     """The rule of domain.md the fact satisfies, where one clearly applies (``IS-INV-6``, ``NO-G0``); for the
     clock's deadline facts, the deadline's rule (domain.md §3 T-number: ``T2``, ``T5``, ``T9-18``)."""
-    rules_version: str | None = None
+    rules_version: Identifier | None = None
     """The ``LegalSettings.rules_version`` in force when the fact was recorded ("late under the rules in force
     then"); facts stored before it was recorded publish the version there was then (``2026-11``). Added in v1
     as optional: a consumer that does not know it may ignore it."""
@@ -711,7 +711,7 @@ class DeadlineReachedV1(_DeadlineFactV1):
     change (T13; ``stage`` is the new life stage) or GEV's deadline for improvement (T14)."""
 
     event_type: Literal["deadline_reached"]
-    stage: str
+    stage: Code | Literal[""]
     """T13: the life stage the child moves into; empty otherwise."""
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import cast
 
 import yaml  # type: ignore[import-untyped]
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from prometheus_client import REGISTRY, CollectorRegistry
 
+from services.clock.cli import ClockCollector
+from services.clock.service import ClockService, ClockStats
 from services.observability import metrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +47,10 @@ class Figures:
     published, duplicates, is_leader, position_now = 0, 0, False, 0
 
 
+class ClockFigures:
+    stats = ClockStats()
+
+
 def exposed() -> set[str]:
     """Every family the processes can expose: ours (counters, histograms, gauges and the scrape-time
     collectors), faststream's middleware's, and prometheus-client's process collector."""
@@ -52,6 +59,7 @@ def exposed() -> set[str]:
     scratch.register(metrics.RelayCollector(Figures(), lambda: 0))
     scratch.register(metrics.OutboxCollector(lambda: []))
     NatsPrometheusMiddleware(registry=scratch)
+    scratch.register(ClockCollector(cast(ClockService, ClockFigures())))
     families |= {f.name for f in scratch.collect()}
     return families
 
