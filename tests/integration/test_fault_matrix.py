@@ -11,7 +11,6 @@ an embedded server the test owns (the shared one must not be restarted).
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import random
 import threading
 import uuid
@@ -171,9 +170,6 @@ async def test_a_three_node_cluster_losing_the_stream_leader_under_load_loses_an
 
 # ---- 100 commands on one case at once (through the HTTP API, as issue-14w's 50-invitation test) ----------------
 CONCURRENT = 100
-SERIALISED = importlib.util.find_spec("services.casework.concurrency") is not None
-"""Helper P's in-process serialisation of commands per case (issue 14, branch issue-14w): until it is merged,
-commuting commands collide on the case's version and some are refused, which the strict xfail below records."""
 
 
 @pytest.fixture
@@ -224,8 +220,6 @@ def _hundred_at_once(api: Any, *, same_person: bool) -> dict[str, Any]:
             "people": sorted({e.member.person_ref for e in stored})}
 
 
-@pytest.mark.xfail(not SERIALISED, strict=True,
-                   reason="needs the per-case serialisation of issue-14w (services/casework/concurrency.py)")
 def test_a_hundred_commuting_commands_on_one_case_all_succeed_once(api: Any) -> None:
     results = _hundred_at_once(api, same_person=False)
     lost = max(0, results["succeeded"] - results["stored"])
