@@ -149,9 +149,16 @@ async def test_three_nodes_from_deploys_configuration_keep_agencies_apart_and_lo
 async def read_load(admin: Any) -> list[str]:
     """The ``Nats-Msg-Id`` of every load message in the stream, in order (an ordered consumer, as admin)."""
     ids: list[str] = []
-    subscription = await admin.jetstream().subscribe("cases.v1.is.reykjavik.service_recorded", stream="CASES",
-                                                     ordered_consumer=True)
     deadline = time.monotonic() + 30
+    while True:  # right after the leader's node died the cluster may still be electing: creating a consumer waits
+        try:
+            subscription = await admin.jetstream().subscribe("cases.v1.is.reykjavik.service_recorded",
+                                                             stream="CASES", ordered_consumer=True)
+            break
+        except nats.errors.TimeoutError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
     with contextlib.suppress(nats.errors.TimeoutError):
         while len(ids) < LOAD + 1 and time.monotonic() < deadline:
             message = await subscription.next_msg(timeout=2)
