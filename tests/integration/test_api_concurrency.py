@@ -4,41 +4,25 @@ once, with 50 facts at 50 consecutive versions; and the aggregate cache never se
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
-import pytest
-from fastapi.testclient import TestClient
-
 from contracts import commands as c
-from services.api.app import create_app
 from services.casework.application import Casework, CommandMeta
 from services.infra.postgres_env import PgTarget
 from tests.integration.test_api_commands import (
     CM,
     COORD,
     ICELAND_TO_TEAM,
-    SETTINGS,
     Api,
-    Clock,
+    api,
     open_iceland_case,
     run_steps,
 )
 
 INVITATIONS = 50
-
-
-@pytest.fixture
-def api(pg_schema: PgTarget) -> Iterator[Api]:
-    clock = Clock()
-    app = Casework(pg_schema.eventsourcing_env(), clock=clock)
-    try:
-        with TestClient(create_app(app, SETTINGS)) as client:
-            yield Api(client, app, clock)
-    finally:
-        app.close()
+__all__ = ["api"]  # the API fixture of the command tests, reused
 
 
 def invitation(case_id: UUID, i: int) -> c.InviteGeneralServiceProvider:

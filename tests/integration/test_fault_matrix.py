@@ -172,20 +172,9 @@ async def test_a_three_node_cluster_losing_the_stream_leader_under_load_loses_an
 CONCURRENT = 100
 
 
-@pytest.fixture
-def api(pg_schema: PgTarget) -> Iterator[Any]:
-    from fastapi.testclient import TestClient
+from tests.integration.test_api_commands import api  # noqa: E402  (the command tests' API fixture)
 
-    from services.api.app import create_app
-    from tests.integration.test_api_commands import SETTINGS, Api, Clock
-
-    clock = Clock()
-    app = Casework(pg_schema.eventsourcing_env(), clock=clock)
-    try:
-        with TestClient(create_app(app, SETTINGS)) as client:
-            yield Api(client, app, clock)
-    finally:
-        app.close()
+__all__ = ["api"]
 
 
 def _hundred_at_once(api: Any, *, same_person: bool) -> dict[str, Any]:
