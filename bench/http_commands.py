@@ -42,6 +42,7 @@ from uuid import UUID
 
 import httpx
 
+from bench._http_load import Connection
 from contracts import commands as c
 from domain.values import Actor, Role
 from services.api.identity import mint_token
@@ -167,31 +168,36 @@ def in_process(app: Casework, cases: list[UUID], clients: int, seconds: float) -
 
 async def over_http(base: str, tokens: list[str], cases: list[UUID], clients: int, seconds: float,
                     first_service: int = 2_000_000) -> Result:
+    """``clients`` keep-alive connections (bench._http_load: httpx cost as much CPU as the API it measured)."""
     latencies: list[float] = []
     errors = [0]
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
-        deadline = time.perf_counter() + seconds
+    url = httpx.URL(base)
+    host, port = url.host, url.port or 80
+    deadline = time.perf_counter() + seconds
 
-        async def client(own: list[UUID], token: str) -> None:
-            headers = {"Authorization": f"Bearer {token}"}
+    async def client(own: list[UUID], token: str) -> None:
+        connection = Connection(host, port)
+        headers = {"Authorization": f"Bearer {token}"}
+        try:
             for n in itertools.count():
                 if time.perf_counter() >= deadline:
                     return
                 case_id = own[n % len(own)]
                 started = time.perf_counter()
                 command = service(case_id, first_service + n)
-                response = await http.post(f"/v1/cases/{case_id}/services", json=body(command), headers=headers)
-                if response.status_code in (200, 201):
+                answer = await connection.request("POST", f"/v1/cases/{case_id}/services", body(command), headers)
+                if answer.status in (200, 201):
                     latencies.append((time.perf_counter() - started) * 1000)
                 else:
                     errors[0] += 1
                     if errors[0] == 1:
-                        print(f"  first HTTP error: {response.status_code} {response.text[:300]}")
+                        print(f"  first HTTP error: {answer.status} {answer.text[:300]}")
+        finally:
+            connection.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(client(own, tokens[k]) for k, own in enumerate(shares(cases, clients))))
-        elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(client(own, tokens[k]) for k, own in enumerate(shares(cases, clients))))
+    elapsed = time.perf_counter() - started
     return Result(len(latencies), elapsed, latencies, errors[0])
 
 

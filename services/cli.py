@@ -24,6 +24,7 @@ from domain.values import Context
 from services import bootstrap, ops
 from services.audit.cli import add_verify_arguments, verify_command
 from services.casework.application import Casework
+from services.infra.memory import freeze_startup_objects
 from services.log import configure_logging
 from services.observability import metrics, tracing
 from services.settings import StoreSettings, event_store_env, store_dsn
@@ -95,6 +96,7 @@ def relay(settings: StoreSettings, *, status: bool) -> int:
                     now = publisher.status()
                     print(f"position {now.position}\nmax_notification_id {now.max_notification_id}\nlag {now.lag}")
                     return 0
+                freeze_startup_objects()
                 with ops.serving("relay", bootstrap.ops_settings(), ready=bootstrap.relay_checks(publisher)):
                     asyncio.run(_run_until_signalled(publisher))
             except RelayError as error:
@@ -131,6 +133,7 @@ def consume(settings: StoreSettings, projection_spec: str) -> int:
         probes = bootstrap.ConsumerProbes(app.broker, consumer_settings, durable, dsn)  # type: ignore[arg-type]
         app.on_startup(probes.started)
         live, ready = probes.checks()
+        freeze_startup_objects()
         with ops.serving(f"consume-{store.projection.name}", bootstrap.ops_settings(), ready=ready, live=live):
             asyncio.run(app.run())
     return 0

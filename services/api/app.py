@@ -21,9 +21,7 @@ anything else is a 422 naming the header.
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -34,11 +32,7 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from psycopg_pool import ConnectionPool
 
-from contracts import refs
-from domain.errors import InvalidValue
-from domain.values import Actor
 from services.api.deps import (
-    CORRELATION_HEADER,
     PROBLEM_REF,
     ReadModelNotBuilt,
     ReadModels,
@@ -49,14 +43,8 @@ from services.api.idempotency import IdempotencyStore, connection_kwargs
 from services.api.identity import TokenVerifier
 from services.api.pages import install as install_pages
 from services.api.pages.settings import WebSettings
-from services.api.problems import (
-    PROBLEM_JSON,
-    Problem,
-    install_problem_handlers,
-    internal_error_problem,
-    invalid_value_problem,
-    problem,
-)
+from services.api.problems import PROBLEM_JSON, Problem, install_problem_handlers, problem
+from services.api.request_log import RequestLog
 from services.api.routers import (
     audit,
     audit_queries,
@@ -131,34 +119,8 @@ def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSetti
 
     api.add_exception_handler(ReadModelNotBuilt, not_built)
 
-    @api.middleware("http")
-    async def correlate_and_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        given = request.headers.get(CORRELATION_HEADER)
-        correlation_id = str(uuid.uuid4())
-        if given is not None:
-            try:
-                correlation_id = refs.correlation_id(given)
-            except InvalidValue as refused:
-                log.info("api.request.refused", method=request.method, path=request.url.path, field=refused.field)
-                refusal = invalid_value_problem(refused.field, refused.rule)
-                refusal.headers[CORRELATION_HEADER] = correlation_id
-                return refusal
-        request.state.correlation_id = correlation_id
-        started = time.perf_counter()
-        with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
-            try:
-                response = await call_next(request)
-            except Exception:
-                log.exception("api.request.failed", method=request.method, path=request.url.path)
-                response = internal_error_problem()
-            response.headers[CORRELATION_HEADER] = correlation_id
-            actor: Actor | None = getattr(request.state, "actor", None)
-            log.info("api.request", method=request.method, path=request.url.path, status=response.status_code,
-                     duration_ms=round((time.perf_counter() - started) * 1000, 1),
-                     role=actor.role.value if actor else None)
-        return response
-
     pages = install_pages(api, svc, pool, web)  # the web pages (services.api.pages), inside the edge
+    api.add_middleware(RequestLog)  # the correlation id and one log line per request (services.api.request_log)
     api.add_middleware(Edge, max_body_bytes=settings.max_body_bytes, rate_limit=settings.rate_limit)
     observability.install(api)  # outermost: rate-limited and oversized requests are counted too
 

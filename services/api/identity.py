@@ -10,6 +10,7 @@ The actor always comes from the token, never from the request body.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -79,13 +80,41 @@ def _missing(actor: Actor) -> list[str]:
     return [name for name in REQUIRED_CLAIMS[actor.role] if present[name] is None]
 
 
+VERIFIED_CACHE_SIZE = 4096
+VERIFIED_CACHE_SECONDS = 60.0
+"""How long a verified token is trusted without checking its signature again (never past its ``exp``): a JWKS
+key withdrawn by the identity provider stops admitting tokens within this time."""
+
+
 class TokenVerifier:
+    """Verifies bearer tokens; a token that verified is remembered (by its exact text) for up to a minute and never
+    past its expiry, because a signature check and the claim checks were a twentieth of the API's CPU per
+    command (py-spy, issue 14) for the same few tokens again and again. Written out: a dict in insertion order is
+    the whole LRU that is needed, and no cache library is a dependency here."""
+
     def __init__(self, settings: ApiSettings) -> None:
         self.settings = settings
         self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+        self._verified: dict[str, tuple[Actor, float]] = {}
+        self._guard = threading.Lock()
 
     def actor(self, token: str) -> Actor:
         """The verified caller, or :class:`Unauthenticated` saying why not (never the token itself)."""
+        now = time.time()
+        known = self._verified.get(token)
+        if known is not None:
+            if known[1] > now:
+                return known[0]
+            self._verified.pop(token, None)
+        claims = self._claims(token)
+        actor = self._actor_from(claims)
+        with self._guard:  # with a JWKS URL this runs in worker threads
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                del self._verified[next(iter(self._verified))]  # the oldest entry
+            self._verified[token] = (actor, min(float(claims["exp"]), now + VERIFIED_CACHE_SECONDS))
+        return actor
+
+    def _claims(self, token: str) -> dict[str, Any]:
         try:
             if self._jwks is not None:
                 key: Any = self._jwks.get_signing_key_from_jwt(token).key
@@ -96,7 +125,7 @@ class TokenVerifier:
                                 audience=self.settings.audience, options={"require": ["sub", "exp", "iss", "aud"]})
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"The bearer token is not valid: {error}.") from error
-        return self._actor_from(claims)
+        return claims
 
     def actor_from_claims(self, claims: Mapping[str, Any]) -> Actor:
         """The actor of already verified claims (an OpenID Connect ID token, the development sign-in), judged

@@ -26,6 +26,7 @@ from fastapi import FastAPI
 from services.api.app import create_app
 from services.api.settings import ApiSettings
 from services.casework.application import Casework
+from services.infra.memory import freeze_startup_objects
 from services.infra.postgres_env import ensure_schema, eventsourcing_env
 from services.log import configure_logging
 from services.settings import StoreSettings, store_dsn
@@ -57,6 +58,7 @@ def build() -> FastAPI:
             casework.close()
 
     api.router.lifespan_context = lifespan
+    freeze_startup_objects()
     return api
 
 

@@ -18,6 +18,7 @@ from uuid import UUID, uuid4
 
 import jwt
 import pytest
+import structlog.testing
 
 with warnings.catch_warnings():  # starlette's TestClient still runs on httpx; the deprecation is not ours
     warnings.simplefilter("ignore")
@@ -36,6 +37,7 @@ from domain.values import (
     SupportPlanContent,
     TeamMember,
 )
+from services.api import request_log
 from services.api.app import create_app
 from services.api.identity import mint_token
 from services.api.routes import ROUTES
@@ -454,6 +456,23 @@ def test_health_ready_and_correlation_id(api: Api) -> None:
     stored = list(api.app.events.get(case_id))[-1]
     assert stored.__dict__["ctx"].correlation_id == "req-abc-1"
     assert stored.__dict__["ctx"].actor == COORD
+
+
+def test_one_log_line_per_request_names_the_route_and_what_was_recorded(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """services.api.request_log: the route's template (no case id in the route), the status, the caller's role and
+    the command's case and version, on one line; the JSON API sets no session cookie (sessions are the pages')."""
+    case_id = open_iceland_case(api)
+    with structlog.testing.capture_logs() as logs:
+        monkeypatch.setattr(request_log, "log", structlog.get_logger())  # a logger made under the capture
+        response = api.post(ICELAND_TO_TEAM[0][2](case_id), COORD, 2, headers={"X-Correlation-Id": "req-log-1"})
+    assert response.status_code == 200 and "set-cookie" not in response.headers
+    lines = [entry for entry in logs if entry["event"] == "api.request"]
+    assert len(lines) == 1, logs
+    assert {k: lines[0].get(k) for k in ("method", "route", "status", "role", "case_id", "version")} == {
+        "method": "POST", "route": PATHS[type(ICELAND_TO_TEAM[0][2](case_id))], "status": 200,
+        "role": "coordinator", "case_id": str(case_id), "version": response.json()["version"]}
+    assert lines[0]["command"] == type(ICELAND_TO_TEAM[0][2](case_id)).__name__
 
 
 def test_openapi_publishes_every_command_with_its_models(api: Api) -> None:

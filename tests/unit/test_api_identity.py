@@ -4,12 +4,15 @@ change refused by a rule). JWKS verification is in tests/integration/test_api_jw
 from __future__ import annotations
 
 import json
+import time
 from uuid import uuid4
 
 import pytest
+from pydantic import SecretStr
 
 from domain.errors import RuleViolation
 from domain.values import Actor, Role
+from services.api import identity
 from services.api.identity import TokenVerifier, Unauthenticated, mint_token
 from services.api.problems import concurrency_problem
 from services.api.settings import ApiSettings
@@ -32,3 +35,31 @@ def test_concurrency_conflict_refused_on_retry_names_the_rule() -> None:
     assert response.status_code == 409 and response.media_type == "application/problem+json"
     assert (body["current_version"], body["expected_version"], body["rule_id"]) == (7, None, "IS-R15")
     assert body["remedy"] == "Invite someone else." and response.headers["ETag"] == '"7"'
+
+
+def test_a_remembered_token_is_refused_once_it_expires() -> None:
+    """The verified-token cache never admits a token past its ``exp``, nor one it never verified."""
+    settings = ApiSettings()
+    verifier = TokenVerifier(settings)
+    token = mint_token(settings, person_ref="person:p-1", role="parent", ttl_seconds=1)
+    assert verifier.actor(token) == Actor("person:p-1", Role.PARENT)
+    time.sleep(1.1)  # past the token's exp (PyJWT reads the real clock)
+    with pytest.raises(Unauthenticated, match="expired"):
+        verifier.actor(token)
+    with pytest.raises(Unauthenticated, match="not valid"):
+        verifier.actor(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))  # a forged signature
+
+
+def test_a_remembered_token_is_checked_again_after_a_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token is trusted without its signature check for at most VERIFIED_CACHE_SECONDS: after that a key the
+    identity provider withdrew (here: a changed secret) stops admitting it."""
+    settings = ApiSettings()
+    verifier = TokenVerifier(settings)
+    token = mint_token(settings, person_ref="person:p-1", role="parent", ttl_seconds=3600)
+    verifier.actor(token)
+    monkeypatch.setattr(verifier.settings, "jwt_secret", SecretStr("another secret of at least thirty-two bytes"))
+    assert verifier.actor(token) == Actor("person:p-1", Role.PARENT)  # still within the minute
+    real_time = identity.time.time
+    monkeypatch.setattr(identity.time, "time", lambda: real_time() + identity.VERIFIED_CACHE_SECONDS + 1)
+    with pytest.raises(Unauthenticated, match="not valid"):
+        verifier.actor(token)

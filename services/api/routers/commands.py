@@ -10,13 +10,13 @@ This module does not use ``from __future__ import annotations``: each endpoint's
 start-up, and FastAPI reads the annotations as objects.
 """
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import structlog
 from fastapi import APIRouter, Body, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -39,9 +39,7 @@ from services.api.deps import (
 )
 from services.api.idempotency import MAX_KEY_LENGTH, StoredResponse, fingerprint
 from services.api.routes import ROUTES, CommandRoute
-from services.casework.application import CommandMeta, CommandResult
-
-log = structlog.get_logger()
+from services.casework.application import Casework, CommandMeta, CommandResult
 
 
 class CommandResponse(BaseModel):
@@ -81,10 +79,17 @@ def body_model(route: CommandRoute) -> type[BaseModel]:
     return model
 
 
+@functools.cache
+def _takes_version(method_name: str) -> bool:
+    return "expected_version" in inspect.signature(getattr(Casework, method_name)).parameters
+
+
 def run_command(svc: Services, route: CommandRoute, body: BaseModel, case_id: UUID | None, actor: Actor,
-         headers: CommandHeaders, correlation_id: str | None) -> Response:
+                headers: CommandHeaders, correlation_id: str | None,
+                logged: dict[str, Any] | None = None) -> Response:
+    """Run one command; ``logged`` (the request's log line, ``services.api.request_log``) learns what it recorded."""
     method: Callable[..., CommandResult] = getattr(svc.app, route.method)
-    takes_version = "expected_version" in inspect.signature(method).parameters
+    takes_version = _takes_version(route.method)
     fields = {name: getattr(body, name) for name in type(body).model_fields}
     if case_id is not None:
         fields["case_id"] = case_id
@@ -103,10 +108,10 @@ def run_command(svc: Services, route: CommandRoute, body: BaseModel, case_id: UU
             if error.field == "occurred_at":  # the application's name for what the caller sent as a header
                 raise InvalidValue(OCCURRED_AT_HEADER, error.rule) from None
             raise
-        response = CommandResponse(case_id=result.case_id, version=result.version, event_ids=list(result.event_ids))
-        log.info("api.command.recorded", command=route.model.__name__, case_id=str(result.case_id),
-                 version=result.version)
-        return StoredResponse(status_code, response.model_dump(mode="json"))
+        if logged is not None:
+            logged.update(command=route.model.__name__, case_id=str(result.case_id), version=result.version)
+        return StoredResponse(status_code, {"case_id": str(result.case_id), "version": result.version,
+                                            "event_ids": list(result.event_ids)})
 
     if headers.idempotency_key is None:
         stored, replayed = run(), False
@@ -120,6 +125,13 @@ def run_command(svc: Services, route: CommandRoute, body: BaseModel, case_id: UU
     return JSONResponse(stored.body, status_code=stored.status_code, headers=response_headers)
 
 
+def _log_line(request: Request) -> dict[str, Any]:
+    """What the request's log line (``services.api.request_log``) adds about the command."""
+    logged: dict[str, Any] = {}
+    request.state.logged = logged
+    return logged
+
+
 def _endpoint(route: CommandRoute) -> Callable[..., Response]:
     body_type = body_model(route)
 
@@ -127,13 +139,13 @@ def _endpoint(route: CommandRoute) -> Callable[..., Response]:
         def on_case(request: Request, case_id: UUID, body: body_type = Body(),  # type: ignore[valid-type] # noqa: B008
                     actor: Actor = Depends(caller), headers: CommandHeaders = Depends(command_headers),  # noqa: B008
                     svc: Services = Depends(services)) -> Response:  # noqa: B008
-            return run_command(svc, route, body, case_id, actor, headers, correlation(request))
+            return run_command(svc, route, body, case_id, actor, headers, correlation(request), _log_line(request))
         endpoint: Callable[..., Response] = on_case
     else:
         def opening(request: Request, body: body_type = Body(),  # type: ignore[valid-type] # noqa: B008
                     actor: Actor = Depends(caller), headers: CommandHeaders = Depends(command_headers),  # noqa: B008
                     svc: Services = Depends(services)) -> Response:  # noqa: B008
-            return run_command(svc, route, body, None, actor, headers, correlation(request))
+            return run_command(svc, route, body, None, actor, headers, correlation(request), _log_line(request))
         endpoint = opening
     endpoint.__name__ = route.method
     endpoint.__doc__ = route.model.__doc__
