@@ -1,7 +1,8 @@
 """How close the relay comes to what the NATS client itself can publish, measured in one run.
 
 1. raw: nats-py ``js.publish_async`` of N messages of a contract's size (``Nats-Msg-Id`` set, 4000 in flight);
-2. mapping alone: read, decode and map the N stored events to contracts, without publishing;
+2. mapping alone: read, decode and map the N stored events as the relay does (from the stored state), and
+   through the domain's events and the validated contract models, without publishing;
 3. relay: N events stored beforehand (``app.save`` of many new cases per transaction), then the relay from
    position 0 until all N are acknowledged and recorded: read, decode, map to contracts, publish, record.
 
@@ -118,15 +119,26 @@ def payload_size(app: Casework) -> int:
     return len(to_published(app.mapper.to_domain_event(sample), sample.id, app.name, MUNICIPALITY).payload)
 
 
-def mapping_rate(app: Casework) -> Rate:
-    """Decode + map every stored event, without NATS: the ceiling the relay's one process can reach."""
+def mapping_rate(app: Casework, env: dict[str, str]) -> tuple[Rate, Rate]:
+    """Read + decode + map every stored event, without NATS: the ceiling the relay's one process can reach. Twice:
+    as the relay maps (``Relay._read_and_map``: from the stored state, contracts.stored_mapping) and through the
+    domain's events and the validated v1 models (``MunicipalityTracker.to_published``), for comparison."""
+    relay = Relay(app, env, RelaySettings())
+    try:
+        started, cpu, position, count = time.perf_counter(), time.process_time(), 0, 0
+        while mapped := relay._read_and_map(position):
+            position, count = mapped[-1][0], count + len(mapped)
+        as_relay = Rate(count / (time.perf_counter() - started), (time.process_time() - cpu) / count * 1e6)
+    finally:
+        relay.close()
     tracker = MunicipalityTracker(lookup=repository_lookup(app.repository))
     started, cpu, position, count = time.perf_counter(), time.process_time(), 0, 0
     while notifications := app.recorder.select_notifications(start=position, limit=500, inclusive_of_start=False):
         for notification in notifications:
             tracker.to_published(app.mapper.to_domain_event(notification), notification.id, app.name)
         position, count = notifications[-1].id, count + len(notifications)
-    return Rate(count / (time.perf_counter() - started), (time.process_time() - cpu) / count * 1e6)
+    validated = Rate(count / (time.perf_counter() - started), (time.process_time() - cpu) / count * 1e6)
+    return as_relay, validated
 
 
 async def relay_rate(app: Casework, env: dict[str, str], url: str) -> tuple[int, Rate]:
@@ -180,7 +192,7 @@ async def measure(n: int) -> dict[str, object]:
                 store_cases(app, n)
                 size = payload_size(app)
                 raw = await raw_publish_rate(url, n, size)
-                mapping = mapping_rate(app)
+                mapping, validated = mapping_rate(app, env)
                 relayed, relay = await relay_rate(app, env, url)
             finally:
                 app.close()
@@ -190,6 +202,9 @@ async def measure(n: int) -> dict[str, object]:
             "value": round(relay.per_second, 1), "unit": "events/s", "cpu_us_per_event": round(relay.cpu_us, 1),
             "floor": round(raw.per_second, 1), "floor_what": "nats-py js.publish_async, same size",
             "floor_cpu_us": round(raw.cpu_us, 1), "mapping_only_per_second": round(mapping.per_second, 1),
+            "mapping_only_cpu_us": round(mapping.cpu_us, 1),
+            "validated_mapping_per_second": round(validated.per_second, 1),
+            "validated_mapping_cpu_us": round(validated.cpu_us, 1),
             "ratio": round(relay.per_second / raw.per_second, 3), "goal": ">= 0.7"}
 
 
@@ -206,8 +221,10 @@ async def main_async(n: int) -> None:
           f"{result['floor_cpu_us']} µs CPU each")
     print(f"relay ({result['events']} events: store -> contract -> JetStream, position per batch): "
           f"{result['value']:,.0f}/s, {result['cpu_us_per_event']} µs CPU each")
-    print(f"of which reading + decoding + mapping to contracts alone (no NATS): "
-          f"{result['mapping_only_per_second']:,.0f}/s")
+    print(f"of which reading + decoding + mapping alone, as the relay maps (no NATS): "
+          f"{result['mapping_only_per_second']:,.0f}/s, {result['mapping_only_cpu_us']} µs CPU each; through the "
+          f"domain's events and the validated models: {result['validated_mapping_per_second']:,.0f}/s, "
+          f"{result['validated_mapping_cpu_us']} µs")
     print(f"ratio relay/raw: {result['ratio']:.2f} (goal >= 0.7); load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 

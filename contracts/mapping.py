@@ -495,6 +495,11 @@ class MunicipalityTracker:
     def placement_of(self, aggregate_id: UUID) -> Placement | None:
         return self._placements.get(aggregate_id)
 
+    @property
+    def lookup(self) -> Callable[[UUID, int], Placement] | None:
+        """What the tracker asks about an aggregate it has not seen (``contracts.stored_mapping`` asks it too)."""
+        return self._lookup
+
     def observe(self, domain_event: object) -> str | None:
         """Learn from one fact (call in notification order); return the aggregate's municipality after it
         (``None`` if unknown: no opening fact seen, no seed, no lookup)."""

@@ -38,11 +38,13 @@ from eventsourcing.persistence import (
     Tracking,
 )
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresTrackingRecorder
-from eventsourcing.utils import Environment
+from eventsourcing.utils import Environment, resolve_topic
 from nats.aio.client import Client as NATS
 
-from contracts.mapping import PUBLISHED_TOPICS, MunicipalityTracker, PublishedEvent, repository_lookup
+from contracts.mapping import PUBLISHED_TOPICS, MunicipalityTracker, repository_lookup
+from contracts.stored_mapping import NotPlain, OutgoingFact, outgoing_from_state, placement_from_state
 from services.bus.plan import RELAY
+from services.casework.transcodings import decode_plain
 from services.relay import postgres
 from services.relay.stream import RelaySettings
 
@@ -101,7 +103,7 @@ class _Backoff:
 class _Batch:
     """Notifications mapped to their contracts, in order, kept until their position is recorded."""
 
-    messages: list[tuple[int, PublishedEvent]]
+    messages: list[tuple[int, OutgoingFact]]
     futures: list[asyncio.Future[Any]] | None = None
     """The PubAck futures while the batch is on the wire; ``None`` before it is sent (or after a failed send,
     which makes the whole batch go out again)."""
@@ -343,7 +345,7 @@ class Relay:
                 _cancel(batch.futures)
                 batch.futures = None
 
-    def _read_and_map(self, after: int) -> list[tuple[int, PublishedEvent]]:
+    def _read_and_map(self, after: int) -> list[tuple[int, OutgoingFact]]:
         notifications = self.recorder.select_notifications(start=after, limit=self.settings.relay_batch_size,
                                                            inclusive_of_start=False, topics=PUBLISHED_TOPICS)
         return self._map(notifications)
@@ -354,12 +356,11 @@ class Relay:
         municipality they had then even if the family has moved since."""
         return MunicipalityTracker(lookup=repository_lookup(self.app.repository))
 
-    def _map(self, notifications: Sequence[Notification]) -> list[tuple[int, PublishedEvent]]:
+    def _map(self, notifications: Sequence[Notification]) -> list[tuple[int, OutgoingFact]]:
         mapped = []
         for notification in notifications:
             try:
-                domain_event = self.app.mapper.to_domain_event(notification)
-                published = self._municipalities.to_published(domain_event, notification.id, self.app.name)
+                published = self._map_one(notification)
             except Exception:
                 # A fact without a valid contract must not be skipped (consumers would see a gap forever) nor
                 # published half-right: stop here, loudly, with the position still before it.
@@ -368,7 +369,27 @@ class Relay:
             mapped.append((notification.id, published))
         return mapped
 
-    async def _send(self, js: Any, batch: Sequence[tuple[int, PublishedEvent]]) -> list[asyncio.Future[Any]]:
+    def _map_one(self, notification: Notification) -> OutgoingFact:
+        """From the stored state (``contracts.stored_mapping``); a fact it cannot map, the validated way."""
+        mapper = self.app.mapper
+        event_class = resolve_topic(notification.topic)
+        try:
+            data = notification.state
+            if mapper.cipher:
+                data = mapper.cipher.decrypt(data)
+            if mapper.compressor:
+                data = mapper.compressor.decompress(data)
+            state = decode_plain(data)
+            placement = placement_from_state(self._municipalities, event_class, notification.originator_id,
+                                             notification.originator_version, state)
+            return outgoing_from_state(event_class, notification.originator_id, notification.originator_version,
+                                       state, notification.id, self.app.name, placement)
+        except NotPlain:
+            published = self._municipalities.to_published(mapper.to_domain_event(notification), notification.id,
+                                                          self.app.name)
+            return OutgoingFact(published.subject, published.payload, published.headers)
+
+    async def _send(self, js: Any, batch: Sequence[tuple[int, OutgoingFact]]) -> list[asyncio.Future[Any]]:
         """Pipeline the batch: every message is written to the connection without waiting for its PubAck."""
         futures: list[asyncio.Future[Any]] = []
         try:

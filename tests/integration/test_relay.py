@@ -31,10 +31,12 @@ from uuid import UUID
 
 import jsonschema  # type: ignore[import-untyped]
 import pytest
+from eventsourcing.cryptography import AESCipher
 from eventsourcing.persistence import Tracking
+from pydantic import SecretStr
 
 from contracts import commands as c
-from contracts.mapping import PUBLISHED_TOPICS
+from contracts.mapping import PUBLISHED_TOPICS, MunicipalityTracker
 from domain.values import Actor, Role
 from services.casework.application import Casework, CommandMeta
 from services.infra.embedded import free_port
@@ -43,6 +45,7 @@ from services.infra.postgres_env import PgTarget
 from services.relay import postgres as relay_postgres
 from services.relay.relay import Relay
 from services.relay.stream import RelaySettings
+from services.settings import StoreSettings, with_event_cipher
 from services.walkthrough import ensure_institution, iceland_lifecycle, norway_lifecycle
 from tests.actors import acting
 
@@ -181,6 +184,33 @@ async def test_every_stored_fact_reaches_the_stream_once_in_case_version_order(
             assert relay.status().lag == 0
         finally:
             relay.close()
+
+
+async def test_with_the_event_cipher_on_the_relay_publishes_the_facts_as_the_validated_mapping_would(
+        pg_schema: PgTarget, js_stream: JsTarget) -> None:
+    """The relay maps from the stored state (contracts.stored_mapping): through the store's cipher too, and
+    byte for byte what the domain's events through the validated v1 models give."""
+    settings = StoreSettings(pg_dsn=pg_schema.dsn, pg_schema=pg_schema.schema,
+                             event_cipher_key=SecretStr(AESCipher.create_key(32)))
+    env = with_event_cipher(pg_schema.eventsourcing_env(), settings)
+    app = Casework(env=env)
+    try:
+        await asyncio.to_thread(iceland_lifecycle, app)
+        relay = Relay(app, env, settings_for(js_stream))
+        try:
+            async with running(relay):
+                await wait_until(caught_up(relay), what="the Iceland lifecycle")
+        finally:
+            relay.close()
+        messages = await stream_messages(js_stream)
+        assert_exactly_once_in_order(messages, app)
+        tracker = MunicipalityTracker()
+        expected = [tracker.to_published(app.mapper.to_domain_event(n), n.id, app.name) for n in
+                    app.recorder.select_notifications(start=None, limit=10**6, topics=PUBLISHED_TOPICS)]
+        assert [m.payload for m in messages] == [e.payload for e in expected]
+        assert [m.subject for m in messages] == [f"{js_stream.subject_prefix}.{e.subject}" for e in expected]
+    finally:
+        app.close()
 
 
 # ---- b. restart, including a crash between publishing and recording the position -------------------------

@@ -16,9 +16,11 @@ import re
 from collections.abc import Iterator
 from enum import Enum
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import resolve_topic
 
 from contracts.events import ENVELOPE_FIELDS, EVENT_MODELS, SCHEMA_VERSION, parse_event
 from contracts.mapping import (
@@ -32,6 +34,7 @@ from contracts.mapping import (
     _spec_for,
     repository_lookup,
 )
+from contracts.stored_mapping import NotPlain, outgoing_from_state, placement_from_state
 from contracts.subjects import subject_for
 from domain.case_iceland import IcelandCase
 from domain.case_norway import NorwayCase
@@ -39,6 +42,7 @@ from domain.directory import Institution
 from domain.legal_settings import LegalSettings
 from domain.values import check_ref
 from services.casework.application import Casework
+from services.casework.transcodings import decode_plain
 from services.walkthrough import iceland_lifecycle, norway_lifecycle
 from tests.unit.rights_scenario import rights_scenario
 from tests.unit.test_contracts import MEMORY, clock_scenario, domicile_scenario, edge_scenarios
@@ -195,3 +199,41 @@ def test_a_relay_restarting_mid_log_maps_identically_too(app: Casework, stored: 
     for (notification_id, event), placement in zip(stored[middle:], placements[middle:], strict=True):
         assert (tracker.to_published(event, notification_id, app.name).payload
                 == reference_published(event, notification_id, app.name, placement).payload)
+
+
+# ---- the relay's path: from the stored state, never through the domain's objects ------------------------------
+def _from_state(app: Casework, notifications: list[Notification], tracker: MunicipalityTracker) -> list[Any]:
+    out = []
+    for n in notifications:
+        event_class = resolve_topic(n.topic)
+        state = decode_plain(n.state)
+        placement = placement_from_state(tracker, event_class, n.originator_id, n.originator_version, state)
+        out.append(outgoing_from_state(event_class, n.originator_id, n.originator_version, state, n.id, app.name,
+                                       placement))
+    return out
+
+
+def test_the_stored_state_path_publishes_byte_identical_facts(app: Casework, stored: list[tuple[int, Any]]) -> None:
+    """contracts.stored_mapping: subject, headers and payload bytes as the validated mapping, for every fact."""
+    notifications = list(app.recorder.select_notifications(start=None, limit=10**6, topics=PUBLISHED_TOPICS))
+    outgoing = _from_state(app, notifications, MunicipalityTracker())
+    event_types = set()
+    for out, (notification_id, event), placement in zip(outgoing, stored, _placements(stored), strict=True):
+        oracle = reference_published(event, notification_id, app.name, placement)
+        assert out.payload == oracle.payload, f"{notification_id} {type(event).__qualname__}"
+        assert (out.subject, out.headers) == (oracle.subject, oracle.headers)
+        event_types.add(oracle.contract.event_type)
+    assert event_types == set(EVENT_MODELS)
+
+
+def test_the_stored_state_path_restarting_mid_log_asks_the_repository(app: Casework) -> None:
+    notifications = list(app.recorder.select_notifications(start=None, limit=10**6, topics=PUBLISHED_TOPICS))
+    middle = len(notifications) // 2
+    whole = _from_state(app, notifications, MunicipalityTracker())[middle:]
+    restarted = _from_state(app, notifications[middle:], MunicipalityTracker(lookup=repository_lookup(app.repository)))
+    assert [(o.subject, o.payload) for o in restarted] == [(o.subject, o.payload) for o in whole]
+
+
+def test_a_fact_without_a_contract_is_not_mapped_from_its_state() -> None:
+    with pytest.raises(NotPlain):
+        outgoing_from_state(IcelandCase.Created, uuid4(), 1, {}, 1, "Casework", None)
