@@ -59,7 +59,7 @@ def test_a_remembered_token_is_checked_again_after_a_minute(monkeypatch: pytest.
     verifier.actor(token)
     monkeypatch.setattr(verifier.settings, "jwt_secret", SecretStr("another secret of at least thirty-two bytes"))
     assert verifier.actor(token) == Actor("person:p-1", Role.PARENT)  # still within the minute
-    real_time = identity.time.time
-    monkeypatch.setattr(identity.time, "time", lambda: real_time() + identity.VERIFIED_CACHE_SECONDS + 1)
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + identity.VERIFIED_CACHE_SECONDS + 1)
     with pytest.raises(Unauthenticated, match="not valid"):
         verifier.actor(token)
