@@ -296,6 +296,20 @@ def test_a_writer_that_loses_the_race_retries_on_the_new_version(new_app: AppFac
     assert result.event_ids == (f"{case_id}:{start + 3}",)
 
 
+def test_a_process_that_cached_its_own_save_still_sees_another_processs_later_ones(new_app: AppFactory) -> None:
+    """Casework caches the case it just saved; its next load still fast-forwards over what other processes stored
+    meanwhile, so it decides on the latest version without a lost race (no retry, no conflict)."""
+    first = new_app()
+    case_id = open_l1_case(first, "person:child-pg-cache")
+    second = new_app()
+    mine = first.record_service(service(case_id, "svc-1"), meta(COORD, 10))
+    theirs = second.record_service(service(case_id, "svc-2"), meta(COORD, 10))
+    again = first.record_service(service(case_id, "svc-3"), meta(COORD, 10))
+    assert theirs.version == mine.version + 1 and again.version == theirs.version + 1
+    assert set(iceland(first, case_id).services) == {"svc-1", "svc-2", "svc-3"}
+    assert iceland(first, case_id).version == iceland(new_app(), case_id).version == again.version
+
+
 @pytest.mark.parametrize("writers", [MAX_ATTEMPTS])
 def test_concurrent_writers_each_with_its_own_pool_all_succeed(new_app: AppFactory, writers: int) -> None:
     """``writers`` threads, each with its own app (own pool), load the same version and are held at a
