@@ -57,6 +57,9 @@ COORD = Actor("person:coord-bench-1", Role.COORDINATOR, SCHOOL)
 NURSE = Actor("person:nurse-bench-1", Role.SERVICE_PROVIDER_REP, HEALTH)
 
 
+BENCH_ID = "P5"
+"""What ``bench.run --only P5`` selects this benchmark by."""
+
 def progress(label: str, done: int, total: int, started: float) -> None:
     rate = done / max(time.perf_counter() - started, 1e-9)
     end = "\n" if done >= total else ""

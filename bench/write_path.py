@@ -77,6 +77,9 @@ class Rate:
                 f"{f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms, client CPU {f['client_cpu_ms_per_op']:.2f} ms/op")
 
 
+BENCH_ID = "P1"
+"""What ``bench.run --only P1`` selects this benchmark by."""
+
 def threaded(clients: int, seconds: float, work: Callable[[int, int], None]) -> Rate:
     """``work(client, n)`` in ``clients`` threads for ``seconds``: throughput, latencies, this process's CPU."""
     latencies: list[list[float]] = [[] for _ in range(clients)]

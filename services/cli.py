@@ -189,8 +189,7 @@ def serve_api(settings: StoreSettings, *, host: str | None, port: int | None, wo
     except ProductionConfigError as error:
         print(f"prosperity api: {error}", file=sys.stderr)
         return 2
-    serve(settings, api_settings, host=host, port=port, workers=workers)
-    return 0
+    return serve(settings, api_settings, host=host, port=port, workers=workers)
 
 
 def mint_dev_token(*, role: str, person: str, org: str | None, muni: str | None, jurisdiction: str | None) -> int:

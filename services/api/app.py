@@ -119,6 +119,11 @@ def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSetti
 
     api.add_exception_handler(ReadModelNotBuilt, not_built)
 
+    # The JSON API's routes first: a request is matched against the routes in order, and commands are the most
+    # frequent requests (the pages' routes after them cost the commands nothing).
+    api.include_router(commands.router())
+    for area in (cases, caseload, directory, dashboards, audit, public, audit_queries, reports, vault, rights):
+        api.include_router(area.router)
     pages = install_pages(api, svc, pool, web)  # the web pages (services.api.pages), inside the edge
     api.add_middleware(RequestLog)  # the correlation id and one log line per request (services.api.request_log)
     api.add_middleware(Edge, max_body_bytes=settings.max_body_bytes, rate_limit=settings.rate_limit)
@@ -146,9 +151,6 @@ def create_app(app: Casework, settings: ApiSettings | None = None, web: WebSetti
         """prometheus-client's default registry (the ops-port contract's third path, services/ops.py)."""
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
-    api.include_router(commands.router())
-    for area in (cases, caseload, directory, dashboards, audit, public, audit_queries, reports, vault, rights):
-        api.include_router(area.router)
     return api
 
 

@@ -1,4 +1,5 @@
-"""Serving the HTTP API: several uvicorn worker processes (uvloop, httptools), each built by :func:`build`.
+"""Serving the HTTP API: one uvicorn process or several worker processes (uvloop, httptools; each on its own
+``SO_REUSEPORT`` socket, ``services.api.workers``), each built by :func:`build`.
 
 Why a factory: a worker process cannot inherit a ``Casework`` (its connection pools, its aggregate cache, its
 group commit) from the parent, so each worker builds its own from the environment: one ``Casework`` and one set
@@ -25,6 +26,7 @@ from fastapi import FastAPI
 
 from services.api.app import create_app
 from services.api.settings import ApiSettings
+from services.api.workers import supervise
 from services.casework.application import Casework
 from services.infra.memory import freeze_startup_objects
 from services.infra.postgres_env import ensure_schema, eventsourcing_env
@@ -63,7 +65,8 @@ def build() -> FastAPI:
 
 
 def serve(settings: StoreSettings, api_settings: ApiSettings, *, host: str | None, port: int | None,
-          workers: int | None) -> None:
+          workers: int | None) -> int:
+    """Serve until stopped: one process, or ``workers`` processes on their own sockets (``services.api.workers``)."""
     import uvicorn
 
     with store_dsn(settings) as dsn:
@@ -75,6 +78,9 @@ def serve(settings: StoreSettings, api_settings: ApiSettings, *, host: str | Non
             # prometheus-client's multiprocess mode, switched on the only way it offers (an environment variable
             # the workers inherit): each worker writes its figures to this directory and /metrics sums them.
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prosperity-api-metrics-")
-        uvicorn.run("services.api.serve:build", factory=True, host=host or api_settings.host,
-                    port=port or api_settings.port, workers=count, loop="uvloop",
-                    http="httptools", log_config=None)
+        host, port = host or api_settings.host, port or api_settings.port
+        if count > 1:
+            return supervise(count, host, port)
+        uvicorn.run("services.api.serve:build", factory=True, host=host, port=port, loop="uvloop", http="httptools",
+                    log_config=None)
+        return 0

@@ -5,7 +5,9 @@ own Casework; commands sent over real HTTP to both are all recorded once, commut
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -98,3 +100,69 @@ def test_two_workers_record_every_commuting_command_once(api: Api, pg_schema: Pg
     counted = [float(line.rsplit(" ", 1)[1]) for line in exposition.splitlines()
                if line.startswith("prosperity_http_requests_total{") and f'route="{route}"' in line]
     assert sum(counted) == INVITATIONS, exposition[-3000:]
+
+
+def _established(pid: int, port: int) -> int:
+    """Connections to ``port`` the process ``pid`` holds open (its socket fds found in /proc/net/tcp)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[1].rsplit(":", 1)[1] == f"{port:04X}" and fields[3] == "01" and fields[9] in inodes:
+                count += 1
+    return count
+
+
+def test_keep_alive_connections_opened_together_are_spread_over_the_workers(pg_schema: PgTarget,
+                                                                             tmp_path: Path) -> None:
+    """services.api.workers: each worker listens on its own SO_REUSEPORT socket, so 32 connections opened at once
+    do not all stay with the worker that woke first (with one shared socket, 30 of 32 did)."""
+    port = free_port()
+    log = tmp_path / "api.log"
+    process = start(pg_schema, port, log)
+    base = f"http://127.0.0.1:{port}"
+    connections: list[socket.socket] = []
+    try:
+        wait_ready(base, process, log)
+        connections = [socket.create_connection(("127.0.0.1", port)) for _ in range(32)]
+        for connection in connections:
+            connection.sendall(b"GET /health HTTP/1.1\r\nHost: api\r\n\r\n")
+        for connection in connections:
+            assert connection.recv(4096).startswith(b"HTTP/1.1 200")
+        shares = [_established(pid, port) for pid in workers(process.pid)]
+    finally:
+        for connection in connections:
+            connection.close()
+        process.terminate()
+        process.wait(timeout=20)
+    assert sum(shares) == 32 and min(shares) >= 6, shares  # binomial(32, 1/2) below 6: about 1 in 100,000
+    assert process.returncode == 0, log.read_text()[-2000:]
+
+
+def test_a_worker_that_dies_is_replaced(pg_schema: PgTarget, tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "api.log"
+    process = start(pg_schema, port, log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, process, log)
+        before = workers(process.pid)
+        os.kill(before[0], signal.SIGKILL)
+        until = time.monotonic() + 60
+        while time.monotonic() < until:
+            now = workers(process.pid)
+            if len(now) == 2 and before[0] not in now:
+                break
+            time.sleep(0.2)
+        wait_ready(base, process, log)
+        assert before[0] not in workers(process.pid) and before[1] in workers(process.pid)
+        assert '"api.worker_died"' in log.read_text()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
