@@ -128,6 +128,30 @@ def contract_scan(app: Casework) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
+def _status_mib(field: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def reset_peak_rss() -> float | None:
+    """Restart the kernel's peak-RSS count of this process (Linux: ``clear_refs`` 5), so that the peak read after
+    a rebuild is the rebuild's own (P6: memory while rebuilding from N events); returns the RSS now, MiB."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return None
+    return _status_mib("VmRSS")
+
+
+def peak_rss_mib() -> float | None:
+    return _status_mib("VmHWM")
+
+
 def measure(n: int, read_models: tuple[str, ...] = READ_MODELS) -> dict[str, object]:
     """Store ``n`` events in a fresh schema, then the raw scan and each read model's rebuild, side by side."""
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, postgres(Path(tmp)) as dsn:
@@ -148,17 +172,21 @@ def measure(n: int, read_models: tuple[str, ...] = READ_MODELS) -> dict[str, obj
                     print(f"  raw scan: {raw_n} events in {raw_s:.2f}s ({raw_n / raw_s:,.0f}/s); rebuild {name} ...")
                     store = ReadModelStore(dsn, load_projection(name), base_schema=f"{target.schema}__rb")
                     try:
+                        before = reset_peak_rss()
                         cpu = time.process_time()
                         shown = progress_bar(f"rebuilding {store.projection.name}") if sys.stderr.isatty() else None
                         report = rebuild(store, app, progress=shown)
                         cpu = time.process_time() - cpu
+                        peak = peak_rss_mib()
                     finally:
                         store.close()
                     rate, raw = report.events_read / report.seconds, raw_n / raw_s
                     results[name] = {"events_per_second": round(rate, 1), "raw_scan_per_second": round(raw, 1),
                                      "ratio": round(rate / raw, 3),
-                                     "cpu_us_per_event": round(cpu / max(report.events_read, 1) * 1e6, 1)}
-                    print(f"  rebuild {name}: {rate:,.0f} events/s, ratio {rate / raw:.3f}")
+                                     "cpu_us_per_event": round(cpu / max(report.events_read, 1) * 1e6, 1),
+                                     "rss_mib_before": before, "peak_rss_mib": peak}
+                    print(f"  rebuild {name}: {rate:,.0f} events/s, ratio {rate / raw:.3f}, peak RSS {peak} MiB "
+                          f"(from {before})")
             finally:
                 app.close()
         finally:
