@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -62,6 +63,20 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise AssertionError(f"the API did not start: {log.read_text()[-2000:]}")
 
 
+@contextlib.contextmanager
+def running_api(pg_schema: PgTarget, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    """``prosperity api --workers 2`` started and ready; stopped with SIGTERM at the end."""
+    port = free_port()
+    log = tmp_path / "api.log"
+    process = start(pg_schema, port, log)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", process, log)
+        yield process, f"http://127.0.0.1:{port}", log
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
 async def invite_all(base: str, case_id: object) -> list[httpx.Response]:
     # a new connection per request, so the kernel spreads them over both workers' accepts
     async def one(i: int) -> httpx.Response:
@@ -75,17 +90,9 @@ async def invite_all(base: str, case_id: object) -> list[httpx.Response]:
 
 def test_two_workers_record_every_commuting_command_once(api: Api, pg_schema: PgTarget, tmp_path: Path) -> None:
     case_id, version = case_at_team_stage(api)
-    port = free_port()
-    log = tmp_path / "api.log"
-    process = start(pg_schema, port, log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base, process, log)
+    with running_api(pg_schema, tmp_path) as (_, base, _):
         responses = asyncio.run(invite_all(base, case_id))
         exposition = httpx.get(f"{base}/metrics", timeout=5).text  # whichever worker answers: both workers' sum
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
     refused = [r.text for r in responses if r.status_code != 200]
     assert not refused, refused
@@ -123,35 +130,24 @@ def test_keep_alive_connections_opened_together_are_spread_over_the_workers(pg_s
                                                                              tmp_path: Path) -> None:
     """services.api.workers: each worker listens on its own SO_REUSEPORT socket, so 32 connections opened at once
     do not all stay with the worker that woke first (with one shared socket, 30 of 32 did)."""
-    port = free_port()
-    log = tmp_path / "api.log"
-    process = start(pg_schema, port, log)
-    base = f"http://127.0.0.1:{port}"
-    connections: list[socket.socket] = []
-    try:
-        wait_ready(base, process, log)
+    with running_api(pg_schema, tmp_path) as (process, base, log):
+        port = int(base.rsplit(":", 1)[1])
         connections = [socket.create_connection(("127.0.0.1", port)) for _ in range(32)]
-        for connection in connections:
-            connection.sendall(b"GET /health HTTP/1.1\r\nHost: api\r\n\r\n")
-        for connection in connections:
-            assert connection.recv(4096).startswith(b"HTTP/1.1 200")
-        shares = [_established(pid, port) for pid in workers(process.pid)]
-    finally:
-        for connection in connections:
-            connection.close()
-        process.terminate()
-        process.wait(timeout=20)
+        try:
+            for connection in connections:
+                connection.sendall(b"GET /health HTTP/1.1\r\nHost: api\r\n\r\n")
+            for connection in connections:
+                assert connection.recv(4096).startswith(b"HTTP/1.1 200")
+            shares = [_established(pid, port) for pid in workers(process.pid)]
+        finally:
+            for connection in connections:
+                connection.close()
     assert sum(shares) == 32 and min(shares) >= 6, shares  # binomial(32, 1/2) below 6: about 1 in 100,000
     assert process.returncode == 0, log.read_text()[-2000:]
 
 
 def test_a_worker_that_dies_is_replaced(pg_schema: PgTarget, tmp_path: Path) -> None:
-    port = free_port()
-    log = tmp_path / "api.log"
-    process = start(pg_schema, port, log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base, process, log)
+    with running_api(pg_schema, tmp_path) as (process, base, log):
         before = workers(process.pid)
         os.kill(before[0], signal.SIGKILL)
         until = time.monotonic() + 60
@@ -163,6 +159,3 @@ def test_a_worker_that_dies_is_replaced(pg_schema: PgTarget, tmp_path: Path) -> 
         wait_ready(base, process, log)
         assert before[0] not in workers(process.pid) and before[1] in workers(process.pid)
         assert '"api.worker_died"' in log.read_text()
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
