@@ -176,6 +176,7 @@ async def raw_nats_round_trip(url: str, n: int, rate: float, size: int) -> list[
 class Processes:
     logs: Path
     procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    last_memory: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def start(self, name: str, args: list[str], env: dict[str, str]) -> None:
         log = (self.logs / f"{name}.log").open("wb")
@@ -189,7 +190,19 @@ class Processes:
                 tail = (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
 
+    def memory(self) -> dict[str, dict[str, float]]:
+        """Each process's resident and peak resident memory (MiB, ``/proc``): the relay's and the replicas' P6."""
+        found = {}
+        for name, proc in self.procs:
+            with contextlib.suppress(OSError):
+                status = dict(line.split(":", 1) for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                              if ":" in line)
+                found[name] = {key: round(int(status[field].split()[0]) / 1024, 1)
+                               for key, field in (("rss_mib", "VmRSS"), ("peak_rss_mib", "VmHWM"))}
+        return found
+
     def stop(self) -> None:
+        self.last_memory = self.memory()
         if keep := os.environ.get("BENCH_KEEP_LOGS"):
             for name, _ in self.procs:
                 Path(keep).mkdir(parents=True, exist_ok=True)
@@ -590,7 +603,7 @@ def main_run(args: argparse.Namespace) -> dict[str, object]:
             asyncio.run(_delete_stream(url, settings.stream_name))
             asyncio.run(_delete_stream(url, settings.deadletter_stream_name))
             drop_schema(dsn, target.schema)
-    return report(args, raw_pg, raw_nats, phases, catch_up)
+    return {**report(args, raw_pg, raw_nats, phases, catch_up), "process_memory": procs.last_memory}
 
 
 async def _declare(settings: RelaySettings) -> None:

@@ -384,7 +384,9 @@ class Relay:
                                              notification.originator_version, state)
             return outgoing_from_state(event_class, notification.originator_id, notification.originator_version,
                                        state, notification.id, self.app.name, placement)
-        except NotPlain:
+        except (NotPlain, LookupError, TypeError, ValueError):
+            # Not mappable from its stored state here (an unusual or malformed fact): the validated way decides,
+            # and says what is wrong if it cannot map it either.
             published = self._municipalities.to_published(mapper.to_domain_event(notification), notification.id,
                                                           self.app.name)
             return OutgoingFact(published.subject, published.payload, published.headers)
