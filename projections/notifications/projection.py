@@ -102,6 +102,9 @@ DDL: tuple[str, ...] = (
         enqueued_at timestamptz
     )""",
     "CREATE INDEX IF NOT EXISTS deadlines_due ON deadlines (warn_on) WHERE status = 'pending'",
+    # A case's deadlines are cancelled, scrubbed and forgotten by case: without this index each of those scanned the
+    # whole table, and a rebuild from 1M stored facts slowed quadratically (bench/rebuild_rate.py, issue 14).
+    "CREATE INDEX IF NOT EXISTS deadlines_case ON deadlines (case_id)",
     """CREATE TABLE IF NOT EXISTS notif_case_parties (
         case_id uuid PRIMARY KEY,
         state jsonb NOT NULL

@@ -144,9 +144,19 @@ class ReadModelStore:
             live = conn.execute("SELECT schema_name FROM read_model_generations WHERE name = %s "
                                 "AND state IN ('serving', 'building')", (self.projection.name,)).fetchall()
             for (schema,) in live:
+                self._tables(conn, schema)
                 self._bookkeeping(conn, schema)
         self._cached = None
         return Generation(*row)
+
+    def _tables(self, conn: psycopg.Connection[Any], schema: str) -> None:
+        """The projection's DDL, again, in a live generation: every statement is ``IF NOT EXISTS`` (or ``OR
+        REPLACE``), so an index or table added since the generation was built is added to it at the next start,
+        without a rebuild (a changed table still needs a new ``version`` and a rebuild)."""
+        conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+        for statement in self.projection.ddl:
+            conn.execute(statement.encode())
+        self._in_base(conn)
 
     def _bookkeeping(self, conn: psycopg.Connection[Any], schema: str) -> None:
         conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))

@@ -137,3 +137,32 @@ def test_only_one_rebuild_of_a_read_model_runs_at_a_time(pg_schema: PgTarget) ->
     finally:
         store.close()
         app.close()
+
+
+@pytest.mark.parametrize("name", ["dashboard", "audit", "notifications"])
+def test_an_index_added_since_a_generation_was_built_is_added_at_the_next_start(pg_schema: PgTarget,
+                                                                                  name: str) -> None:
+    """ReadModelStore.setup runs the projection's (idempotent) DDL again in every live generation: the
+    notifications' ``deadlines_case`` index, say, reaches a generation built before it without a rebuild."""
+    from services.consumers.registry import load_projection
+
+    store = ReadModelStore(pg_schema.dsn, load_projection(name), base_schema=pg_schema.schema, pool_size=1)
+    try:
+        generation = store.setup()
+        with psycopg.connect(pg_schema.dsn, autocommit=True) as conn:
+            indexes = [row[0] for row in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND indexname NOT LIKE '%%pkey'",
+                (generation.schema,)).fetchall()]
+            assert indexes
+            for index in indexes:
+                conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(generation.schema, index)))
+        assert store.setup().schema == generation.schema  # a second start: DDL again, nothing else changes
+        with psycopg.connect(pg_schema.dsn) as conn:
+            again = [row[0] for row in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND indexname NOT LIKE '%%pkey'",
+                (generation.schema,)).fetchall()]
+        assert sorted(again) == sorted(indexes)
+        if name == "notifications":
+            assert "deadlines_case" in again
+    finally:
+        store.close()
