@@ -90,7 +90,7 @@ def store_lifecycles(app: Casework, n: int) -> int:
     """Run lifecycles in memory until they have recorded ``n`` events, then insert the first ``n`` stored
     events (directory facts included) into ``app``'s PostgreSQL store, INSERT_BATCH per transaction."""
     memory = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    run = uuid.uuid4().hex[:6]
+    run = f"{uuid.uuid4().hex[:6]}x"  # never six digits in a row: with "-1234" that is an ID number's shape (PRIV-1)
     progress = Every("running lifecycles in memory", n)
     k = 0
     while (memory.recorder.max_notification_id() or 0) < n:
