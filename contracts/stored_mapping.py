@@ -5,7 +5,7 @@ serialise the contract. The relay does not need either step: the store holds onl
 (each command's values passed the same grammars first), and turning the domain's enums, dates and frozen
 records back into JSON is all that is left to do. Here the stored state is decoded to plain JSON values
 (``services.casework.transcodings.decode_plain``), placed in the contract's field order, and written by orjson;
-that took the relay's CPU per fact from ~99 µs to ~N µs (bench/relay_throughput.py, issue 14).
+that took the relay's CPU per fact from ~92 µs to ~55 µs (bench/relay_throughput.py, issue 14, quiet machine).
 
 It is the same mapping, not a second one: the plan (which contract field comes from which fact field, what is
 derived, what is withheld, the rule id and legal basis) is :func:`contracts.mapping._plan_for`'s, and
