@@ -169,7 +169,8 @@ def outgoing_from_state(event_class: type, originator_id: Any, version: int, sta
     return OutgoingFact(_subject(plan.event_type, where, municipality), payload, headers)
 
 
-def _attribute(event_class: type, state: dict[str, Any], name: str, *, required: bool = False) -> Any:
+def _attribute(event_class: type, state: dict[str, Any], name: str, *, required: bool = False,
+               default: Any = None) -> Any:
     """``getattr(event, name)`` on the event the state would make: its own value, else the class's."""
     value = state.get(name, _ABSENT)
     if value is _ABSENT:
@@ -177,13 +178,12 @@ def _attribute(event_class: type, state: dict[str, Any], name: str, *, required:
         if value is _ABSENT:
             if required:
                 raise NotPlain(f"{event_class.__qualname__} stored without {name}")
-            return None
+            return default
     return value
 
 
 def _legal_basis(plan: _Plan, event_class: type, state: dict[str, Any], where: str) -> str | None:
-    own = _attribute(event_class, state, "legal_basis") if ("legal_basis" in state
-                                                            or hasattr(event_class, "legal_basis")) else _ABSENT
+    own = _attribute(event_class, state, "legal_basis", default=_ABSENT)
     if own is not _ABSENT:
         return str(own)
     if plan.spec.legal_basis is not _SAME_LAW:
