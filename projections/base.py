@@ -34,6 +34,18 @@ class ReadView(Protocol):
 
     def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]: ...
 
+    def remembered(self, case_id: Any) -> dict[str, Any]:
+        """What the projection noted about ``case_id`` while applying the case's earlier facts *in this same
+        transaction*, for it to note more in; empty at a transaction's start, and again whenever the runtime
+        applied something of the case another way (a parked successor, a retry).
+
+        Why: a consumer applies a whole batch, and a rebuild a whole page, in one pipelined transaction; a read
+        (``fetchone``) in the middle of it waits for every statement before it to reach the server and come back.
+        A projection that reads what it itself wrote a fact earlier (the previous link of a hash chain, a case's
+        parties) may keep that here instead, and read only what this transaction has not written yet. What it
+        keeps must be exactly what its statements wrote: an empty memory is always correct, only slower."""
+        ...
+
 
 class Projection(Protocol):
     name: ClassVar[str]

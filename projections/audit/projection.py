@@ -117,9 +117,13 @@ class AuditProjection:
     )
 
     def apply(self, event: EventEnvelopeV1, view: ReadView) -> Sequence[Statement]:
-        """One INSERT: the fact, chained to the hash of the case's previous version."""
+        """One INSERT: the fact, chained to the hash of the case's previous version (the link this transaction
+        wrote a fact ago, when it did; else read from the trail)."""
+        memory = view.remembered(event.case_id)
         if event.case_version == 1:
             prev_hash = GENESIS_HASH
+        elif memory.get("version") == event.case_version - 1:
+            prev_hash = memory["hash"]
         else:
             row = view.fetchone("SELECT hash FROM audit_trail WHERE case_id = %s AND case_version = %s",
                                 (event.case_id, event.case_version - 1))
@@ -129,8 +133,9 @@ class AuditProjection:
             prev_hash = str(row[0])
         canonical = canonical_json(contract_document(event))
         digest = payload_digest(canonical)
-        insert = Statement(_INSERT, (*columns(event), canonical, prev_hash, link_hash(prev_hash, digest), digest))
-        return [insert, *forgetting(event)]
+        link = link_hash(prev_hash, digest)
+        memory["version"], memory["hash"] = event.case_version, link
+        return [Statement(_INSERT, (*columns(event), canonical, prev_hash, link, digest)), *forgetting(event)]
 
 
 def forgetting(event: EventEnvelopeV1) -> list[Statement]:

@@ -97,12 +97,19 @@ class DashboardProjection:
         if isinstance(event, ev.InstitutionRegisteredV1 | ev.CoordinatorDesignatedV1
                       | ev.CoordinatorDesignationWithdrawnV1):
             return self._directory(event, day)
+        memory = view.remembered(event.case_id)
         if isinstance(event, ev.ContactRegisteredV1 | ev.BarnekoordinatorRequestedV1):
+            memory["municipality_ref"] = event.municipality_ref
             return [self._open_case(event, day)]
-        # The envelope names the municipality responsible after each fact (it changes on domicile_changed).
-        placed = Statement("UPDATE dash_case SET municipality_ref = %s WHERE case_id = %s",
-                           (event.municipality_ref, event.case_id))
-        return [placed, *self._iceland(event, day), *self._norway(event, day), *self._either(event, day),
+        # The envelope names the municipality responsible after each fact (it changes on domicile_changed): the
+        # row follows it, written only when it differs (from what this transaction wrote, then in the row itself).
+        placed = []
+        if memory.get("municipality_ref") != event.municipality_ref:
+            memory["municipality_ref"] = event.municipality_ref
+            placed.append(Statement("UPDATE dash_case SET municipality_ref = %s WHERE case_id = %s"
+                                    " AND municipality_ref IS DISTINCT FROM %s",
+                                    (event.municipality_ref, event.case_id, event.municipality_ref)))
+        return [*placed, *self._iceland(event, day), *self._norway(event, day), *self._either(event, day),
                 *deadlines.statements(event, day)]
 
     # ---- opening facts and the directory -------------------------------------------------------------

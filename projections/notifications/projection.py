@@ -215,10 +215,14 @@ class NotificationsProjection:
     def apply(self, event: e.EventEnvelopeV1, view: ReadView) -> Sequence[Statement]:
         if event.event_type in e.DIRECTORY_EVENT_TYPES:
             return []
+        memory = view.remembered(event.case_id)
         if isinstance(event, e.CaseArchivedV1):
+            memory["parties"] = Parties()
             return forget_case(event.case_id)
-        row = view.fetchone("SELECT state FROM notif_case_parties WHERE case_id = %s", (event.case_id,))
-        before = Parties.from_json(row[0]) if row else Parties()
+        before = memory.get("parties")
+        if before is None:  # not written earlier in this transaction: read the row
+            row = view.fetchone("SELECT state FROM notif_case_parties WHERE case_id = %s", (event.case_id,))
+            before = Parties.from_json(row[0]) if row else Parties()
         parties = replace(before, family_refs=list(before.family_refs), team=list(before.team),
                           protected=list(before.protected))
         if parties.jurisdiction is None:
@@ -229,6 +233,7 @@ class NotificationsProjection:
             out.statements.append(Statement(
                 "INSERT INTO notif_case_parties (case_id, state) VALUES (%s, %s)"
                 " ON CONFLICT (case_id) DO UPDATE SET state = excluded.state", (event.case_id, parties.to_json())))
+        memory["parties"] = parties
         return out.statements
 
     def _dispatch(self, ev: e.EventEnvelopeV1, p: Parties, out: _Out) -> None:

@@ -110,17 +110,27 @@ class Gate(NamedTuple):
     """Held because it is the very fact the case is quarantined at (a redelivery)."""
 
 
-class _View:
-    """The projection's read-only view inside the current transaction."""
+class View:
+    """The projection's read-only view inside the current transaction, and its memory of what earlier facts of
+    the same transaction wrote (``ReadView.remembered``). One view lives exactly as long as one transaction's
+    batch; a view made for a single fact remembers nothing, which is always correct."""
 
     def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
         self._cursor = cursor
+        self._memory: dict[Any, dict[str, Any]] = {}
 
     def fetchone(self, query: str, params: Any = ()) -> tuple[Any, ...] | None:
         return self._cursor.execute(query.encode(), params).fetchone()
 
     def fetchall(self, query: str, params: Any = ()) -> list[tuple[Any, ...]]:
         return self._cursor.execute(query.encode(), params).fetchall()
+
+    def remembered(self, case_id: Any) -> dict[str, Any]:
+        return self._memory.setdefault(case_id, {})
+
+    def forget(self, case_id: Any) -> None:
+        """The case was applied another way (the per-fact gate, a parked successor): what was noted may be old."""
+        self._memory.pop(case_id, None)
 
 
 def _lock(cur: psycopg.Cursor[Any], case_id: UUID) -> tuple[int, int | None]:
@@ -132,10 +142,12 @@ def _lock(cur: psycopg.Cursor[Any], case_id: UUID) -> tuple[int, int | None]:
     return (int(row[0]), row[1]) if row else (0, None)
 
 
-def _run_projection(cur: psycopg.Cursor[Any], projection: Projection, event: EventEnvelopeV1) -> None:
-    """Run the projection and its statements; a failure is the fact's."""
+def _run_projection(cur: psycopg.Cursor[Any], projection: Projection, event: EventEnvelopeV1,
+                    view: View | None = None) -> None:
+    """Run the projection and its statements (with the batch's ``view``, else one for this fact alone); a failure
+    is the fact's."""
     try:
-        statements: list[Statement] = list(projection.apply(event, _View(cur)))
+        statements: list[Statement] = list(projection.apply(event, view or View(cur)))
         for statement in statements:
             cur.execute(statement.sql.encode(), statement.params)
     except TRANSIENT:
@@ -217,17 +229,19 @@ def lock_cases(cur: psycopg.Cursor[Any], case_ids: list[UUID]) -> dict[UUID, Pos
 
 
 def apply_known(cur: psycopg.Cursor[Any], projection: Projection, event: EventEnvelopeV1,
-                known: dict[UUID, Position]) -> tuple[Outcome, tuple[Quarantined, ...]]:
+                known: dict[UUID, Position], view: View) -> tuple[Outcome, tuple[Quarantined, ...]]:
     """:func:`apply_in` for a case locked by :func:`lock_cases`: the next version is applied without a round trip
-    of bookkeeping; anything else goes through the per-fact gate (and its parked successors are drained).
+    of bookkeeping, with the batch's ``view``; anything else goes through the per-fact gate (and its parked
+    successors are drained), after which the view forgets the case.
     Raises :class:`ProjectionFailed` for any fact that fails, the caller then undoes the whole batch."""
     position = known[event.case_id]
     if event.case_version <= position.applied:
         return Outcome.DUPLICATE, ()
     if position.held is None and not position.waiting and event.case_version == position.applied + 1:
-        _run_projection(cur, projection, event)
+        _run_projection(cur, projection, event, view)
         position.applied, position.notification_id, position.dirty = event.case_version, event.notification_id, True
         return Outcome.APPLIED, ()
+    view.forget(event.case_id)
     record_positions(cur, {event.case_id: position})
     gate = apply_in(cur, projection, event)
     records: tuple[Quarantined, ...] = ()

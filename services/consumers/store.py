@@ -370,9 +370,10 @@ class ReadModelStore:
             if not durable:
                 cur.execute("SET LOCAL synchronous_commit = off")
             known = q.lock_cases(cur, sorted({event.case_id for event in events}))
+            view = q.View(cur)
             with cur.connection.pipeline():
                 for event in events:
-                    outcomes.append(q.apply_known(cur, self.projection, event, known))
+                    outcomes.append(q.apply_known(cur, self.projection, event, known, view))
             q.record_positions(cur, known)
         return outcomes
 

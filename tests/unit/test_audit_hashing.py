@@ -166,6 +166,9 @@ class FakeView:
     def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         raise AssertionError("not used")
 
+    def remembered(self, case_id: Any) -> dict[str, Any]:
+        return {}  # remembers nothing: every apply reads what it needs, as in a transaction of its own
+
 
 def test_projection_chains_each_case_from_genesis() -> None:
     first = contract("contact_registered", 1, child_ref="person:child-1", parent_refs=["person:parent-1"],

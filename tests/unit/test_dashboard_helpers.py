@@ -121,6 +121,9 @@ class RefusingView:
     def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         raise AssertionError("apply read the view")
 
+    def remembered(self, case_id: Any) -> dict[str, Any]:
+        return {}  # remembers nothing: every apply reads what it needs, as in a transaction of its own
+
 
 def test_every_statement_is_keyed_by_the_facts_own_aggregate() -> None:
     app = Casework(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})

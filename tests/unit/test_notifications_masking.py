@@ -27,6 +27,9 @@ class PartiesView:
     def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         return []
 
+    def remembered(self, case_id: Any) -> dict[str, Any]:
+        return {}  # remembers nothing: every apply reads what it needs, as in a transaction of its own
+
     def run(self, statements: Sequence[Statement]) -> list[Statement]:
         for statement in statements:
             if statement.sql.startswith("INSERT INTO notif_case_parties"):
