@@ -915,12 +915,14 @@ DIRECTORY_EVENT_TYPES: frozenset[str] = frozenset(event_type_of(m) for m in DIRE
 ENVELOPE_FIELDS: frozenset[str] = frozenset(EventEnvelopeV1.model_fields)
 
 
-def parse_event(payload: bytes | str) -> EventEnvelopeV1:
-    """Parse a published payload into its contract model, by its ``event_type``."""
-    envelope = _EventTypeOnly.model_validate_json(payload)
-    model = EVENT_MODELS.get(envelope.event_type)
+def parse_event(payload: bytes | str, event_type: str | None = None) -> EventEnvelopeV1:
+    """Parse a published payload into its contract model, by its ``event_type`` (read from the payload unless the
+    caller already knows it; the model checks it again, being a literal of each model)."""
+    if event_type is None:
+        event_type = _EventTypeOnly.model_validate_json(payload).event_type
+    model = EVENT_MODELS.get(event_type)
     if model is None:
-        raise ValueError(f"Unknown event type {envelope.event_type!r} (schema v1 knows {len(EVENT_MODELS)} types).")
+        raise ValueError(f"Unknown event type {event_type!r} (schema v1 knows {len(EVENT_MODELS)} types).")
     return model.model_validate_json(payload)
 
 

@@ -38,13 +38,13 @@ from eventsourcing.persistence import (
     Tracking,
 )
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresTrackingRecorder
-from eventsourcing.utils import Environment, resolve_topic
+from eventsourcing.utils import Environment
 from nats.aio.client import Client as NATS
 
 from contracts.mapping import PUBLISHED_TOPICS, MunicipalityTracker, repository_lookup
-from contracts.stored_mapping import NotPlain, OutgoingFact, outgoing_from_state, placement_from_state
+from contracts.stored_mapping import OutgoingFact
 from services.bus.plan import RELAY
-from services.casework.transcodings import decode_plain
+from services.casework.published import outgoing_fact
 from services.relay import postgres
 from services.relay.stream import RelaySettings
 
@@ -370,26 +370,7 @@ class Relay:
         return mapped
 
     def _map_one(self, notification: Notification) -> OutgoingFact:
-        """From the stored state (``contracts.stored_mapping``); a fact it cannot map, the validated way."""
-        mapper = self.app.mapper
-        event_class = resolve_topic(notification.topic)
-        try:
-            data = notification.state
-            if mapper.cipher:
-                data = mapper.cipher.decrypt(data)
-            if mapper.compressor:
-                data = mapper.compressor.decompress(data)
-            state = decode_plain(data)
-            placement = placement_from_state(self._municipalities, event_class, notification.originator_id,
-                                             notification.originator_version, state)
-            return outgoing_from_state(event_class, notification.originator_id, notification.originator_version,
-                                       state, notification.id, self.app.name, placement)
-        except (NotPlain, LookupError, TypeError, ValueError):
-            # Not mappable from its stored state here (an unusual or malformed fact): the validated way decides,
-            # and says what is wrong if it cannot map it either.
-            published = self._municipalities.to_published(mapper.to_domain_event(notification), notification.id,
-                                                          self.app.name)
-            return OutgoingFact(published.subject, published.payload, published.headers)
+        return outgoing_fact(self.app, self._municipalities, notification)
 
     async def _send(self, js: Any, batch: Sequence[tuple[int, OutgoingFact]]) -> list[asyncio.Future[Any]]:
         """Pipeline the batch: every message is written to the connection without waiting for its PubAck."""
