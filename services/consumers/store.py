@@ -366,14 +366,16 @@ class ReadModelStore:
         Not ``durable``: the commit does not wait for the WAL flush (a rebuild's page: lost in a crash, the
         rebuild is simply run again)."""
         outcomes: list[tuple[Outcome, tuple[q.Quarantined, ...]]] = []
-        with self._cursor(schema) as cur:
+        # The whole transaction in one pipeline, BEGIN and COMMIT included: its round trips are the locking read
+        # (its answer decides the gating), whatever a projection reads, and the commit; nothing else waits.
+        with self.pool.connection() as conn, conn.pipeline(), conn.transaction(), conn.cursor() as cur:
+            cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
             if not durable:
                 cur.execute("SET LOCAL synchronous_commit = off")
             known = q.lock_cases(cur, sorted({event.case_id for event in events}))
             view = q.View(cur)
-            with cur.connection.pipeline():
-                for event in events:
-                    outcomes.append(q.apply_known(cur, self.projection, event, known, view))
+            for event in events:
+                outcomes.append(q.apply_known(cur, self.projection, event, known, view))
             q.record_positions(cur, known)
         return outcomes
 
