@@ -398,6 +398,17 @@ def test_every_payload_matches_its_checked_in_json_schema(published: list[Publis
         assert parse_event(p.payload) == p.contract
 
 
+def test_a_payload_parsed_by_its_header_type_is_checked_against_it(published: list[PublishedEvent]) -> None:
+    """A rebuild parses each payload by the type its headers name (``parse_event(payload, event_type)``): that is
+    the same contract, and a payload of another type is refused, never read as the named one."""
+    first, other = published[0], next(p for p in published if p.contract.event_type != published[0].contract.event_type)
+    assert parse_event(first.payload, first.headers["Prosperity-Event-Type"]) == first.contract
+    with pytest.raises(ValueError, match="event_type"):
+        parse_event(first.payload, other.contract.event_type)
+    with pytest.raises(ValueError, match="Unknown event type 'no_such_fact'"):
+        parse_event(first.payload, "no_such_fact")
+
+
 def test_subjects_follow_the_scheme(published: list[PublishedEvent]) -> None:
     for p in published:
         contract = p.contract
