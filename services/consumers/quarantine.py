@@ -221,11 +221,17 @@ def lock_cases(cur: psycopg.Cursor[Any], case_ids: list[UUID]) -> dict[UUID, Pos
     then cannot deadlock), and read their positions and whether anything of them is parked."""
     cur.execute("INSERT INTO consumer_positions (case_id, case_version, notification_id)"
                 " SELECT id, 0, 0 FROM unnest(%s::uuid[]) AS id ORDER BY id ON CONFLICT DO NOTHING", (case_ids,))
-    rows = cur.execute("SELECT c.case_id, c.case_version, c.quarantined_version,"
-                       " EXISTS (SELECT 1 FROM consumer_parked p WHERE p.case_id = c.case_id)"
-                       " FROM consumer_positions c WHERE c.case_id = ANY(%s) ORDER BY c.case_id FOR UPDATE OF c",
-                       (case_ids,)).fetchall()
-    return {row[0]: Position(int(row[1]), row[2], bool(row[3])) for row in rows}
+    locking = cur.execute("SELECT case_id, case_version, quarantined_version FROM consumer_positions"
+                          " WHERE case_id = ANY(%s) ORDER BY case_id FOR UPDATE", (case_ids,))
+    # What is parked is read by a statement of its own, run once the locks are held: its snapshot then includes
+    # what another replica parked and committed while this one waited for a case's lock (a subquery of the locking
+    # statement would see the statement's older snapshot, and the parked versions would never be drained). In a
+    # pipeline both go in one round trip.
+    parked_cursor = cur.connection.cursor()
+    parked_cursor.execute("SELECT DISTINCT case_id FROM consumer_parked WHERE case_id = ANY(%s)", (case_ids,))
+    rows = locking.fetchall()
+    parked = {row[0] for row in parked_cursor.fetchall()}
+    return {row[0]: Position(int(row[1]), row[2], row[0] in parked) for row in rows}
 
 
 def apply_known(cur: psycopg.Cursor[Any], projection: Projection, event: EventEnvelopeV1,

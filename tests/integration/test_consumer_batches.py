@@ -6,10 +6,14 @@ everything else applied once, whatever the batch mixes."""
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from contracts.events import EventEnvelopeV1
 from services.casework.application import Casework
@@ -121,3 +125,52 @@ def test_a_read_model_built_in_batches_equals_one_built_one_event_at_a_time(
     finally:
         for store in stores.values():
             store.close()
+
+
+def test_a_version_parked_while_its_predecessor_waited_for_the_case_is_drained(
+        pg_schema: PgTarget, events: list[EventEnvelopeV1]) -> None:
+    """Replica B parks version 2 of a case (its version 1 not applied yet) while replica A waits for the case's
+    row lock to apply version 1: once A holds the lock it must see what B parked and committed meanwhile, apply
+    version 1 and drain version 2 (a parked check read with the locking statement's older snapshot missed it, and
+    the case stopped at version 1 for ever)."""
+    first, second = (e for e in events if e.case_id == events[-1].case_id and e.case_version in (1, 2))
+    store = ReadModelStore(pg_schema.dsn, load_projection("dashboard"), base_schema=f"{pg_schema.schema}__race")
+    try:
+        schema = store.setup().schema
+        with psycopg.connect(pg_schema.dsn) as holder:
+            holder.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+            holder.execute("INSERT INTO consumer_positions (case_id, case_version, notification_id) VALUES (%s, 0, 0)",
+                           (first.case_id,))
+            holder.commit()
+            holder.execute("SELECT 1 FROM consumer_positions WHERE case_id = %s FOR UPDATE", (first.case_id,))
+            results: dict[str, Any] = {}
+            replica_b = threading.Thread(target=lambda: results.update(b=store.apply_batch([second], [True])))
+            replica_b.start()
+            wait_for_lock_waiters(pg_schema.dsn, 1)
+            replica_a = threading.Thread(target=lambda: results.update(a=store.apply_batch([first], [True])))
+            replica_a.start()
+            wait_for_lock_waiters(pg_schema.dsn, 2)
+            holder.commit()  # B is first in the queue: it parks version 2; then A applies version 1
+            replica_b.join(30)
+            replica_a.join(30)
+        assert [r.outcome for r in results["b"]] == [Outcome.HELD]
+        assert [r.outcome for r in results["a"]] == [Outcome.APPLIED]
+        with store.reading() as cur:
+            row = cur.execute("SELECT case_version FROM consumer_positions WHERE case_id = %s",
+                              (first.case_id,)).fetchone()
+            parked = cur.execute("SELECT count(*) FROM consumer_parked").fetchone()
+        assert row == (2,) and parked == (0,)
+    finally:
+        store.close()
+
+
+def wait_for_lock_waiters(dsn: str, count: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                               " AND datname = current_database()").fetchone()
+            if row and row[0] >= count:
+                return
+            time.sleep(0.02)
+    raise AssertionError(f"fewer than {count} sessions waited for a lock within {timeout}s")
