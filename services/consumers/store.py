@@ -38,49 +38,10 @@ from psycopg_pool import ConnectionPool
 from contracts.events import EventEnvelopeV1
 from projections.base import Projection
 from services.consumers import quarantine as q
+from services.consumers import schema_ddl
 from services.consumers.quarantine import Outcome
 
 __all__ = ["Applied", "Generation", "Outcome", "ReadModelStore"]
-
-STATES = ("building", "serving", "retired", "failed")
-REGISTRY_DDL = f"""
-CREATE TABLE IF NOT EXISTS read_model_generations (
-    name text NOT NULL,
-    generation int NOT NULL,
-    version int NOT NULL,
-    schema_name text NOT NULL,
-    state text NOT NULL CONSTRAINT read_model_generations_state_check CHECK (state IN {STATES}),
-    created_at timestamptz NOT NULL DEFAULT now(),
-    switched_at timestamptz,
-    failure text,
-    PRIMARY KEY (name, generation)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS read_model_one_serving ON read_model_generations (name) WHERE state = 'serving';
-ALTER TABLE read_model_generations ADD COLUMN IF NOT EXISTS failure text;
-DO $$ BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = 'read_model_generations'::regclass
-                   AND conname = 'read_model_generations_state_check'
-                   AND pg_get_constraintdef(oid) LIKE '%failed%') THEN
-        ALTER TABLE read_model_generations DROP CONSTRAINT IF EXISTS read_model_generations_state_check;
-        ALTER TABLE read_model_generations ADD CONSTRAINT read_model_generations_state_check
-            CHECK (state IN {STATES});
-    END IF;
-END $$
-"""
-"""The registry of generations. A registry made before ``failed`` existed is brought up to date here."""
-
-POSITIONS_DDL = (
-    """CREATE TABLE IF NOT EXISTS consumer_positions (
-        case_id uuid PRIMARY KEY,
-        case_version bigint NOT NULL,
-        notification_id bigint NOT NULL,
-        applied_at timestamptz NOT NULL DEFAULT now(),
-        quarantined_version bigint
-    )""",
-    "ALTER TABLE consumer_positions ADD COLUMN IF NOT EXISTS quarantined_version bigint",
-)
-"""One row per case: the version applied so far and, while the case is quarantined, the version it is held at."""
-
 
 @dataclass(frozen=True)
 class Applied:
@@ -128,52 +89,41 @@ class ReadModelStore:
         conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.base_schema)))
 
     def setup(self) -> Generation:
-        """Make sure a serving generation exists (generation 1 on first start), bring the bookkeeping tables of
-        every live generation up to date, and return the serving one."""
+        """Make sure a serving generation exists (generation 1 on first start), bring the tables of every live
+        generation built by other code up to date (``schema_ddl``), and return the serving one."""
         with self.pool.connection() as conn, conn.transaction():
             # Replicas start together: serialise them before CREATE SCHEMA, which races even with IF NOT EXISTS.
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('read_model_registry'))")
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.base_schema)))
             self._in_base(conn)
-            conn.execute(REGISTRY_DDL.encode())
+            conn.execute(schema_ddl.REGISTRY_DDL.encode())
             row = conn.execute("SELECT generation, schema_name, state FROM read_model_generations "
                                "WHERE name = %s AND state = 'serving'", (self.projection.name,)).fetchone()
             if row is None:
                 self._create_generation(conn, 1, "serving")
                 row = (1, self.schema_for(1), "serving")
-            live = conn.execute("SELECT schema_name FROM read_model_generations WHERE name = %s "
-                                "AND state IN ('serving', 'building')", (self.projection.name,)).fetchall()
-            for (schema,) in live:
-                self._tables(conn, schema)
-                self._bookkeeping(conn, schema)
+            live = conn.execute("SELECT generation, schema_name, ddl_digest FROM read_model_generations"
+                                " WHERE name = %s AND state IN ('serving', 'building')",
+                                (self.projection.name,)).fetchall()
+            for number, schema, digest in live:
+                if digest != schema_ddl.digest(self.projection):
+                    schema_ddl.bring_up_to_date(conn, self.projection, schema)
+                    self._in_base(conn)
+                    conn.execute("UPDATE read_model_generations SET ddl_digest = %s WHERE name = %s"
+                                 " AND generation = %s", (schema_ddl.digest(self.projection), self.projection.name,
+                                                          number))
         self._cached = None
         return Generation(*row)
-
-    def _tables(self, conn: psycopg.Connection[Any], schema: str) -> None:
-        """The projection's DDL, again, in a live generation: every statement is ``IF NOT EXISTS`` (or ``OR
-        REPLACE``), so an index or table added since the generation was built is added to it at the next start,
-        without a rebuild (a changed table still needs a new ``version`` and a rebuild)."""
-        conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-        for statement in self.projection.ddl:
-            conn.execute(statement.encode())
-        self._in_base(conn)
-
-    def _bookkeeping(self, conn: psycopg.Connection[Any], schema: str) -> None:
-        conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-        for statement in (*POSITIONS_DDL, *q.DDL):
-            conn.execute(statement.encode())
-        self._in_base(conn)
 
     def _create_generation(self, conn: psycopg.Connection[Any], number: int, state: str) -> Generation:
         schema = self.schema_for(number)
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-        conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-        for statement in self.projection.ddl:
-            conn.execute(statement.encode())
-        self._bookkeeping(conn, schema)
-        conn.execute("INSERT INTO read_model_generations (name, generation, version, schema_name, state, switched_at)"
-                     " VALUES (%s, %s, %s, %s, %s, CASE WHEN %s = 'serving' THEN now() END)",
-                     (self.projection.name, number, self.projection.version, schema, state, state))
+        schema_ddl.create_tables(conn, self.projection, schema)
+        self._in_base(conn)
+        conn.execute("INSERT INTO read_model_generations (name, generation, version, schema_name, state, switched_at,"
+                     " ddl_digest) VALUES (%s, %s, %s, %s, %s, CASE WHEN %s = 'serving' THEN now() END, %s)",
+                     (self.projection.name, number, self.projection.version, schema, state, state,
+                      schema_ddl.digest(self.projection)))
         return Generation(number, schema, state)
 
     def begin_generation(self) -> Generation:

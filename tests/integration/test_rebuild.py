@@ -14,6 +14,7 @@ from contracts.events import parse_event
 from contracts.mapping import PUBLISHED_TOPICS, MunicipalityTracker
 from services.casework.application import Casework
 from services.cli import rebuild_read_model
+from services.consumers import schema_ddl
 from services.consumers.rebuild import RebuildFailed, RebuildRunning, rebuild
 from services.consumers.replay import published_events
 from services.consumers.store import ReadModelStore
@@ -142,8 +143,9 @@ def test_only_one_rebuild_of_a_read_model_runs_at_a_time(pg_schema: PgTarget) ->
 @pytest.mark.parametrize("name", ["dashboard", "audit", "notifications"])
 def test_an_index_added_since_a_generation_was_built_is_added_at_the_next_start(pg_schema: PgTarget,
                                                                                   name: str) -> None:
-    """ReadModelStore.setup runs the projection's (idempotent) DDL again in every live generation: the
-    notifications' ``deadlines_case`` index, say, reaches a generation built before it without a rebuild."""
+    """ReadModelStore.setup runs the projection's (idempotent) DDL again in every live generation built by other
+    code (its ``ddl_digest`` differs): the notifications' ``deadlines_case`` index, say, reaches a generation built
+    before it without a rebuild."""
     from services.consumers.registry import load_projection
 
     store = ReadModelStore(pg_schema.dsn, load_projection(name), base_schema=pg_schema.schema, pool_size=1)
@@ -156,6 +158,8 @@ def test_an_index_added_since_a_generation_was_built_is_added_at_the_next_start(
             assert indexes
             for index in indexes:
                 conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(generation.schema, index)))
+            conn.execute(sql.SQL("UPDATE {}.read_model_generations SET ddl_digest = NULL").format(
+                sql.Identifier(pg_schema.schema)))  # as a generation built before its indexes were added
         assert store.setup().schema == generation.schema  # a second start: DDL again, nothing else changes
         with psycopg.connect(pg_schema.dsn) as conn:
             again = [row[0] for row in conn.execute(
@@ -164,5 +168,62 @@ def test_an_index_added_since_a_generation_was_built_is_added_at_the_next_start(
         assert sorted(again) == sorted(indexes)
         if name == "notifications":
             assert "deadlines_case" in again
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("name", ["dashboard", "audit", "notifications"])
+def test_a_start_beside_a_replica_that_is_writing_takes_no_lock_on_its_tables(pg_schema: PgTarget, name: str) -> None:
+    """A replica starting while another one holds its write locks (an open batch) must not wait for them, nor queue
+    a stronger lock in front of the next batch: with its tables up to date, ``setup`` runs no DDL in them (a
+    ``CREATE INDEX IF NOT EXISTS`` locks its table even when the index exists; a start deadlocked that way)."""
+    from services.consumers.registry import load_projection
+
+    store = ReadModelStore(pg_schema.dsn, load_projection(name), base_schema=pg_schema.schema, pool_size=1)
+    try:
+        generation = store.setup()
+        with psycopg.connect(pg_schema.dsn) as writer:  # a live batch, not committed yet: RowExclusive locks
+            tables = [row[0] for row in writer.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s", (generation.schema,)).fetchall()]
+            for table in tables:
+                writer.execute(sql.SQL("LOCK TABLE {} IN ROW EXCLUSIVE MODE").format(
+                    sql.Identifier(generation.schema, table)))
+            started = threading.Thread(target=store.setup, daemon=True)
+            started.start()
+            started.join(timeout=20)
+            blocked = started.is_alive()
+            writer.rollback()
+        started.join(timeout=20)
+        assert not blocked, "setup waited for the live replica's locks"
+    finally:
+        store.close()
+
+
+def test_changed_ddl_waits_for_a_live_replica_then_is_applied(pg_schema: PgTarget) -> None:
+    """DDL that did change (a generation built by other code) is applied at the start even while a replica holds
+    its batch's locks: the start waits for them a bounded time a try, and tries again until they are released."""
+    from services.consumers.registry import load_projection
+
+    store = ReadModelStore(pg_schema.dsn, load_projection("notifications"), base_schema=pg_schema.schema, pool_size=1)
+    try:
+        generation = store.setup()
+        with psycopg.connect(pg_schema.dsn) as writer:
+            writer.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(generation.schema, "deadlines_case")))
+            writer.execute(sql.SQL("UPDATE {}.read_model_generations SET ddl_digest = 'older code'").format(
+                sql.Identifier(pg_schema.schema)))
+            writer.commit()
+            writer.execute(sql.SQL("LOCK TABLE {} IN ROW EXCLUSIVE MODE").format(
+                sql.Identifier(generation.schema, "deadlines")))
+            release = threading.Timer(3.0, writer.rollback)  # the replica's batch ends after a lock_timeout or so
+            release.start()
+            store.setup()
+            release.join()
+        with psycopg.connect(pg_schema.dsn) as conn:
+            indexes = {row[0] for row in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s",
+                                                      (generation.schema,)).fetchall()}
+            digests = {row[0] for row in conn.execute(sql.SQL("SELECT ddl_digest FROM {}.read_model_generations")
+                                                      .format(sql.Identifier(pg_schema.schema))).fetchall()}
+        assert "deadlines_case" in indexes
+        assert digests == {schema_ddl.digest(store.projection)}
     finally:
         store.close()
