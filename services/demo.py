@@ -11,7 +11,9 @@ individual plan, termination, and complaints through reconsideration to Statsfor
 The same ``--seed`` gives the same population, spread over two years of simulated time: each case's episode
 starts on a day drawn uniformly from the last ~700 days, and each of its steps is posted with the API's
 ``Occurred-At`` header at that start plus the step's offset (later steps later, never in the future: a step that
-would fall after now is recorded a moment before now, still in order). The dates inside the facts (service
+would fall after now is recorded a moment before now, still in order). The law's clock runs beside the demo in real
+time: when it has recorded a deadline on a case meanwhile, the case's remaining steps are recorded at the API's now
+(a late entry may not go back before a case's latest fact). The dates inside the facts (service
 starts, plan periods, reviews, decision delivery) follow the same timeline, and birth dates are chosen so the
 child is a minor, of the intended age and life stage, at every step. Notification recipients (e-mail addresses
 are personal data and never travel in events) are put into the notifier's directory, their addresses sealed in the
@@ -65,6 +67,11 @@ class DemoError(Exception):
     """The API refused a step: says which, with the problem it answered."""
 
 
+class LateEntryRefused(DemoError):
+    """The case has a fact later than the step's ``Occurred-At`` (TIME-1): the law's clock, running beside the
+    demo in real time, recorded a deadline the simulated history had already passed."""
+
+
 @dataclass(frozen=True)
 class Who:
     """An acting person with the claims the access model decides by: their organisation, and for leads and
@@ -86,6 +93,8 @@ class Api:
         self.client = httpx.Client(base_url=base_url, timeout=timeout)
         self._tokens: dict[Who, str] = {}
         self.requests = 0
+        self.caught_up_by_clock: set[UUID] = set()
+        """Cases whose remaining steps are recorded at the API's now (see :meth:`on_case`)."""
 
     def token(self, who: Who) -> str:
         from services.api.identity import mint_token
@@ -107,7 +116,9 @@ class Api:
         if response.status_code == 409 and allow_conflict:
             return None
         if response.status_code >= 400:
-            raise DemoError(f"POST {path} as {who.role} answered {response.status_code}: {response.text}")
+            refused = LateEntryRefused if at is not None and response.status_code == 422 and "TIME-1" in \
+                response.text else DemoError
+            raise refused(f"POST {path} as {who.role} answered {response.status_code}: {response.text}")
         result: dict[str, Any] = response.json()
         return result
 
@@ -120,7 +131,17 @@ class Api:
         return response.status_code
 
     def on_case(self, case_id: UUID, suffix: str, command: BaseModel, who: Who, at: datetime | None = None) -> None:
-        self.post(f"/v1/cases/{case_id}{suffix}", command, who, at=at)
+        """A step of the case's history, recorded ``at`` (its simulated time). A case the clock has meanwhile
+        recorded a fact on (a deadline its simulated history had passed) goes on at the API's now from that step:
+        a late entry may not go back before a case's latest fact (TIME-1)."""
+        path = f"/v1/cases/{case_id}{suffix}"
+        if case_id in self.caught_up_by_clock:
+            at = None
+        try:
+            self.post(path, command, who, at=at)
+        except LateEntryRefused:
+            self.caught_up_by_clock.add(case_id)
+            self.post(path, command, who)
 
     def close(self) -> None:
         self.client.close()
