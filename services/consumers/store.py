@@ -105,13 +105,13 @@ class ReadModelStore:
             live = conn.execute("SELECT generation, schema_name, ddl_digest FROM read_model_generations"
                                 " WHERE name = %s AND state IN ('serving', 'building')",
                                 (self.projection.name,)).fetchall()
+            current = schema_ddl.digest(self.projection)
             for number, schema, digest in live:
-                if digest != schema_ddl.digest(self.projection):
+                if digest != current:
                     schema_ddl.bring_up_to_date(conn, self.projection, schema)
                     self._in_base(conn)
                     conn.execute("UPDATE read_model_generations SET ddl_digest = %s WHERE name = %s"
-                                 " AND generation = %s", (schema_ddl.digest(self.projection), self.projection.name,
-                                                          number))
+                                 " AND generation = %s", (current, self.projection.name, number))
         self._cached = None
         return Generation(*row)
 

@@ -360,7 +360,7 @@ class Relay:
         mapped = []
         for notification in notifications:
             try:
-                published = self._map_one(notification)
+                published = outgoing_fact(self.app, self._municipalities, notification)
             except Exception:
                 # A fact without a valid contract must not be skipped (consumers would see a gap forever) nor
                 # published half-right: stop here, loudly, with the position still before it.
@@ -368,9 +368,6 @@ class Relay:
                 raise
             mapped.append((notification.id, published))
         return mapped
-
-    def _map_one(self, notification: Notification) -> OutgoingFact:
-        return outgoing_fact(self.app, self._municipalities, notification)
 
     async def _send(self, js: Any, batch: Sequence[tuple[int, OutgoingFact]]) -> list[asyncio.Future[Any]]:
         """Pipeline the batch: every message is written to the connection without waiting for its PubAck."""
