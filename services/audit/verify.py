@@ -36,7 +36,6 @@ import psycopg
 from eventsourcing.persistence import PersistenceError
 
 from contracts.events import EventEnvelopeV1
-from contracts.mapping import PUBLISHED_TOPICS
 from projections.audit.hashing import (
     GENESIS_HASH,
     canonical_json,
@@ -49,6 +48,7 @@ from projections.audit.projection import columns
 from projections.audit.queries import COLUMNS, AuditEntry
 from services.casework.application import Casework
 from services.consumers.replay import published_events
+from services.infra import topic_filter
 
 Progress = Callable[[int, int], None]
 """``progress(events_checked, max_notification_id)``."""
@@ -135,7 +135,7 @@ def _batches(events: Iterable[EventEnvelopeV1 | _Unreadable],
 def _unreadable(app: Casework, after: int, error: Exception) -> Divergence:
     """The divergence for the first stored fact after notification ``after``, which failed to read."""
     (notification,) = app.recorder.select_notifications(start=after, limit=1, inclusive_of_start=False,
-                                                        topics=PUBLISHED_TOPICS)
+                                                        topics=topic_filter.PUBLISHED)
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
     case_id = notification.originator_id
     return Divergence(DivergenceKind.UNREADABLE_FACT, case_id if isinstance(case_id, UUID) else UUID(case_id),

@@ -26,13 +26,13 @@ from uuid import UUID
 import structlog
 
 from contracts import commands as c
-from contracts.mapping import PUBLISHED_TOPICS
 from domain import clock
 from domain.errors import RuleViolation
 from domain.values import SYSTEM_ACTOR
 from services.casework.application import Casework, CommandMeta
 from services.casework.errors import CaseNotFound, ConcurrencyConflict
 from services.clock.index import DueIndex
+from services.infra import topic_filter
 from services.observability.metrics import DEADLINE_FACTS
 
 FACT_KINDS = {"DeadlineWarningRaised": "warned", "DeadlineBreached": "breached", "DeadlineReached": "reached",
@@ -71,7 +71,7 @@ class ClockService:
         position = self.index.position()
         while True:
             notifications = self.app.recorder.select_notifications(
-                start=position, limit=BATCH, inclusive_of_start=False, topics=PUBLISHED_TOPICS)
+                start=position, limit=BATCH, inclusive_of_start=False, topics=topic_filter.PUBLISHED)
             if not notifications:
                 return indexed
             case_ids = list(dict.fromkeys(UUID(str(n.originator_id)) for n in notifications))

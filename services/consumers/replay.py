@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from contracts.events import EventEnvelopeV1, parse_event
-from contracts.mapping import PUBLISHED_TOPICS, MunicipalityTracker, repository_lookup
+from contracts.mapping import MunicipalityTracker, repository_lookup
 from services.casework.application import Casework
 from services.casework.published import outgoing_fact
+from services.infra import topic_filter
 
 PAGE = 500
 
@@ -24,7 +25,7 @@ def published_events(app: Casework, *, after: int = 0, up_to: int | None = None)
     position = after
     while True:
         page = app.recorder.select_notifications(start=position, limit=PAGE, stop=up_to, inclusive_of_start=False,
-                                                 topics=PUBLISHED_TOPICS)
+                                                 topics=topic_filter.PUBLISHED)
         if not page:
             return
         for notification in page:
