@@ -8,6 +8,7 @@ and in order, each fact once in the stream.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from eventsourcing.persistence import Tracking
 
@@ -72,6 +73,34 @@ async def test_after_a_nats_outage_every_unrecorded_batch_is_sent_again_in_order
                 assert relay.status().position == position
                 server.start()
                 await wait_until(caught_up(relay), timeout=30, what="the backlog after NATS came back")
+            assert_exactly_once_in_order(await stream_messages(js_stream), app)
+        finally:
+            relay.close()
+
+
+
+async def test_commits_made_while_a_batch_is_on_the_wire_go_out_on_their_notify_not_the_poll(
+        pg_schema: PgTarget, js_stream: JsTarget) -> None:
+    """A relay that read to the log's end waits for a NOTIFY instead of reading again: a commit made after that read
+    must still wake it. Here each of the first batches' sends commits a whole lifecycle before it returns; with a poll
+    of a minute, a NOTIFY the relay lost shows as a relay that stops short of the log's end."""
+    with casework(pg_schema) as app:
+        relay = Relay(app, pg_schema.eventsourcing_env(), settings_for(js_stream, relay_poll_interval=60.0))
+        children = [f"person:child-live-{n}" for n in range(3)]
+        send = relay._send
+
+        async def send_then_commit(js: Any, batch: Any) -> Any:
+            futures = await send(js, batch)
+            if children:
+                await asyncio.to_thread(iceland_lifecycle, app, children.pop())
+            return futures
+
+        relay._send = send_then_commit  # type: ignore[method-assign]
+        try:
+            await asyncio.to_thread(norway_lifecycle, app)
+            async with running(relay):
+                await wait_until(lambda: not children and caught_up(relay)(), timeout=15,
+                                 what="every commit published without the poll")
             assert_exactly_once_in_order(await stream_messages(js_stream), app)
         finally:
             relay.close()
