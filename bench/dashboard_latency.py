@@ -201,6 +201,17 @@ class Processes:
                                for key, field in (("rss_mib", "VmRSS"), ("peak_rss_mib", "VmHWM"))}
         return found
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """Each process's CPU time so far (user + system, ``/proc/<pid>/stat``): what it costs per fact is steadier
+        than a tail latency on a shared machine."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        found = {}
+        for name, proc in self.procs:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                found[name] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14, 15)
+        return found
+
     def stop(self) -> None:
         self.last_memory = self.memory()
         if keep := os.environ.get("BENCH_KEEP_LOGS"):
@@ -437,6 +448,8 @@ class Phase:
     consumer_latency: list[float]
     unobserved: int
     errors: list[str]
+    cpu_us_per_fact: dict[str, float] = field(default_factory=dict)
+    """CPU time each process of the system spent in the window, per fact stored in it."""
 
     @property
     def stored_rate(self) -> float:
@@ -467,6 +480,7 @@ def run_phase(app: Casework, cases: list[IcelandCase], poller: Poller, tap: Stre
     runner.start()
     tick = time.time()
     last_stored, last_applied = len(load.saved), before
+    cpu_before = procs.cpu_seconds()
     while runner.is_alive():
         runner.join(1.0)
         procs.check()
@@ -477,6 +491,9 @@ def run_phase(app: Casework, cases: list[IcelandCase], poller: Poller, tap: Stre
         last_stored, last_applied = stored, applied
     started, ended = result[0]
     window = ended - started
+    cpu_after, stored_n = procs.cpu_seconds(), max(len(load.saved), 1)
+    cpu = {name: round((cpu_after[name] - cpu_before[name]) / stored_n * 1e6, 1)
+           for name in cpu_after if name in cpu_before}
     applied_end = poller.total_now()
     stored_end = app.recorder.max_notification_id() or 0
     backlog = stored_end - applied_end
@@ -493,7 +510,7 @@ def run_phase(app: Casework, cases: list[IcelandCase], poller: Poller, tap: Stre
                 relay_lat.append(tap.arrived[key] - saved_at)
                 consumer_lat.append(poller.applied_at[key] - tap.arrived[key])
     return Phase(rate, window, len(load.saved), applied_end - before, backlog, drain, applied_lat, seen_lat,
-                 load.save_seconds, relay_lat, consumer_lat, len(load.saved) - len(applied_lat), load.errors)
+                 load.save_seconds, relay_lat, consumer_lat, len(load.saved) - len(applied_lat), load.errors, cpu)
 
 
 def print_phase(phase: Phase) -> None:
@@ -505,6 +522,9 @@ def print_phase(phase: Phase) -> None:
     print(f"    saved -> first seen (poller, <=poll)  {summary_ms(phase.seen_latency)}")
     print(f"      of which saved -> in JetStream      {summary_ms(phase.relay_latency)}")
     print(f"      and JetStream -> applied_at         {summary_ms(phase.consumer_latency)}")
+    if phase.cpu_us_per_fact:
+        costs = ", ".join(f"{name} {us:.0f} µs" for name, us in phase.cpu_us_per_fact.items())
+        print(f"    CPU per fact stored: {costs}")
     if phase.unobserved:
         print(f"    ({phase.unobserved} facts not observed individually: their case moved on between two polls)")
     if phase.errors:
@@ -667,7 +687,8 @@ def report(args: argparse.Namespace, raw_pg: list[float], raw_nats: list[float],
             "phases": [{"target": p.target, "stored_per_second": round(p.stored_rate, 1),
                         "applied_per_second": round(p.applied_rate, 1), "sustained": p.sustained,
                         "p50_ms": round(pct(p.applied_latency, 50) * 1000, 2) if p.applied_latency else None,
-                        "p99_ms": round(p.p99_ms, 2) if p.applied_latency else None} for p in phases]}
+                        "p99_ms": round(p.p99_ms, 2) if p.applied_latency else None,
+                        "cpu_us_per_fact": p.cpu_us_per_fact} for p in phases]}
 
 
 BENCH_ID = "P3"
