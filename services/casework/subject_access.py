@@ -114,7 +114,7 @@ def _facts(app: Casework, case: Case, redactor: _Redactor) -> list[dict[str, Any
 def _vault_part(vault: SubjectRecords | None, case: Case, subject_ref: str,
                 redactor: _Redactor) -> dict[str, Any]:
     if vault is None:
-        return {"available": False, "personal_data": {}, "documents": []}
+        return {"available": False, "personal_data": {}, "contact_for_notices": {}, "documents": []}
     record = vault.record(subject_ref)
     documents = []
     for info in record.documents:
@@ -124,9 +124,12 @@ def _vault_part(vault: SubjectRecords | None, case: Case, subject_ref: str,
         if info.media_type.startswith("text/") or info.media_type == "application/json":
             entry["content"] = vault.document(info.doc_ref).content.decode("utf-8", errors="replace")
         documents.append(entry)
+    def plain(fields: Any) -> dict[str, str]:
+        return {str(getattr(k, "value", k)): v for k, v in fields.items()}
+
     return {"available": True, "shredded": bool(record.shredded),
-            "personal_data": {str(getattr(k, "value", k)): v for k, v in record.fields.items()},
-            "documents": documents}
+            "personal_data": plain(getattr(record, "fields_by_case", {}).get(case.id, {})),
+            "contact_for_notices": plain(record.fields), "documents": documents}
 
 
 def build_document(app: Casework, case: Case, request: c.SubjectAccessRequest, actor: Actor,

@@ -69,13 +69,13 @@ class VaultAccess:
                       correlation_id: str | None = None) -> dict[PersonalField, str]:
         self._authorize(actor, case_id, VaultAction.READ_PERSONAL_DATA, f"vault/personal_data/{subject_ref}",
                         purpose, subject_ref, correlation_id)
-        return self.vault.fields(subject_ref)
+        return self.vault.fields(subject_ref, case_id=case_id)
 
     def store_personal_data(self, actor: Actor, case_id: UUID, subject_ref: str,
                             values: Mapping[PersonalField, str], *, correlation_id: str | None = None) -> None:
         self._authorize(actor, case_id, VaultAction.STORE_PERSONAL_DATA, f"vault/personal_data/{subject_ref}",
                         Purpose.CASEWORK, subject_ref, correlation_id)
-        self.vault.put_fields(subject_ref, values)
+        self.vault.put_fields(subject_ref, values, case_id=case_id)
 
     def document(self, actor: Actor, case_id: UUID, doc_ref: str, *, purpose: Purpose,
                  correlation_id: str | None = None) -> Document:

@@ -106,8 +106,11 @@ class SubjectRecord:
 
     subject_ref: str
     fields: dict[PersonalField, str] = field(default_factory=dict)
+    """What the recipient directory holds (the addresses notices go to)."""
     documents: tuple[DocumentInfo, ...] = ()
     shredded: bool = False
+    fields_by_case: dict[UUID, dict[PersonalField, str]] = field(default_factory=dict)
+    """What each case recorded about the subject (``Vault.put_fields(..., case_id=)``)."""
 
 
 @dataclass(frozen=True)

@@ -67,11 +67,16 @@ class VaultStore(Protocol):
 
     def is_shredded(self, subject_ref: str) -> bool: ...
 
-    def put_field(self, subject_ref: str, name: str, sealed: bytes) -> bool:
-        """Store a sealed field while the subject's key exists (False if it was shredded meanwhile)."""
+    def put_field(self, subject_ref: str, name: str, sealed: bytes, scope: str = "") -> bool:
+        """Store a sealed field in ``scope`` (a case's id, or "" for the recipient directory) while the subject's
+        key exists (False if it was shredded meanwhile)."""
         ...
 
-    def fields(self, subject_ref: str) -> dict[str, bytes]: ...
+    def fields(self, subject_ref: str, scope: str = "") -> dict[str, bytes]: ...
+
+    def scopes(self, subject_ref: str) -> list[str]:
+        """The scopes the subject has fields in."""
+        ...
 
     def put_document(self, document: SealedDocument) -> bool:
         """Like :meth:`put_field`, for a document."""
@@ -89,7 +94,7 @@ class VaultStore(Protocol):
 class MemoryVaultStore:
     def __init__(self) -> None:
         self.keys: dict[str, SubjectKey] = {}
-        self.field_rows: dict[tuple[str, str], bytes] = {}
+        self.field_rows: dict[tuple[str, str, str], bytes] = {}
         self.document_rows: dict[str, SealedDocument] = {}
         self.tombstones: dict[str, tuple[str, datetime]] = {}
         self.retired: set[str] = set()
@@ -127,15 +132,19 @@ class MemoryVaultStore:
     def is_shredded(self, subject_ref: str) -> bool:
         return subject_ref in self.tombstones
 
-    def put_field(self, subject_ref: str, name: str, sealed: bytes) -> bool:
+    def put_field(self, subject_ref: str, name: str, sealed: bytes, scope: str = "") -> bool:
         with self.lock:
             if subject_ref not in self.keys:
                 return False
-            self.field_rows[(subject_ref, name)] = sealed
+            self.field_rows[(subject_ref, scope, name)] = sealed
             return True
 
-    def fields(self, subject_ref: str) -> dict[str, bytes]:
-        return {name: value for (ref, name), value in list(self.field_rows.items()) if ref == subject_ref}
+    def fields(self, subject_ref: str, scope: str = "") -> dict[str, bytes]:
+        return {name: value for (ref, where, name), value in list(self.field_rows.items())
+                if ref == subject_ref and where == scope}
+
+    def scopes(self, subject_ref: str) -> list[str]:
+        return sorted({where for (ref, where, _) in list(self.field_rows) if ref == subject_ref})
 
     def put_document(self, document: SealedDocument) -> bool:
         with self.lock:
@@ -167,8 +176,12 @@ DDL = (
     "CREATE TABLE IF NOT EXISTS {keys} (subject_ref text PRIMARY KEY, kek_id text NOT NULL,"
     " wrapped_dek bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), rewrapped_at timestamptz)",
     "CREATE INDEX IF NOT EXISTS {keys_by_kek} ON {keys} (kek_id)",
-    "CREATE TABLE IF NOT EXISTS {fields} (subject_ref text NOT NULL, name text NOT NULL, sealed bytea NOT NULL,"
-    " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (subject_ref, name))",
+    "CREATE TABLE IF NOT EXISTS {fields} (subject_ref text NOT NULL, scope text NOT NULL DEFAULT '',"
+    " name text NOT NULL, sealed bytea NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(),"
+    " PRIMARY KEY (subject_ref, scope, name))",
+    # A vault made before fields had a scope: its fields are the recipient directory's (scope ''), and a case's
+    # personal data is entered again through the case (docs/privacy.md, "Personal data per case").
+    "ALTER TABLE {fields} ADD COLUMN IF NOT EXISTS scope text NOT NULL DEFAULT ''",
     "CREATE TABLE IF NOT EXISTS {documents} (doc_ref text PRIMARY KEY, subject_ref text NOT NULL, case_id uuid,"
     " media_type text NOT NULL, sealed bytea NOT NULL, stored_at timestamptz NOT NULL DEFAULT now())",
     "CREATE INDEX IF NOT EXISTS {documents_by_subject} ON {documents} (subject_ref)",
@@ -208,6 +221,18 @@ class PostgresVaultStore:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
             for statement in DDL:
                 conn.execute(self._q(statement))
+            self._scope_in_primary_key(conn)
+
+    def _scope_in_primary_key(self, conn: psycopg.Connection[Any]) -> None:
+        """An older vault's fields table is keyed (subject_ref, name): rekey it with the scope."""
+        keyed = conn.execute(
+            "SELECT c.conname, array_agg(a.attname::text) FROM pg_constraint c"
+            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)"
+            " WHERE c.conrelid = %s::regclass AND c.contype = 'p' GROUP BY c.conname",
+            (f'"{self.schema}".vault_fields',)).fetchone()
+        if keyed is not None and "scope" not in keyed[1]:
+            conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}, ADD PRIMARY KEY (subject_ref, scope, name)")
+                         .format(self.names["fields"], sql.Identifier(keyed[0])))
 
     def key(self, subject_ref: str) -> SubjectKey | None:
         with self._tx() as conn:
@@ -262,20 +287,26 @@ class PostgresVaultStore:
         return conn.execute(self._q("SELECT 1 FROM {keys} WHERE subject_ref = %s FOR SHARE"),
                             (subject_ref,)).fetchone() is not None
 
-    def put_field(self, subject_ref: str, name: str, sealed: bytes) -> bool:
+    def put_field(self, subject_ref: str, name: str, sealed: bytes, scope: str = "") -> bool:
         with self._tx() as conn:
             if not self._key_held(conn, subject_ref):
                 return False
-            conn.execute(self._q("INSERT INTO {fields} (subject_ref, name, sealed) VALUES (%s, %s, %s)"
-                                 " ON CONFLICT (subject_ref, name) DO UPDATE SET sealed = excluded.sealed,"
-                                 " updated_at = now()"), (subject_ref, name, sealed))
+            conn.execute(self._q("INSERT INTO {fields} (subject_ref, scope, name, sealed) VALUES (%s, %s, %s, %s)"
+                                 " ON CONFLICT (subject_ref, scope, name) DO UPDATE SET sealed = excluded.sealed,"
+                                 " updated_at = now()"), (subject_ref, scope, name, sealed))
         return True
 
-    def fields(self, subject_ref: str) -> dict[str, bytes]:
+    def fields(self, subject_ref: str, scope: str = "") -> dict[str, bytes]:
         with self._tx() as conn:
-            rows = conn.execute(self._q("SELECT name, sealed FROM {fields} WHERE subject_ref = %s"),
-                                (subject_ref,)).fetchall()
+            rows = conn.execute(self._q("SELECT name, sealed FROM {fields} WHERE subject_ref = %s AND scope = %s"),
+                                (subject_ref, scope)).fetchall()
         return {r[0]: bytes(r[1]) for r in rows}
+
+    def scopes(self, subject_ref: str) -> list[str]:
+        with self._tx() as conn:
+            rows = conn.execute(self._q("SELECT DISTINCT scope FROM {fields} WHERE subject_ref = %s ORDER BY 1"),
+                                (subject_ref,)).fetchall()
+        return [r[0] for r in rows]
 
     def put_document(self, document: SealedDocument) -> bool:
         with self._tx() as conn:

@@ -40,8 +40,14 @@ def _key_aad(subject_ref: str) -> bytes:
     return f"prosperity-vault:dek:{subject_ref}".encode()
 
 
-def _field_aad(subject_ref: str, name: str) -> bytes:
-    return f"prosperity-vault:field:{subject_ref}:{name}".encode()
+def _field_aad(subject_ref: str, name: str, scope: str = "") -> bytes:
+    """Binds a sealed field to its subject, name and scope: a row copied into another case's scope does not open."""
+    where = f"{scope}:" if scope else ""  # the directory's fields keep the AAD they had before scopes
+    return f"prosperity-vault:field:{subject_ref}:{where}{name}".encode()
+
+
+def _scope(case_id: UUID | None) -> str:
+    return "" if case_id is None else str(case_id)
 
 
 def _document_aad(subject_ref: str, doc_ref: str) -> bytes:
@@ -93,28 +99,38 @@ class Vault:
         return self.store.is_shredded(subject_ref)
 
     # -- personal fields ---------------------------------------------------------------------------------------
-    def put_fields(self, subject_ref: str, values: Mapping[PersonalField, str]) -> None:
-        """Store (or rectify) a subject's personal fields; the old value is overwritten, not kept."""
+    def put_fields(self, subject_ref: str, values: Mapping[PersonalField, str], *,
+                   case_id: UUID | None = None) -> None:
+        """Store (or rectify) a subject's personal fields as recorded through ``case_id`` (``None``: the recipient
+        directory's own); the old value is overwritten, not kept.
+
+        Why per case: a subject's data is reached through a case the subject belongs to, and a case names its
+        family in the command that opens it. Shared across cases, the data one case recorded was readable, and
+        writable, through any case that named the same person, a case just opened for the purpose included
+        (Art. 5(1)(b), purpose limitation; docs/privacy.md "Personal data per case")."""
         check_subject("subject_ref", subject_ref)
         checked = {PersonalField(name): check_field_value(PersonalField(name), v) for name, v in values.items()}
         dek = self._data_key(subject_ref, create=True)
         assert dek is not None
+        scope = _scope(case_id)
         for name, value in checked.items():
             if not self.store.put_field(subject_ref, name.value,
-                                        seal(dek, value.encode(), _field_aad(subject_ref, name.value))):
+                                        seal(dek, value.encode(), _field_aad(subject_ref, name.value, scope)), scope):
                 raise SubjectShredded(subject_ref)
 
-    def fields(self, subject_ref: str) -> dict[PersonalField, str]:
-        """A subject's personal fields (empty if none); ``SubjectShredded`` once their key is gone."""
+    def fields(self, subject_ref: str, *, case_id: UUID | None = None) -> dict[PersonalField, str]:
+        """A subject's personal fields recorded through ``case_id`` (``None``: the directory's), empty if none;
+        ``SubjectShredded`` once their key is gone."""
         check_subject("subject_ref", subject_ref)
         dek = self._data_key(subject_ref, create=False)
         if dek is None:
             return {}
-        return {PersonalField(name): open_sealed(dek, sealed, _field_aad(subject_ref, name)).decode()
-                for name, sealed in sorted(self.store.fields(subject_ref).items())}
+        scope = _scope(case_id)
+        return {PersonalField(name): open_sealed(dek, sealed, _field_aad(subject_ref, name, scope)).decode()
+                for name, sealed in sorted(self.store.fields(subject_ref, scope).items())}
 
-    def field(self, subject_ref: str, name: PersonalField) -> str | None:
-        return self.fields(subject_ref).get(name)
+    def field(self, subject_ref: str, name: PersonalField, *, case_id: UUID | None = None) -> str | None:
+        return self.fields(subject_ref, case_id=case_id).get(name)
 
     # -- documents ---------------------------------------------------------------------------------------------
     def put_document(self, doc_ref: str, subject_ref: str, content: bytes, *, media_type: str = "text/plain",
@@ -159,13 +175,16 @@ class Vault:
 
     # -- the whole record (subject access) ---------------------------------------------------------------------
     def record(self, subject_ref: str) -> SubjectRecord:
-        """Everything held about a subject (fields and document list), or an empty shredded record."""
+        """Everything held about a subject (fields in every scope, and the document list), or an empty shredded
+        record."""
         check_subject("subject_ref", subject_ref)
         if self.store.is_shredded(subject_ref):
             return SubjectRecord(subject_ref, shredded=True)
         docs = tuple(DocumentInfo(d.doc_ref, d.subject_ref, d.case_id, d.media_type, len(d.sealed) - SEAL_OVERHEAD,
                                   d.stored_at) for d in self.store.documents_of(subject_ref))
-        return SubjectRecord(subject_ref, self.fields(subject_ref), docs)
+        by_case = {UUID(scope): self.fields(subject_ref, case_id=UUID(scope))
+                   for scope in self.store.scopes(subject_ref) if scope}
+        return SubjectRecord(subject_ref, self.fields(subject_ref), docs, fields_by_case=by_case)
 
     # -- rotation of the wrapping key --------------------------------------------------------------------------
     def rotate(self, *, new_kek: bool = True, retire_old: bool = True, batch: int = 500) -> RotationReport:

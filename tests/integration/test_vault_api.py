@@ -158,3 +158,28 @@ def test_openapi_publishes_each_vault_operations_rule(api: Api) -> None:
         published = spec["paths"][path][method]["x-prosperity-access"]["any"]
         assert published["rule_id"] == access.VAULT[action].rule_id
         assert published["relationships"] == sorted(r.value for r in access.VAULT[action].may)
+
+
+def test_a_case_opened_for_a_child_of_another_case_reaches_none_of_what_that_case_recorded(api: Api) -> None:
+    """The attack of a coordinator elsewhere: open the next episode for a child who has a case, name the same
+    parents, and read or overwrite the family's data through it. Personal data is kept per case: the new case sees
+    nothing the first recorded, and what it writes changes nothing the first case (or its notices) sees."""
+    first = open_case(api)
+    assert _people(api, first, MUM, COORD, MUM_DATA).status_code == 204
+    other_school = "org:school-rvk-9"
+    api.ok(c.RegisterInstitution(org_ref=other_school, institution_type="secondary_school",
+                                 municipality_ref="muni:reykjavik", jurisdiction="IS"), LEAD)
+    api.ok(c.DesignateCoordinator(org_ref=other_school, person_ref=STRANGER.person_ref), LEAD)
+    assert api.client.get(f"/v1/cases/{first}/people/{MUM}", headers={**auth(STRANGER), **READ}).status_code == 404
+    opened = api.ok(c.RegisterContact(
+        child_ref=CHILD, episode=2, parent_refs=(MUM, DAD), birth_date=date(2008, 9, 15),
+        municipality_ref="muni:reykjavik", coordinator_ref=STRANGER.person_ref, coordinator_org_ref=other_school,
+        life_stage="secondary", conflict_of_interest_declared_none=True, initiated_by="provider_guidance"), STRANGER)
+    second = UUID(opened["case_id"])
+
+    seen = _people(api, second, MUM, STRANGER)
+    assert seen.status_code == 200 and seen.json() == {"person_ref": MUM, "name": None, "national_id": None,
+                                                       "email": None, "phone": None, "postal_address": None}
+    assert _people(api, second, MUM, STRANGER, {"email": "attacker@example.invalid"}).status_code == 204
+    assert _people(api, first, MUM, COORD).json()["email"] == MUM_DATA["email"]  # the first case's data unchanged
+    assert _people(api, second, MUM, STRANGER).json()["email"] == "attacker@example.invalid"

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import uuid4
 
 import psycopg
 import pytest
@@ -201,3 +202,28 @@ def test_a_write_racing_a_shred_leaves_nothing_behind(vault: Vault, pg_schema: P
     with psycopg.connect(pg_schema.dsn) as conn:
         left = conn.execute(f'SELECT count(*) FROM "{pg_schema.schema}".vault_fields').fetchone()
     assert left == (0,)
+
+
+def test_a_vault_made_before_fields_had_a_scope_is_rekeyed_and_keeps_its_fields_for_the_directory(
+        pg_schema: PgTarget) -> None:
+    with ConnectionPool(pg_schema.dsn, min_size=1, max_size=4, kwargs={"autocommit": False}) as pool:
+        older = Vault(PostgresVaultStore(pool, pg_schema.schema), Keyring.generated())
+        older.setup()
+        table = f'"{pg_schema.schema}".vault_fields'
+        with psycopg.connect(pg_schema.dsn, autocommit=True) as conn:  # the table as the last stop made it
+            conn.execute(f"DROP TABLE {table}")
+            conn.execute(f"CREATE TABLE {table} (subject_ref text NOT NULL, name text NOT NULL, sealed bytea NOT NULL,"
+                         " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (subject_ref, name))")
+        older.store.create_tables()  # a start of the new code
+        older.put_fields("person:parent-old-1", {PersonalField.EMAIL: EMAIL})
+        case_id = uuid4()
+        older.put_fields("person:parent-old-1", {PersonalField.EMAIL: "other@example.invalid"}, case_id=case_id)
+        older.store.create_tables()  # and the next start: nothing left to do
+        assert older.field("person:parent-old-1", PersonalField.EMAIL) == EMAIL
+        assert older.field("person:parent-old-1", PersonalField.EMAIL, case_id=case_id) == "other@example.invalid"
+        with psycopg.connect(pg_schema.dsn) as conn:
+            key = conn.execute("SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_constraint c"
+                               " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)"
+                               " WHERE c.conrelid = %s::regclass AND c.contype = 'p'",
+                               (f'"{pg_schema.schema}".vault_fields',)).fetchone()
+        assert key == (["name", "scope", "subject_ref"],)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 
@@ -40,9 +41,26 @@ def test_a_ciphertext_moved_to_another_subject_does_not_open() -> None:
     vault.put_fields("person:a", {PersonalField.NAME: "A"})
     vault.put_fields("person:b", {PersonalField.NAME: "B"})
     store: MemoryVaultStore = vault.store  # type: ignore[assignment]
-    store.field_rows[("person:b", "name")] = store.field_rows[("person:a", "name")]
+    store.field_rows[("person:b", "", "name")] = store.field_rows[("person:a", "", "name")]
     with pytest.raises(VaultError, match="VAULT-INTEGRITY"):
         vault.fields("person:b")
+
+
+def test_personal_data_is_kept_per_case_and_a_ciphertext_moved_to_another_case_does_not_open() -> None:
+    vault = _vault()
+    first, second = uuid4(), uuid4()
+    vault.put_fields("person:a", {PersonalField.NAME: "A", PersonalField.EMAIL: "a@first.invalid"}, case_id=first)
+    vault.put_fields("person:a", {PersonalField.EMAIL: "a@directory.invalid"})
+    assert vault.fields("person:a", case_id=first) == {PersonalField.NAME: "A",
+                                                      PersonalField.EMAIL: "a@first.invalid"}
+    assert vault.fields("person:a", case_id=second) == {}  # another case does not see what the first recorded
+    assert vault.field("person:a", PersonalField.EMAIL) == "a@directory.invalid"  # nor does the directory change
+    record = vault.record("person:a")
+    assert record.fields_by_case == {first: vault.fields("person:a", case_id=first)}
+    store: MemoryVaultStore = vault.store  # type: ignore[assignment]
+    store.field_rows[("person:a", str(second), "name")] = store.field_rows[("person:a", str(first), "name")]
+    with pytest.raises(VaultError, match="VAULT-INTEGRITY"):
+        vault.fields("person:a", case_id=second)
 
 
 def test_a_subject_reference_must_be_pseudonymous() -> None:
@@ -99,7 +117,7 @@ def test_a_backup_of_the_key_table_does_not_open_after_shredding() -> None:
     vault = _vault()
     vault.put_fields("person:a", {PersonalField.NAME: "A"})
     store: MemoryVaultStore = vault.store  # type: ignore[assignment]
-    backup_key, backup_field = store.keys["person:a"], store.field_rows[("person:a", "name")]
+    backup_key, backup_field = store.keys["person:a"], store.field_rows[("person:a", "", "name")]
     shred_subject(vault, "person:a", ShredBasis.OUTSIDE_ARCHIVE_DUTY)
     with pytest.raises(VaultError, match="VAULT-KEK"):
         vault.keys.unwrap(backup_key.kek_id, backup_key.wrapped_dek, b"prosperity-vault:dek:person:a")
