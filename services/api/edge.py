@@ -6,7 +6,9 @@ every response).
 The rate limit is the ``limits`` library's moving window, in memory per API process (a deployment running N
 replicas behind a balancer allows up to N times the rate; put a shared ``limits`` storage such as Redis behind it
 if that matters). The caller is the bearer token as sent (hashed), else the client's address: keying on an
-unverified ``sub`` would let anyone exhaust another person's allowance with a forged token.
+unverified ``sub`` would let anyone exhaust another person's allowance with a forged token. A token the API then
+refuses (401) also counts against the client's address, and an address at its limit of refused tokens is answered
+429 before anything else: otherwise each invented token string was a fresh allowance, for guessing as for load.
 
 Hand-written rather than a library middleware because the body limit has to hold for chunked bodies too:
 the body is read here up to the limit and handed on to the application only if it fits.
@@ -55,26 +57,45 @@ class Edge:
         for name, value in scope.get("headers", ()):
             if name == b"authorization":
                 return "token:" + hashlib.sha256(value).hexdigest()
+        return self._address(scope)
+
+    @staticmethod
+    def _address(scope: Scope) -> str:
         client = scope.get("client") or ("unknown", 0)
         return f"address:{client[0]}"
+
+    def _over(self, key: str) -> int | None:
+        """Counts a request against ``key``; the seconds to wait when it is over the limit, else None."""
+        return None if self.limiter.hit(self.rate, key) else self._retry_after(key)
+
+    def _waiting(self, key: str) -> int | None:
+        """The seconds to wait when ``key`` is at its limit (nothing counted), else None."""
+        return None if self.limiter.test(self.rate, key) else self._retry_after(key)
+
+    def _retry_after(self, key: str) -> int:
+        return max(1, math.ceil(self.limiter.get_window_stats(self.rate, key).reset_time - time.time()))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
+        refused_tokens = "refused-tokens:" + self._address(scope)
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS]
+                if message.get("status") == 401:
+                    self.limiter.hit(self.rate, refused_tokens)
             await send(message)
 
-        if scope.get("path") not in UNLIMITED_PATHS and not self.limiter.hit(self.rate, self._caller(scope)):
-            reset = self.limiter.get_window_stats(self.rate, self._caller(scope)).reset_time
-            retry = max(1, math.ceil(reset - time.time()))
-            await _problem(send, 429, "rate-limited", "Too many requests",
-                           f"This caller may send {self.rate}; retry after {retry} s.",
-                           ((b"retry-after", str(retry).encode()),))
-            return
+        if scope.get("path") not in UNLIMITED_PATHS:
+            retry = self._waiting(refused_tokens) or self._over(self._caller(scope))
+            if retry is not None:
+                await _problem(send, 429, "rate-limited", "Too many requests",
+                               f"This caller may send {self.rate}; retry after {retry} s.",
+                               ((b"retry-after", str(retry).encode()),))
+                return
         declared = dict(scope.get("headers", ())).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._too_large(send)

@@ -257,6 +257,18 @@ def test_a_caller_over_the_rate_is_429_with_retry_after(tight: Api) -> None:
     assert tight.client.get(f"/v1/institutions/{SCHOOL}", headers=auth(CM)).status_code == 404
 
 
+def test_a_new_invented_token_each_time_does_not_escape_the_rate(tight: Api) -> None:
+    """Each invented token string was a fresh allowance: refused tokens count against the client's address."""
+    statuses = [tight.client.get(f"/v1/institutions/{SCHOOL}",
+                                 headers={"Authorization": f"Bearer garbage-{uuid4()}"}).status_code
+                for _ in range(22)]
+    assert statuses[:20] == [401] * 20 and statuses[20:] == [429, 429]
+    limited = tight.client.get(f"/v1/institutions/{SCHOOL}", headers={"Authorization": f"Bearer {uuid4()}"})
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    # while the address is over its refused tokens, it waits whatever it sends, a valid token included
+    assert tight.client.get(f"/v1/institutions/{SCHOOL}", headers=auth(CM)).status_code == 429
+
+
 def test_every_response_says_no_store_and_nosniff(api: Api, team_case: UUID) -> None:
     for response in (get(api, f"/v1/cases/{team_case}", COORD, PURPOSE), get(api, f"/v1/cases/{uuid4()}", COORD,
                                                                               PURPOSE),
