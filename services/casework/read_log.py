@@ -71,7 +71,10 @@ class ReadLog(Protocol):
     def record(self, attempts: Sequence[ReadAttempt]) -> None: ...
 
     def entries(self, *, case_id: UUID | None = None, outcome: Outcome | None = None,
-                jurisdiction: str | None = None, limit: int = 1000) -> list[dict[str, Any]]: ...
+                jurisdiction: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """Rows in id order; with ``jurisdiction``, only those of that country (a row whose country is unknown, such
+        as a probe of a case id that does not exist, is no supervisor's: it could be the other country's)."""
+        ...
 
 
 def _row(attempt: ReadAttempt) -> tuple[Any, ...]:
@@ -100,7 +103,7 @@ class MemoryReadLog:
         return [row for row in self.rows
                 if (case_id is None or row["case_id"] == case_id)
                 and (outcome is None or row["outcome"] == outcome.value)
-                and (jurisdiction is None or row["jurisdiction"] in (jurisdiction, None))][:limit]
+                and (jurisdiction is None or row["jurisdiction"] == jurisdiction)][:limit]
 
 
 class PostgresReadLog:
@@ -148,7 +151,7 @@ class PostgresReadLog:
             cur.execute(sql.SQL(
                 "SELECT " + ", ".join(COLUMNS) + " FROM {} WHERE (%(case)s::uuid IS NULL OR case_id = %(case)s)"
                 " AND (%(outcome)s::text IS NULL OR outcome = %(outcome)s)"
-                " AND (%(jurisdiction)s::text IS NULL OR jurisdiction = %(jurisdiction)s OR jurisdiction IS NULL)"
+                " AND (%(jurisdiction)s::text IS NULL OR jurisdiction = %(jurisdiction)s)"
                 " ORDER BY id LIMIT %(limit)s").format(self.table),
                 {"case": case_id, "outcome": None if outcome is None else outcome.value,
                  "jurisdiction": jurisdiction, "limit": limit})
