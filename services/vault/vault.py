@@ -12,6 +12,7 @@ by associated data to its subject and its place, so a ciphertext copied to anoth
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from uuid import UUID
@@ -58,7 +59,22 @@ def check_field_value(name: PersonalField, value: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_FIELD_CHARS:
         raise VaultError("VAULT-FIELD", f"{name.value} must be non-empty text of at most {MAX_FIELD_CHARS} "
                          "characters", field_name=name.value)
+    if any(_unprintable(ch, name) for ch in value):
+        # Names and addresses are shown on pages and in notices: a NUL, an escape sequence or a bidi override
+        # (U+202E turns "txt.exe" into "exe.txt") has no place in them.
+        raise VaultError("VAULT-FIELD", f"{name.value} may not hold control, format or bidi-override characters "
+                         "(a line break only in postal_address)", field_name=name.value)
     return value
+
+
+def _unprintable(ch: str, name: PersonalField) -> bool:
+    if (ch == "\n" and name is PersonalField.POSTAL_ADDRESS) or ch in JOINERS:
+        return False
+    return unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+
+
+JOINERS = frozenset({"\u200c", "\u200d"})
+"""Zero-width (non-)joiners: format characters that names in Persian or Indic scripts need."""
 
 
 class Vault:

@@ -160,3 +160,20 @@ def test_a_document_reference_cannot_be_taken_over_by_another_subject_or_case() 
     with pytest.raises(VaultError, match="VAULT-DOC-OWNER"):
         vault.put_document("doc:plan-1", "person:child-b", b"plan of b")
     assert vault.document("doc:plan-1").content == b"plan of a"
+
+
+@pytest.mark.parametrize("value", ["Zorb\x00lax", "Anna\u202eSig", "Jón\x1b[31m", "a\u2028b", "Guðrún\n"])
+def test_a_name_with_control_or_bidi_override_characters_is_refused(value: str) -> None:
+    vault = _vault()
+    with pytest.raises(VaultError, match="VAULT-FIELD") as refused:
+        vault.put_fields("person:a", {PersonalField.NAME: value})
+    assert refused.value.field == "name" and value not in str(refused.value)
+    assert vault.fields("person:a") == {}
+
+
+def test_names_in_any_script_and_multi_line_addresses_are_kept() -> None:
+    vault = _vault()
+    values = {PersonalField.NAME: "Mehr\u200cnoosh Þórsdóttir-Ødegård",
+              PersonalField.POSTAL_ADDRESS: "Storgata 8\n5003 Bergen"}
+    vault.put_fields("person:a", values)
+    assert vault.fields("person:a") == values
