@@ -14,8 +14,8 @@ import logging
 import secrets
 import signal
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import structlog
@@ -117,6 +117,15 @@ async def _run_until_signalled(publisher: Relay) -> None:
     await publisher.run(stop)
 
 
+def _projection_or_none(load: Callable[[str], Any], spec: str) -> Any:
+    """The projection ``spec`` names, or None after saying in one line why not (before any server starts)."""
+    try:
+        return load(spec)
+    except ValueError as error:
+        print(f"prosperity: {error}", file=sys.stderr)
+        return None
+
+
 def consume(settings: StoreSettings, projection_spec: str) -> int:
     """Run one replica of a read model's consumer until SIGINT/SIGTERM; start as many as the load needs."""
     import asyncio
@@ -125,8 +134,11 @@ def consume(settings: StoreSettings, projection_spec: str) -> int:
     from services.consumers.runtime import ConsumerSettings, build_app
     from services.consumers.store import ReadModelStore
 
+    projection = _projection_or_none(load_projection, projection_spec)
+    if projection is None:
+        return 2
     with store_dsn(settings) as dsn:
-        store = ReadModelStore(dsn, load_projection(projection_spec), base_schema=settings.pg_schema or "public")
+        store = ReadModelStore(dsn, projection, base_schema=settings.pg_schema or "public")
         consumer_settings = ConsumerSettings()
         app = build_app(store, consumer_settings)
         durable = consumer_settings.consumer_name or store.projection.name
@@ -146,9 +158,12 @@ def rebuild_read_model(settings: StoreSettings, projection_spec: str) -> int:
     from services.consumers.registry import load_projection
     from services.consumers.store import ReadModelStore
 
+    projection = _projection_or_none(load_projection, projection_spec)
+    if projection is None:
+        return 2
     with store_dsn(settings) as dsn, event_store_env(settings) as env:
         app = Casework(env=env)
-        store = ReadModelStore(dsn, load_projection(projection_spec), base_schema=settings.pg_schema or "public")
+        store = ReadModelStore(dsn, projection, base_schema=settings.pg_schema or "public")
         try:
             report = rebuild(store, app, progress=progress_bar(f"rebuilding {store.projection.name}"))
         except (RebuildFailed, RebuildRunning) as error:
@@ -296,8 +311,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = _store()
     configure_logging(settings.log_format, logging.getLevelNamesMapping()[settings.log_level.upper()])
     tracing.enable(settings.tracing, f"prosperity-{args.command}", settings.otlp_endpoint)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except OPERATIONAL as error:
+        if settings.log_level == "debug":
+            raise
+        print(f"prosperity {args.command}: {_plainly(error)}", file=sys.stderr)
+        return 1
     return code
+
+
+def _operational() -> tuple[type[BaseException], ...]:
+    """What the world, not the code, gets wrong: said in one line (the traceback with PROSPERITY_LOG_LEVEL=debug)."""
+    import httpx
+    import psycopg
+
+    return (psycopg.OperationalError, psycopg.errors.UndefinedTable, httpx.TransportError, FileNotFoundError,
+            PermissionError, ConnectionError)
+
+
+OPERATIONAL = _operational()
+
+
+def _plainly(error: BaseException) -> str:
+    import httpx
+    import psycopg
+
+    if isinstance(error, psycopg.errors.UndefinedTable):
+        return ("this database holds no read models yet (run `prosperity up` from the project's directory, or set "
+                "PROSPERITY_PG_DSN to the system's database)")
+    if isinstance(error, httpx.TransportError):
+        return f"cannot reach the API ({type(error).__name__}: {error}); is it running, and is --api right?"
+    if isinstance(error, FileNotFoundError | PermissionError):
+        return f"{error.strerror}: {error.filename}"
+    return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 
 if __name__ == "__main__":

@@ -1,0 +1,37 @@
+"""The CLI says what is wrong in one line, before starting anything, instead of a traceback (found by the black-box
+probe: `consume bogus` started PostgreSQL, then printed 80 lines; `consume os:system` loaded any callable)."""
+
+from __future__ import annotations
+
+import pytest
+
+from services import cli
+from services.consumers.registry import load_projection
+
+
+@pytest.mark.parametrize("spec", ["bogus", "os:system", "services.relay.relay:Relay", "no.such.module:Thing",
+                                  "projections.base:Nothing"])
+def test_consume_and_rebuild_refuse_what_is_no_projection_before_any_server_starts(
+        spec: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_servers(*_: object, **__: object) -> None:
+        raise AssertionError("a server was started for a command that cannot run")
+
+    monkeypatch.setattr(cli, "store_dsn", no_servers)
+    monkeypatch.setattr(cli, "event_store_env", no_servers)
+    for command in ("consume", "rebuild"):
+        assert cli.main([command, spec]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and repr(spec) in err and "Traceback" not in err
+
+
+def test_the_known_projections_load() -> None:
+    assert [load_projection(name).name for name in ("dashboard", "audit", "notifications")] == [
+        "dashboard", "audit", "notifications"]
+    assert load_projection("projections.dashboard.projection:DashboardProjection").name == "dashboard"
+
+
+def test_an_unreachable_api_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["report", "status", "--year", "2025", "--half", "1", "--token", "x", "--api",
+                     "http://127.0.0.1:1"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and len(err.splitlines()) == 1 and "cannot reach the API" in err
