@@ -22,6 +22,7 @@ from domain.errors import DomainError, InvalidValue, RuleViolation
 from services.api.idempotency import IdempotencyKeyReused
 from services.api.identity import Unauthenticated
 from services.casework.errors import AlreadyExists, CaseNotFound, ConcurrencyConflict, InstitutionNotFound
+from services.casework.read_log import Outcome, Purpose, ReadAttempt
 from services.observability.metrics import REFUSALS
 
 PROBLEM_JSON = "application/problem+json"
@@ -94,8 +95,10 @@ def install_problem_handlers(api: FastAPI) -> None:
         assert isinstance(error, RequestValidationError | ValidationError)
         return validation_problem([dict(e) for e in error.errors()])
 
-    async def domain(_: Request, error: Exception) -> JSONResponse:
+    async def domain(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, DomainError)
+        if isinstance(error, AlreadyExists) and error.jurisdiction is not None:
+            _log_taken_case_key(request, error.jurisdiction)
         return domain_problem(error)
 
     async def unauthenticated(_: Request, error: Exception) -> JSONResponse:
@@ -119,6 +122,17 @@ def install_problem_handlers(api: FastAPI) -> None:
     api.add_exception_handler(Unauthenticated, unauthenticated)
     api.add_exception_handler(IdempotencyKeyReused, key_reused)
     api.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def _log_taken_case_key(request: Request, jurisdiction: str) -> None:
+    """Who learnt that a child's episode is taken, in the read-access log: whether a child has a case is case data,
+    and anyone who may open a case can ask it (docs/access.md, "What an opening tells")."""
+    actor, services = getattr(request.state, "actor", None), getattr(request.app.state, "services", None)
+    if actor is None or services is None:
+        return
+    services.read_log.record([ReadAttempt(actor, "case_opening", Purpose.CASEWORK, Outcome.REFUSED,
+                                          "CASE-KEY: the child's episode already has a case", None, jurisdiction,
+                                          request.headers.get("x-correlation-id"))])
 
 
 def domain_problem(error: DomainError) -> JSONResponse:

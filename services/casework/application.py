@@ -146,7 +146,8 @@ class Casework(RightsCommands, Application[UUID]):
             event_ids = self._save_facts(CaseKey.of(aggregate), aggregate)
         except IntegrityError as error:
             raise AlreadyExists(f"A case for this child's episode {aggregate.episode} already exists in "
-                                f"{aggregate.jurisdiction.value}; open the next episode instead.") from error
+                                f"{aggregate.jurisdiction.value}; open the next episode instead.",
+                                jurisdiction=aggregate.jurisdiction.value) from error
         return CommandResult(aggregate.id, aggregate.version, event_ids[1:])
 
     def get_case(self, case_id: UUID) -> Case:

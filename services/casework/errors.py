@@ -20,7 +20,13 @@ class InstitutionNotFound(DomainError):
 
 
 class AlreadyExists(DomainError):
-    """Opening a case (child, episode) or registering an institution that already exists."""
+    """Opening a case (child, episode) or registering an institution that already exists. ``jurisdiction`` is the
+    case's country when a case's natural key was taken: the refusal says a case exists, so it is a read of case data
+    (the read-access log records it, where that country's supervisors see who asked)."""
+
+    def __init__(self, message: str, *, jurisdiction: str | None = None) -> None:
+        super().__init__(message)
+        self.jurisdiction = jurisdiction
 
 
 class ConcurrencyConflict(DomainError):

@@ -378,6 +378,11 @@ def test_idempotent_retry_of_an_opening_command_returns_the_same_case(api: Api) 
     assert first.status_code == again.status_code == 201 and first.json() == again.json()
     plain_retry = api.post(command, COORD)
     assert plain_retry.status_code == 409 and plain_retry.json()["type"].endswith("already-exists")
+    # that answer says the child has a case: who was told is in the read-access log, for IS supervisors
+    svc = api.client.app.state.services  # type: ignore[attr-defined]
+    (told,) = [row for row in svc.read_log.entries(jurisdiction="IS") if row["resource"] == "case_opening"]
+    assert (told["subject"], told["outcome"], told["case_id"]) == (COORD.person_ref, "refused", None)
+    assert not [row for row in svc.read_log.entries(jurisdiction="NO") if row["resource"] == "case_opening"]
 
 
 # ---- identity and roles -------------------------------------------------------------------------------------
