@@ -45,8 +45,7 @@ class RequestLog:
             try:
                 correlation_id = refs.correlation_id(given.decode("latin-1"))
             except InvalidValue as refused:
-                log.info("api.request.refused", method=scope.get("method"), path=scope.get("path"),
-                         field=refused.field)
+                log.info("api.request.refused", method=scope.get("method"), field=refused.field)
                 refusal = invalid_value_problem(refused.field, refused.rule)
                 refusal.headers[CORRELATION_HEADER] = correlation_id
                 await refusal(scope, receive, send)
@@ -67,7 +66,7 @@ class RequestLog:
             try:
                 await self.app(scope, receive, send_with_correlation)
             except Exception:
-                log.exception("api.request.failed", method=scope.get("method"), path=scope.get("path"))
+                log.exception("api.request.failed", method=scope.get("method"), route=_route(scope))
                 if response_started:
                     raise
                 await internal_error_problem()(scope, receive, send_with_correlation)
@@ -78,6 +77,7 @@ class RequestLog:
 
 
 def _route(scope: Scope) -> str:
-    """The matched route's template (``/v1/cases/{case_id}/services``), else the path (no route: a 404)."""
+    """The matched route's template (``/v1/cases/{case_id}/services``), else "(no route)": a path no route matched
+    is whatever the caller typed, a national ID in it included (PRIV-1 keeps those out of logs)."""
     template = getattr(scope.get("route"), "path", None)
-    return str(template) if template else str(scope.get("path"))
+    return str(template) if template else "(no route)"

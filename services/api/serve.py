@@ -82,5 +82,5 @@ def serve(settings: StoreSettings, api_settings: ApiSettings, *, host: str | Non
         if count > 1:
             return supervise(count, host, port)
         uvicorn.run("services.api.serve:build", factory=True, host=host, port=port, loop="uvloop", http="httptools",
-                    log_config=None)
+                    log_config=None, access_log=False)  # services.api.request_log writes the line, templated
         return 0

@@ -44,8 +44,10 @@ def run_worker(host: str, port: int) -> None:
     """One worker process: its own socket, one uvicorn server over ``services.api.serve.build``."""
     import uvicorn
 
+    # No uvicorn access log: its line has the raw path (case ids, whatever a caller put in a URL); the request log
+    # (services.api.request_log) writes one with the route template.
     config = uvicorn.Config("services.api.serve:build", factory=True, loop="uvloop", http="httptools",
-                            log_config=None, host=host, port=port)
+                            log_config=None, access_log=False, host=host, port=port)
     try:
         sock = listening_socket(host, port)
     except OSError as error:

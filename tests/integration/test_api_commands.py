@@ -480,6 +480,21 @@ def test_one_log_line_per_request_names_the_route_and_what_was_recorded(
     assert lines[0]["command"] == type(ICELAND_TO_TEAM[0][2](case_id)).__name__
 
 
+PURPOSE_HEADER = {"X-Purpose": "casework"}
+
+
+def test_a_national_id_typed_into_a_url_is_in_no_log_line(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The request log names the route's template; a path no route matched is "(no route)", never the path."""
+    case_id = open_iceland_case(api)
+    with structlog.testing.capture_logs() as logs:
+        monkeypatch.setattr(request_log, "log", structlog.get_logger())
+        api.client.get(f"/v1/cases/{case_id}/people/person:1203884419", headers={**auth(COORD), **PURPOSE_HEADER})
+        api.client.get("/v1/no-such-place/1203884419", headers=auth(COORD))
+        api.client.get("/v1/cases/iceland", headers={**auth(COORD), "X-Correlation-Id": "120388-4419 x"})
+    assert len(logs) >= 3 and "1203884419" not in repr(logs) and "120388-4419" not in repr(logs)
+    assert "(no route)" in [entry.get("route") for entry in logs]
+
+
 def test_openapi_publishes_every_command_with_its_models(api: Api) -> None:
     spec = api.client.get("/openapi.json").json()
     commands = {m for m in vars(c).values() if isinstance(m, type) and issubclass(m, c.Command)} - {
