@@ -86,6 +86,16 @@ VERIFIED_CACHE_SECONDS = 60.0
 key withdrawn by the identity provider stops admitting tokens within this time."""
 
 
+CLOCK_SKEW_SECONDS = 60
+
+
+def _plain(error: jwt.PyJWTError) -> str:
+    """PyJWT's reason, without its decoder's internals (a byte it could not decode, a padding error)."""
+    if isinstance(error, jwt.DecodeError):
+        return "it is not a well-formed signed JWT"
+    return str(error)
+
+
 class TokenVerifier:
     """Verifies bearer tokens; a token that verified is remembered (by its exact text) for up to a minute and never
     past its expiry, because a signature check and the claim checks were a twentieth of the API's CPU per
@@ -124,7 +134,10 @@ class TokenVerifier:
             claims = jwt.decode(token, key, algorithms=algorithms, issuer=self.settings.issuer,
                                 audience=self.settings.audience, options={"require": ["sub", "exp", "iss", "aud"]})
         except jwt.PyJWTError as error:
-            raise Unauthenticated(f"The bearer token is not valid: {error}.") from error
+            raise Unauthenticated(f"The bearer token is not valid: {_plain(error)}.") from error
+        if float(claims["exp"]) - time.time() > self.settings.max_token_lifetime_seconds + CLOCK_SKEW_SECONDS:
+            raise Unauthenticated(f"The bearer token is valid for longer than this API accepts (at most "
+                                  f"{self.settings.max_token_lifetime_seconds} s from now); ask for a shorter one.")
         return claims
 
     def actor_from_claims(self, claims: Mapping[str, Any]) -> Actor:

@@ -34,6 +34,9 @@ class ApiSettings(BaseSettings):
     """When set, tokens are verified with the identity provider's keys (RS256/ES256) instead of the secret."""
     token_ttl_seconds: int = 3600
     """Lifetime of the tokens ``prosperity token`` mints."""
+    max_token_lifetime_seconds: int = Field(default=86_400, gt=0)
+    """A token whose ``exp`` lies further ahead than this (plus a minute's clock skew) is refused: a leaked token
+    that never expires is a key that is never changed (the development tokens ``prosperity up`` prints live a day)."""
     claim_role: str = "role"
     """Name of the claim holding the domain role (an identity provider may call it otherwise)."""
     claim_org: str = "org"

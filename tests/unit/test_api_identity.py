@@ -63,3 +63,17 @@ def test_a_remembered_token_is_checked_again_after_a_minute(monkeypatch: pytest.
     monkeypatch.setattr(time, "time", lambda: real_time() + identity.VERIFIED_CACHE_SECONDS + 1)
     with pytest.raises(Unauthenticated, match="not valid"):
         verifier.actor(token)
+
+
+def test_a_token_valid_for_longer_than_the_api_accepts_is_refused() -> None:
+    settings = ApiSettings(max_token_lifetime_seconds=3600)
+    verifier = TokenVerifier(settings)
+    assert verifier.actor(mint_token(settings, person_ref="person:p-1", role="parent", ttl_seconds=3600))
+    with pytest.raises(Unauthenticated, match="longer than this API accepts"):
+        verifier.actor(mint_token(settings, person_ref="person:p-1", role="parent", ttl_seconds=100 * 365 * 86400))
+
+
+def test_a_malformed_token_is_refused_without_the_decoders_internals() -> None:
+    with pytest.raises(Unauthenticated) as refused:
+        TokenVerifier(ApiSettings()).actor("eyJ\xb7garbage.x.y")
+    assert "codec" not in str(refused.value) and "well-formed" in str(refused.value)
