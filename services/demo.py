@@ -513,14 +513,16 @@ def _norway_complaint(api: Api, case_id: UUID, tag: str, decision_id: str, unit:
         at=t.step(30, 90))
 
 
-def register_people(api: Api, seed: int, jurisdiction: str, index: int, case_id: UUID) -> None:
+def register_people(api: Api, pop: Population, jurisdiction: str, index: int, case_id: UUID) -> None:
     """The family's synthetic personal data into the vault, through the API as the family itself: each parent
-    their own, the first parent the child's (ACCESS-VAULT-2); a parent the case does not have answers 404."""
+    their own, the first parent the child's (ACCESS-VAULT-2). A second parent only where the case has one (every
+    parent of a case is remembered as a recipient): asking for one it lacks was a 404 and a refused read."""
     from services.demo_people import family_refs, identity
 
-    child, mum, dad = family_refs(seed, jurisdiction, index)
+    child, mum, dad = family_refs(pop.seed, jurisdiction, index)
     for who, ref in ((mum, child), (mum, mum), (dad, dad)):
-        api.put(f"/v1/cases/{case_id}/people/{ref}", identity(ref), Who(who, "parent"))
+        if who in pop.recipients:
+            api.put(f"/v1/cases/{case_id}/people/{ref}", identity(ref), Who(who, "parent"))
 
 
 def register_recipients(dsn: str, schema: str, recipients: dict[str, str], data_dir: Path | None = None) -> None:
@@ -579,7 +581,7 @@ def generate(base_url: str, *, cases: int, seed: int, dsn: str | None, schema: s
             recorded = (iceland_case if jurisdiction == "IS" else norway_case)(api, pop, index, stage)
             counts["cases" if recorded else "skipped"] += 1
             if recorded is not None:
-                register_people(api, seed, jurisdiction, index, recorded)
+                register_people(api, pop, jurisdiction, index, recorded)
                 tag = f"s{seed}-{jurisdiction.lower()}-{index:04d}"
                 samples.setdefault(f"{jurisdiction} {stage}", (recorded, f"person:parent-{tag}-a"))
             progress(index + 1, cases, started)
