@@ -630,8 +630,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _case_count(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_CASES:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_CASES}, not {text!r}")
+    return count
+
+
+MAX_CASES = 100_000
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cases", type=int, default=200, help="how many cases (default 200)")
+    parser.add_argument("--cases", type=_case_count, default=200,
+                        help=f"how many cases, 1 to {MAX_CASES} (default 200)")
     parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same population (default 1)")
     parser.add_argument("--api-url", help="base URL of the API (default: the running `prosperity up`)")
     parser.add_argument("--pg-dsn", help="database of the notifier's recipient directory (default: from `up`)")
