@@ -104,6 +104,10 @@ class Edge:
         if body is None:
             await self._too_large(send)
             return
+        if body and _needs_json(scope):
+            await _problem(send, 415, "unsupported-media-type", "The body must be JSON",
+                           "Send the body as JSON with 'Content-Type: application/json'.")
+            return
         await self.app(scope, _replay(body, receive), send_with_headers)
 
     async def _read_body(self, receive: Receive) -> bytes | None:
@@ -125,6 +129,15 @@ class Edge:
     async def _too_large(self, send: Send) -> None:
         await _problem(send, 413, "body-too-large", "The request body is too large",
                        f"The API accepts bodies of at most {self.max_body_bytes} bytes.")
+
+
+def _needs_json(scope: Scope) -> bool:
+    """A body sent to the JSON API (``/v1/``) without a JSON content type: FastAPI would read it as no object at all
+    and answer "body: Input should be a valid dictionary", which names the wrong problem."""
+    if scope.get("method") not in ("POST", "PUT", "PATCH") or not str(scope.get("path", "")).startswith("/v1/"):
+        return False
+    declared = dict(scope.get("headers", ())).get(b"content-type", b"").split(b";")[0].strip().lower()
+    return not (declared == b"application/json" or declared.endswith(b"+json"))
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

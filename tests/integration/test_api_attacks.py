@@ -289,3 +289,17 @@ def test_an_institution_or_natural_key_id_is_no_case(api: Api, team_case: UUID, 
     published = {n.originator_id for n in api.app.recorder.select_notifications(start=None, limit=10**6,
                                                                                  topics=PUBLISHED_TOPICS)}
     assert key not in published  # the natural key is never published
+
+
+def test_a_body_that_is_not_declared_json_is_415_and_stores_nothing(api: Api) -> None:
+    before = store_bytes(api.app)
+    body = b'{"child_ref": "person:child-x"}'
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
+        headers = {**auth(COORD), **({"Content-Type": content_type} if content_type else {})}
+        refused = api.client.post("/v1/cases/iceland/contacts", content=body, headers=headers)
+        assert refused.status_code == 415, (content_type, refused.text)
+        assert refused.json()["type"].endswith("unsupported-media-type")
+    declared = api.client.post("/v1/cases/iceland/contacts", content=body,
+                               headers={**auth(COORD), "Content-Type": "application/json; charset=utf-8"})
+    assert declared.status_code == 422  # read as JSON, and refused for what it lacks
+    assert store_bytes(api.app) == before
