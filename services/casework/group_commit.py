@@ -44,8 +44,9 @@ class _Save:
     domain_events: Sequence[Any]
     stored_events: list[StoredEvent]
     wake: threading.Lock = field(default_factory=_held)
-    """Held from the start; released once, by the writer that finished this save or handed it the lead, so the
-    waiting caller's ``acquire`` returns. A bare lock, not a ``threading.Event``: an event's condition takes
+    """Held from the start; released once, by the writer that finished this save or by the one that handed it the
+    lead (a leader's own save is never released again: it may have seen the lead before it waited), so the waiting
+    caller's ``acquire`` returns. A bare lock, not a ``threading.Event``: an event's condition takes
     several more lock operations per wake-up, and waking 32 waiting callers was a fifth of the write path's
     CPU (issue 14, P1)."""
     lead: bool = False
@@ -87,20 +88,22 @@ class GroupCommit:
 
     def _lead(self, own: _Save) -> None:
         """Write batches until ``own`` is stored, then hand the lead to the oldest waiting save, if any."""
-        while not own.done:
-            if self.window_seconds:
-                time.sleep(self.window_seconds)
+        try:
+            while not own.done:
+                if self.window_seconds:
+                    time.sleep(self.window_seconds)
+                with self._guard:
+                    batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
+                self._write(batch)
+        finally:  # even when interrupted (KeyboardInterrupt in a writer): the next save must not wait for ever
             with self._guard:
-                batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
-            self._write(batch)
-        with self._guard:
-            own.lead = False
-            if self._queue:
-                successor = self._queue[0]
-                successor.lead = True
-                successor.wake.release()
-            else:
-                self._leading = False
+                own.lead = False
+                if self._queue:
+                    successor = self._queue[0]
+                    successor.lead = True
+                    successor.wake.release()
+                else:
+                    self._leading = False
 
     def _write(self, batch: list[_Save]) -> None:
         try:
@@ -143,4 +146,5 @@ class GroupCommit:
                 continue
             save.error = error
             save.done = True
-            save.wake.release()
+            if not save.lead:  # the leader's own save: it never waits, and a hand-off may have released it already
+                save.wake.release()

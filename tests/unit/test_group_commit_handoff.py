@@ -12,7 +12,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import DatetimeAsISO, EventStore, JSONTranscoder, Mapper, Recording, UUIDAsHex
 from eventsourcing.popo import POPOApplicationRecorder
 
-from services.casework.group_commit import GroupCommit
+from services.casework.group_commit import GroupCommit, _Save
 
 
 class Note(Aggregate):
@@ -78,3 +78,21 @@ def test_a_failed_batch_tells_each_of_its_callers_and_later_saves_are_stored() -
     assert len(recorder.select_notifications(start=None, limit=10_000)) == stored
     note, recordings = save_new_note(commit, "after")  # the lead passed on
     assert recordings[0].domain_event.originator_id == note
+
+
+def test_a_save_handed_the_lead_before_it_waited_is_stored_with_the_rest_of_its_batch() -> None:
+    """The interleaving a review found: the leader hands the lead to the oldest waiting save (releasing its lock)
+    before that caller reached its wait; the caller then leads without ever acquiring, and finishing its own save
+    must not release its lock a second time (that raised inside the batch: the other saves never returned)."""
+    commit = group_commit()
+    handed, behind = (_Save(Note(f"n{n}").collect_events(), []) for n in range(2))
+    for save in (handed, behind):
+        save.stored_events = [commit.events.mapper.to_stored_event(e) for e in save.domain_events]
+        commit._queue.append(save)
+    commit._leading = handed.lead = True  # as the previous leader leaves it: lead given, lock released, no wait yet
+    handed.wake.release()
+    commit._lead(handed)  # the caller, finding the lead, writes the batch (itself and the save behind it)
+    assert handed.done and behind.done and handed.error is None and behind.error is None
+    assert behind.wake.acquire(timeout=1)  # the save behind was told
+    assert not commit._leading and commit.transactions == 1
+    assert len(commit.events.recorder.select_notifications(start=None, limit=10)) == 2  # type: ignore[attr-defined]
