@@ -114,22 +114,21 @@ def _facts(app: Casework, case: Case, redactor: _Redactor) -> list[dict[str, Any
 def _vault_part(vault: SubjectRecords | None, case: Case, subject_ref: str,
                 redactor: _Redactor) -> dict[str, Any]:
     if vault is None:
-        return {"available": False, "personal_data": {}, "contact_for_notices": {}, "documents": []}
+        return {"available": False, "personal_data": {}, "documents": []}
     record = vault.record(subject_ref)
     documents = []
     for info in record.documents:
-        if info.case_id not in (None, case.id) or info.doc_ref in redactor.withheld_docs:
+        # This case's own documents only: an export is asked through a case, and a case names its family in the
+        # command that opened it (docs/privacy.md, "Personal data per case").
+        if info.case_id != case.id or info.doc_ref in redactor.withheld_docs:
             continue
         entry: dict[str, Any] = {"doc_ref": info.doc_ref, "media_type": info.media_type, "size_bytes": info.size}
         if info.media_type.startswith("text/") or info.media_type == "application/json":
             entry["content"] = vault.document(info.doc_ref).content.decode("utf-8", errors="replace")
         documents.append(entry)
-    def plain(fields: Any) -> dict[str, str]:
-        return {str(getattr(k, "value", k)): v for k, v in fields.items()}
-
+    recorded = getattr(record, "fields_by_case", {}).get(case.id, {})
     return {"available": True, "shredded": bool(record.shredded),
-            "personal_data": plain(getattr(record, "fields_by_case", {}).get(case.id, {})),
-            "contact_for_notices": plain(record.fields), "documents": documents}
+            "personal_data": {str(getattr(k, "value", k)): v for k, v in recorded.items()}, "documents": documents}
 
 
 def build_document(app: Casework, case: Case, request: c.SubjectAccessRequest, actor: Actor,

@@ -53,10 +53,11 @@ def world(pg_schema: PgTarget) -> Iterator[World]:
             norway_lifecycle(app)
             domicile_scenario(app)
             vault = client.app.state.services.vault.vault  # type: ignore[attr-defined]
-            vault.put_fields(CHILD, {PersonalField.NAME: "Anna Sigurðardóttir"})
-            vault.put_fields(MUM, {PersonalField.NAME: "Guðrún Jónsdóttir", PersonalField.EMAIL: "gudrun@example.is"})
-            vault.put_fields(DAD, {PersonalField.NAME: "Sigurður Pálsson"})
-            vault.put_fields("person:child-no-1", {PersonalField.NAME: "Ola Nordmann"})
+            vault.put_fields(CHILD, {PersonalField.NAME: "Anna Sigurðardóttir"}, case_id=case_id)
+            vault.put_fields(MUM, {PersonalField.NAME: "Guðrún Jónsdóttir", PersonalField.EMAIL: "gudrun@example.is"},
+                             case_id=case_id)
+            vault.put_fields(DAD, {PersonalField.NAME: "Sigurður Pálsson"}, case_id=case_id)
+            vault.put_fields("person:child-no-1", {PersonalField.NAME: "Ola Nordmann"})  # (another case: any scope)
             vault.put_fields("person:parent-is-9", {PersonalField.NAME: "Björk Halldórsdóttir"})
             vault.put_document("doc:anna-drawing-1", CHILD, b"Anna's drawing of home", case_id=case_id)
             yield World(client, app, case_id)

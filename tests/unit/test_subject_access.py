@@ -8,7 +8,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -43,13 +43,19 @@ def world() -> Iterator[World]:
 def _two_families(app: Casework, vault: Vault) -> tuple[UUID, UUID]:
     mine = open_rights_case(app)
     theirs = open_rights_case(app, OTHER_CHILD, (OTHER_PARENT,))
-    vault.put_fields(MUM, {PersonalField.NAME: "Guðrún Jónsdóttir", PersonalField.EMAIL: "gudrun@example.is"})
-    vault.put_fields(DAD, {PersonalField.NAME: "Sigurður Pálsson"})
-    vault.put_fields(CHILD, {PersonalField.NAME: "Anna Sigurðardóttir"})
-    vault.put_fields(OTHER_PARENT, {PersonalField.NAME: "Björk Halldórsdóttir"})
-    vault.put_fields(OTHER_CHILD, {PersonalField.NAME: "Bjarni Björksson"})
+    vault.put_fields(MUM, {PersonalField.NAME: "Guðrún Jónsdóttir", PersonalField.EMAIL: "gudrun@example.is"},
+                     case_id=mine)
+    vault.put_fields(DAD, {PersonalField.NAME: "Sigurður Pálsson"}, case_id=mine)
+    vault.put_fields(CHILD, {PersonalField.NAME: "Anna Sigurðardóttir"}, case_id=mine)
+    vault.put_fields(OTHER_PARENT, {PersonalField.NAME: "Björk Halldórsdóttir"}, case_id=theirs)
+    vault.put_fields(OTHER_CHILD, {PersonalField.NAME: "Bjarni Björksson"}, case_id=theirs)
     vault.put_document("doc:anna-note-1", CHILD, b"Anna likes drawing", case_id=mine)
     vault.put_document("doc:bjarni-note-1", OTHER_CHILD, b"Bjarni's file", case_id=theirs)
+    # What the same child has elsewhere: the notifier's directory, and another case's field and document
+    vault.put_fields(CHILD, {PersonalField.EMAIL: "anna.directory@example.is"})
+    elsewhere = uuid4()
+    vault.put_fields(CHILD, {PersonalField.NATIONAL_ID: "150308-2219"}, case_id=elsewhere)
+    vault.put_document("doc:anna-elsewhere-1", CHILD, b"Recorded through another case", case_id=elsewhere)
     app.rectify_data(c.RectifyData(case_id=mine, subject_ref=CHILD, superseded_ref="doc:anna-note-0",
                                    replacement_ref="doc:anna-note-1"), at(COORDINATOR, 2))
     return mine, theirs
@@ -64,6 +70,8 @@ def test_a_childs_export_holds_their_data_and_none_of_another_familys(world: Wor
     assert "Anna Sigurðardóttir" in text and "Anna likes drawing" in text and CHILD in text
     for other in ("Bjarni", "Björk", OTHER_CHILD, OTHER_PARENT, "bjarni-note"):
         assert other not in text
+    for elsewhere in ("anna.directory", "150308-2219", "anna-elsewhere", "another case"):  # only this case's
+        assert elsewhere not in text
     for parent in ("Guðrún", "Sigurður", MUM, DAD):  # the parents are third parties in the child's own export
         assert parent not in text.replace(f'"recipient_ref": "{MUM}"', "")
     assert THIRD_PARTY in text and json.loads(text)["redactions"]["third_party"] >= 2
