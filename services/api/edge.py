@@ -8,7 +8,9 @@ replicas behind a balancer allows up to N times the rate; put a shared ``limits`
 if that matters). The caller is the bearer token as sent (hashed), else the client's address: keying on an
 unverified ``sub`` would let anyone exhaust another person's allowance with a forged token. A token the API then
 refuses (401) also counts against the client's address, and an address at its limit of refused tokens is answered
-429 before anything else: otherwise each invented token string was a fresh allowance, for guessing as for load.
+429 for any token the API has not accepted lately: otherwise each invented token string was a fresh allowance, for
+guessing as for load; a token that works keeps working from behind the same address (deploy/ sets uvicorn's
+``FORWARDED_ALLOW_IPS`` so that the address is the caller's, not the ingress's).
 
 Hand-written rather than a library middleware because the body limit has to hold for chunked bodies too:
 the body is read here up to the limit and handed on to the application only if it fits.
@@ -20,6 +22,7 @@ import hashlib
 import json
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -35,6 +38,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 PROBLEM_JSON = b"application/problem+json"
 SECURITY_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
 UNLIMITED_PATHS = frozenset({"/health", "/ready", "/metrics"})
+KNOWN_GOOD_TOKENS = 50_000
 
 
 async def _problem(send: Send, status: int, kind: str, title: str, detail: str,
@@ -52,6 +56,8 @@ class Edge:
         self.app, self.max_body_bytes = app, max_body_bytes
         self.rate = parse(rate_limit)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._good: OrderedDict[str, None] = OrderedDict()
+        """Caller keys of tokens the API accepted lately (bounded, oldest dropped first)."""
 
     def _caller(self, scope: Scope) -> str:
         for name, value in scope.get("headers", ()):
@@ -63,6 +69,12 @@ class Edge:
     def _address(scope: Scope) -> str:
         client = scope.get("client") or ("unknown", 0)
         return f"address:{client[0]}"
+
+    def _known_good(self, caller: str) -> None:
+        self._good[caller] = None
+        self._good.move_to_end(caller)
+        if len(self._good) > KNOWN_GOOD_TOKENS:
+            self._good.popitem(last=False)
 
     def _over(self, key: str) -> int | None:
         """Counts a request against ``key``; the seconds to wait when it is over the limit, else None."""
@@ -80,17 +92,22 @@ class Edge:
             await self.app(scope, receive, send)
             return
 
-        refused_tokens = "refused-tokens:" + self._address(scope)
+        refused_tokens, caller = "refused-tokens:" + self._address(scope), self._caller(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS]
                 if message.get("status") == 401:
                     self.limiter.hit(self.rate, refused_tokens)
+                elif caller.startswith("token:"):
+                    self._known_good(caller)
             await send(message)
 
         if scope.get("path") not in UNLIMITED_PATHS:
-            retry = self._waiting(refused_tokens) or self._over(self._caller(scope))
+            # An address over its refused tokens waits, except with a token the API has accepted before: whoever
+            # floods invented tokens from behind a shared address (a NAT, an ingress) cannot lock others out.
+            gated = caller.startswith("token:") and caller not in self._good
+            retry = (self._waiting(refused_tokens) if gated else None) or self._over(caller)
             if retry is not None:
                 await _problem(send, 429, "rate-limited", "Too many requests",
                                f"This caller may send {self.rate}; retry after {retry} s.",

@@ -265,8 +265,18 @@ def test_a_new_invented_token_each_time_does_not_escape_the_rate(tight: Api) -> 
     assert statuses[:20] == [401] * 20 and statuses[20:] == [429, 429]
     limited = tight.client.get(f"/v1/institutions/{SCHOOL}", headers={"Authorization": f"Bearer {uuid4()}"})
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
-    # while the address is over its refused tokens, it waits whatever it sends, a valid token included
+    # while the address is over its refused tokens, a token it has not used yet waits too ...
     assert tight.client.get(f"/v1/institutions/{SCHOOL}", headers=auth(CM)).status_code == 429
+
+
+def test_invented_tokens_from_a_shared_address_do_not_lock_out_a_working_token(tight: Api) -> None:
+    """Behind one NAT or ingress, a flood of invented tokens must not stop a caller whose token works."""
+    working = auth(COORD)
+    assert tight.client.get(f"/v1/institutions/{SCHOOL}", headers=working).status_code == 404  # accepted: known
+    flood = [tight.client.get(f"/v1/institutions/{SCHOOL}", headers={"Authorization": f"Bearer x-{uuid4()}"})
+             for _ in range(22)]
+    assert [r.status_code for r in flood][-2:] == [429, 429]
+    assert tight.client.get(f"/v1/institutions/{SCHOOL}", headers=working).status_code == 404
 
 
 def test_every_response_says_no_store_and_nosniff(api: Api, team_case: UUID) -> None:
