@@ -338,12 +338,12 @@ def _plainly(error: BaseException) -> str:
     import psycopg
 
     if isinstance(error, psycopg.errors.UndefinedTable):
-        return ("this database holds no read models yet (run `prosperity up` from the project's directory, or set "
-                "PROSPERITY_PG_DSN to the system's database)")
+        return ("a table this command needs is not in this database (run `prosperity up` from the project's "
+                "directory first, or set PROSPERITY_PG_DSN to the system's database)")
     if isinstance(error, httpx.TransportError):
         return f"cannot reach the API ({type(error).__name__}: {error}); is it running, and is --api right?"
-    if isinstance(error, FileNotFoundError | PermissionError):
-        return f"{error.strerror}: {error.filename}"
+    if isinstance(error, FileNotFoundError | PermissionError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
     return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
 
 

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.access import AccessDenied
@@ -98,7 +99,7 @@ def install_problem_handlers(api: FastAPI) -> None:
     async def domain(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, DomainError)
         if isinstance(error, AlreadyExists) and error.jurisdiction is not None:
-            _log_taken_case_key(request, error.jurisdiction)
+            await run_in_threadpool(_log_taken_case_key, request, error.jurisdiction)  # a database write
         return domain_problem(error)
 
     async def unauthenticated(_: Request, error: Exception) -> JSONResponse:
@@ -132,7 +133,7 @@ def _log_taken_case_key(request: Request, jurisdiction: str) -> None:
         return
     services.read_log.record([ReadAttempt(actor, "case_opening", Purpose.CASEWORK, Outcome.REFUSED,
                                           "CASE-KEY: the child's episode already has a case", None, jurisdiction,
-                                          request.headers.get("x-correlation-id"))])
+                                          getattr(request.state, "correlation_id", None))])
 
 
 def domain_problem(error: DomainError) -> JSONResponse:

@@ -11,6 +11,7 @@ and the rows are what the library's own path gives (tests/integration/test_topic
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import psycopg
 from psycopg.adapt import Dumper
@@ -33,10 +34,17 @@ def _array_literal(values: Iterable[str]) -> bytes:
 
 
 class _TopicListDumper(Dumper):
-    oid = types["text"].array_oid
+    def __init__(self, cls: type, context: Any = None) -> None:
+        super().__init__(cls, context)
+        # On the instance, not the class: a class ``oid`` would also register this dumper for every ``text[]``
+        # psycopg is asked to dump by type (COPY with set_types, composites), where a plain list has no literal.
+        self.oid = TEXT_ARRAY_OID
 
     def dump(self, obj: TopicList) -> bytes:
         return obj.literal
+
+
+TEXT_ARRAY_OID = types["text"].array_oid
 
 
 psycopg.adapters.register_dumper(TopicList, _TopicListDumper)  # connections opened from now on know it

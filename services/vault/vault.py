@@ -59,6 +59,8 @@ def check_field_value(name: PersonalField, value: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_FIELD_CHARS:
         raise VaultError("VAULT-FIELD", f"{name.value} must be non-empty text of at most {MAX_FIELD_CHARS} "
                          "characters", field_name=name.value)
+    if name is PersonalField.POSTAL_ADDRESS:
+        value = value.replace("\r\n", "\n")  # a pasted or Windows client's line breaks
     if any(_unprintable(ch, name) for ch in value):
         # Names and addresses are shown on pages and in notices: a NUL, an escape sequence or a bidi override
         # (U+202E turns "txt.exe" into "exe.txt") has no place in them.
@@ -70,7 +72,8 @@ def check_field_value(name: PersonalField, value: str) -> str:
 def _unprintable(ch: str, name: PersonalField) -> bool:
     if (ch == "\n" and name is PersonalField.POSTAL_ADDRESS) or ch in JOINERS:
         return False
-    return unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+    # Not "Cn" (unassigned): this Python's Unicode tables are older than the names people have.
+    return unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
 
 
 JOINERS = frozenset({"\u200c", "\u200d"})

@@ -177,3 +177,5 @@ def test_names_in_any_script_and_multi_line_addresses_are_kept() -> None:
               PersonalField.POSTAL_ADDRESS: "Storgata 8\n5003 Bergen"}
     vault.put_fields("person:a", values)
     assert vault.fields("person:a") == values
+    vault.put_fields("person:a", {PersonalField.POSTAL_ADDRESS: "Storgata 8\r\n5003 Bergen"})  # pasted, CRLF
+    assert vault.field("person:a", PersonalField.POSTAL_ADDRESS) == "Storgata 8\n5003 Bergen"
