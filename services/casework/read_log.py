@@ -72,8 +72,9 @@ class ReadLog(Protocol):
 
     def entries(self, *, case_id: UUID | None = None, outcome: Outcome | None = None,
                 jurisdiction: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-        """Rows in id order; with ``jurisdiction``, only those of that country (a row whose country is unknown, such
-        as a probe of a case id that does not exist, is no supervisor's: it could be the other country's)."""
+        """Rows in id order; with ``jurisdiction``, only those of that country. A row whose country is unknown (a
+        probe of a case id that does not exist, a refused read of the log) could be the other country's: it is in
+        a supervisor's answer only when they ask about that very case id (who tried an id they already know)."""
         ...
 
 
@@ -103,7 +104,8 @@ class MemoryReadLog:
         return [row for row in self.rows
                 if (case_id is None or row["case_id"] == case_id)
                 and (outcome is None or row["outcome"] == outcome.value)
-                and (jurisdiction is None or row["jurisdiction"] == jurisdiction)][:limit]
+                and (jurisdiction is None or row["jurisdiction"] == jurisdiction
+                     or (row["jurisdiction"] is None and case_id is not None))][:limit]
 
 
 class PostgresReadLog:
@@ -151,7 +153,8 @@ class PostgresReadLog:
             cur.execute(sql.SQL(
                 "SELECT " + ", ".join(COLUMNS) + " FROM {} WHERE (%(case)s::uuid IS NULL OR case_id = %(case)s)"
                 " AND (%(outcome)s::text IS NULL OR outcome = %(outcome)s)"
-                " AND (%(jurisdiction)s::text IS NULL OR jurisdiction = %(jurisdiction)s)"
+                " AND (%(jurisdiction)s::text IS NULL OR jurisdiction = %(jurisdiction)s"
+                "      OR (jurisdiction IS NULL AND %(case)s::uuid IS NOT NULL))"
                 " ORDER BY id LIMIT %(limit)s").format(self.table),
                 {"case": case_id, "outcome": None if outcome is None else outcome.value,
                  "jurisdiction": jurisdiction, "limit": limit})

@@ -173,8 +173,12 @@ def test_case_read_problems(api: Api, team_case: UUID) -> None:
     missing = get(api, path, COORD)
     assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "X-Purpose"
     assert get(api, path, COORD, {"X-Purpose": "curiosity"}).status_code == 422
-    unknown = get(api, f"/v1/cases/{uuid4()}", COORD, PURPOSE)
+    probed = uuid4()
+    unknown = get(api, f"/v1/cases/{probed}", COORD, PURPOSE)
     assert unknown.status_code == 404 and unknown.json()["type"].endswith("case-not-found")
+    # the probe has no country: a supervisor sees it when asking about that id, not in the whole list
+    assert [(r["subject"], r["reason"]) for r in api_read_log(api, probed)] == [(COORD.person_ref, "not_found")]
+    assert not [r for r in api_read_log(api) if r["case_id"] == str(probed)]
     assert get(api, "/v1/cases/not-a-uuid", COORD, PURPOSE).status_code == 422
     # An institution's id (or a natural key's) is no case: 404, never 500.
     institution = api.app.get_institution(SCHOOL).id
