@@ -538,6 +538,7 @@ def register_recipients(dsn: str, schema: str, recipients: dict[str, str], data_
     with ConnectionPool(dsn, min_size=1, max_size=1, kwargs={"autocommit": False}) as pool:
         with pool.connection() as conn, conn.transaction():
             conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('notifier_setup'))")  # the notifier's own DDL lock
             conn.execute(RECIPIENTS_DDL.encode())
         directory = PostgresDirectory(pool, schema, open_vault(pool, schema, settings))
         for ref, language in sorted(recipients.items()):

@@ -19,6 +19,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from services.infra.postgres_env import create_if_absent
+
 TABLE = "api_idempotency_keys"
 MAX_KEY_LENGTH = 64
 """PRIV-1: a key is a UUID or a short opaque token (``contracts.refs.idempotency_key``)."""
@@ -53,8 +55,9 @@ class IdempotencyStore:
         self.table = sql.Identifier(schema, TABLE) if schema else sql.Identifier(TABLE)
 
     def create_table(self) -> None:
-        with self.pool.connection() as conn:
-            conn.execute(sql.SQL(
+        """By :func:`create_if_absent`: the API's workers start together and create it at once."""
+        with self.pool.connection() as conn, conn.transaction():
+            create_if_absent(conn, sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (subject text NOT NULL, key text NOT NULL, fingerprint text NOT NULL, "
                 "status_code integer NOT NULL, body jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), "
                 "PRIMARY KEY (subject, key))").format(self.table))

@@ -21,6 +21,8 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 
+from services.infra.postgres_env import create_schema
+
 POSITION_NAME = "clock"
 
 
@@ -40,7 +42,7 @@ class DueIndex:
     def create(self) -> None:
         with self.connect() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('prosperity:clock-ddl'))")
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+            create_schema(conn, self.schema)
             conn.execute(sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (case_id uuid PRIMARY KEY, case_version bigint NOT NULL,"
                 " look_on date, updated_at timestamptz NOT NULL DEFAULT now())").format(self._due))

@@ -40,6 +40,7 @@ from projections.base import Projection
 from services.consumers import quarantine as q
 from services.consumers import schema_ddl
 from services.consumers.quarantine import Outcome
+from services.infra.postgres_env import create_schema
 
 __all__ = ["Applied", "Generation", "Outcome", "ReadModelStore"]
 
@@ -94,7 +95,7 @@ class ReadModelStore:
         with self.pool.connection() as conn, conn.transaction():
             # Replicas start together: serialise them before CREATE SCHEMA, which races even with IF NOT EXISTS.
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('read_model_registry'))")
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.base_schema)))
+            create_schema(conn, self.base_schema)
             self._in_base(conn)
             conn.execute(schema_ddl.REGISTRY_DDL.encode())
             row = conn.execute("SELECT generation, schema_name, state FROM read_model_generations "
@@ -117,7 +118,7 @@ class ReadModelStore:
 
     def _create_generation(self, conn: psycopg.Connection[Any], number: int, state: str) -> Generation:
         schema = self.schema_for(number)
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        create_schema(conn, schema)
         schema_ddl.create_tables(conn, self.projection, schema)
         self._in_base(conn)
         conn.execute("INSERT INTO read_model_generations (name, generation, version, schema_name, state, switched_at,"

@@ -9,6 +9,7 @@ embedded server.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -56,10 +57,31 @@ def eventsourcing_env(dsn: str, schema: str | None = None) -> dict[str, str]:
     return env
 
 
+def create_if_absent(conn: psycopg.Connection[Any], statement: sql.Composed) -> None:
+    """Run a ``CREATE … IF NOT EXISTS`` in ``conn``'s transaction, safe when processes race to run it.
+
+    Why by hand: two ``IF NOT EXISTS`` at the same moment still race in PostgreSQL's catalogue (the API's workers
+    and every service at ``up`` start together): the loser waits for the winner's commit, then fails with a unique
+    violation on the catalogue. By then the object exists, so the loser's savepoint is undone and it goes on. No
+    lock, so no lock order to keep with the services' own DDL locks, and a process of an older version that takes
+    no lock cannot make it fail.
+    """
+    try:
+        with conn.transaction():
+            conn.execute(statement)
+    except psycopg.errors.UniqueViolation:
+        pass
+
+
+def create_schema(conn: psycopg.Connection[Any], schema: str) -> None:
+    """``CREATE SCHEMA IF NOT EXISTS`` by :func:`create_if_absent`."""
+    create_if_absent(conn, sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+
+
 def ensure_schema(dsn: str, schema: str) -> None:
     """Create ``schema`` if it does not exist (eventsourcing will not)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        create_schema(conn, schema)
 
 
 def drop_schema(dsn: str, schema: str) -> None:

@@ -21,6 +21,8 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from services.infra.postgres_env import create_schema
+
 
 class RetiredKek(Exception):
     """A DEK wrapped under a KEK that a rotation retired: wrap it again under the active KEK."""
@@ -218,7 +220,7 @@ class PostgresVaultStore:
     def create_tables(self) -> None:
         with self._tx() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('prosperity:vault-ddl'))")
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+            create_schema(conn, self.schema)
             for statement in DDL:
                 conn.execute(self._q(statement))
             self._scope_in_primary_key(conn)
