@@ -1,20 +1,21 @@
-"""Dates in read queries: bounded (1900-2199), today by default, and periods whose end is not before their start."""
+"""Dates in read queries: ``YYYY-MM-DD`` within DATE-1 as in commands (the routers type them ``CalendarDate``),
+today by default, and periods whose end is not before their start."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from domain.bounds import EARLIEST_DATE as EARLIEST
+from domain.bounds import LATEST_DATE as LATEST
 from domain.errors import InvalidValue
 from projections.dashboard import queries as dash_q
-
-EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
 
 
 def day(name: str, value: date | None) -> date:
     if value is None:
         return datetime.now(UTC).date()
     if not EARLIEST <= value <= LATEST:
-        raise InvalidValue(name, f"must be between {EARLIEST} and {LATEST}")
+        raise InvalidValue(name, f"DATE-1: must be between {EARLIEST} and {LATEST}")
     return value
 
 

@@ -41,6 +41,7 @@ from tests.integration.test_api_commands import (
     COORD,
     ICELAND_REST,
     ICELAND_TO_TEAM,
+    LEAD,
     MUM,
     PLAN,
     SCHOOL,
@@ -263,3 +264,35 @@ def test_strings_numbers_and_booleans_are_not_coerced(api: Api, team_case: UUID)
     refused(post_raw(api, case_path(c.RecordIntegrationRequest, team_case), body, auth(COORD), 40), "written",
             "boolean")
     assert api.stored_events() == stored
+
+
+# ---- dates in read queries ---------------------------------------------------------------------------------
+def _date_queries(spec: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Every (path, query parameter, format) of a GET whose parameter is a date or a date-time."""
+    found = []
+    for path, item in spec["paths"].items():
+        for parameter in item.get("get", {}).get("parameters", []):
+            schemas = parameter["schema"].get("anyOf", [parameter["schema"]])
+            formats = {s.get("format") for s in schemas} & {"date", "date-time"}
+            if parameter["in"] == "query" and formats:
+                found.append((path, parameter["name"], formats.pop()))
+    return found
+
+
+@pytest.mark.parametrize(("bad", "what"), [("86400", "a number"), ("1989-12-31", "before DATE-1"),
+                                           ("0001-01-01", "year 1"), ("2100-01-01", "after DATE-1"),
+                                           ("2024-02-30", "no such day"), ("2024-01-01T00:00:00", "a date-time")])
+def test_every_date_in_a_read_query_is_bounded_as_in_commands(api: Api, team_case: UUID, bad: str,
+                                                              what: str) -> None:
+    """A read's dates follow DATE-1 as a command's do (they were 1900-2199 and took a number as seconds since
+    1970): a 422 naming the parameter and DATE-1, whoever asks, before anything is read."""
+    spec = api.client.get("/openapi.json").json()
+    queries = _date_queries(spec)
+    assert len(queries) >= 15, queries  # as_of on each dashboard, periods, the digests' days, the as-of instant
+    for path, name, form in queries:
+        value = bad if form == "date" else {"a number": "86400", "a date-time": "2024-01-01T00:00:00"}.get(
+            what, f"{bad}T00:00:00Z")  # an instant: the same days as instants, a number, and no zone
+        url = path.replace("{case_id}", str(team_case))
+        params = {"at": "2024-02-01T00:00:00Z", name: value}  # the as-of read needs its instant
+        answer = api.client.get(url, params=params, headers={**auth(LEAD), "X-Purpose": "oversight"})
+        refused(answer, name, "DATE-1")

@@ -62,7 +62,7 @@ def audit_case(request: Request, case_id: UUID, at: date | None = AT, by: Litera
         if at is not None:
             instant = _instant(at)
             assert instant is not None
-            answer = audit_api.as_of(request, case_id, instant, by, S, actor, svc)
+            answer = audit_api.as_of(request, instant, case_id, by, S, actor, svc)
             snapshot = json.loads(bytes(answer.body))
         log = audit_api.read_log_entries(request, case_id, None, 200, actor, svc)
     except CaseNotFound:

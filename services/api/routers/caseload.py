@@ -4,11 +4,11 @@ one row in the read-access log with the stated purpose."""
 
 from __future__ import annotations
 
-from datetime import date
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
+from contracts.bounds import CalendarDate
 from domain.access import ReadKind
 from domain.values import Actor
 from projections.dashboard import queries as dash_q
@@ -28,7 +28,7 @@ _DESCRIPTION, _ACCESS = read_access(ReadKind.CASELOAD)
             description="The open cases where the caller is the coordinator, case manager or barnekoordinator, the "
                         f"earliest next deadline first; each case returned is logged.\n\n{_DESCRIPTION}",
             openapi_extra={"x-prosperity-access": _ACCESS})
-def my_caseload(request: Request, purpose: Purpose = PURPOSE, as_of: date | None = AS_OF,
+def my_caseload(request: Request, purpose: Purpose = PURPOSE, as_of: CalendarDate | None = AS_OF,
                 actor: Actor = Depends(caller), svc: Services = Depends(services)) -> list[m.MyCaseView]:  # noqa: B008
     svc.reads.scope(actor, ReadKind.CASELOAD, resource="caseload", purpose=purpose,
                     correlation_id=correlation(request))

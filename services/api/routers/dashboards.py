@@ -9,13 +9,13 @@ personal data and is logged like a case read, with the purpose (``X-Purpose``, d
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
 from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 import psycopg
 from fastapi import APIRouter, Depends, Header, Query, Request
 
+from contracts.bounds import CalendarDate
 from domain.access import AccessDenied, ReadKind, Scope
 from domain.values import Actor
 from projections.dashboard import deadlines as dashboard_deadlines
@@ -100,7 +100,7 @@ def _row_level(request: Request, actor: Actor, svc: Services, resource: str, ask
 
 @router.get("/v1/dashboards/services-by-level", summary="Children and services by level",
             response_model=list[m.LevelCount], operation_id="services_by_level", **_meta(ReadKind.DASHBOARD))
-def services_by_level(request: Request, as_of: date | None = AS_OF,
+def services_by_level(request: Request, as_of: CalendarDate | None = AS_OF,
                       by: Literal["municipality", "institution", "age_band"] = "municipality",
                       municipality_ref: str | None = MUNI, actor: Actor = Depends(caller),  # noqa: B008
                       svc: Services = Depends(services)) -> list[m.LevelCount]:  # noqa: B008
@@ -111,9 +111,9 @@ def services_by_level(request: Request, as_of: date | None = AS_OF,
 
 @router.get("/v1/dashboards/timeliness", summary="T1-T4: medians, 90th percentiles, breaches",
             response_model=list[m.Timeliness], operation_id="timeliness", **_meta(ReadKind.DASHBOARD))
-def timeliness(request: Request, as_of: date | None = AS_OF,
-               by: Literal["municipality", "institution"] = "municipality", period_from: date | None = FROM,
-               period_to: date | None = TO, municipality_ref: str | None = MUNI,
+def timeliness(request: Request, as_of: CalendarDate | None = AS_OF,
+               by: Literal["municipality", "institution"] = "municipality", period_from: CalendarDate | None = FROM,
+               period_to: CalendarDate | None = TO, municipality_ref: str | None = MUNI,
                actor: Actor = Depends(caller), svc: Services = Depends(services)) -> list[m.Timeliness]:  # noqa: B008
     scope = _aggregate(request, actor, svc, "timeliness", municipality_ref)
     span = period(period_from, period_to)
@@ -125,7 +125,7 @@ def timeliness(request: Request, as_of: date | None = AS_OF,
 
 @router.get("/v1/dashboards/plans-due", summary="Plans due for review or overdue",
             response_model=list[m.PlanReview], operation_id="plans_due", **_meta(ReadKind.DASHBOARD_ROWS))
-def plans_due(request: Request, as_of: date | None = AS_OF, horizon_days: int = HORIZON,
+def plans_due(request: Request, as_of: CalendarDate | None = AS_OF, horizon_days: int = HORIZON,
               municipality_ref: str | None = MUNI, purpose: Purpose = PURPOSE,
               actor: Actor = Depends(caller), svc: Services = Depends(services)) -> list[m.PlanReview]:  # noqa: B008
     return _row_level(request, actor, svc, "plans_due", municipality_ref, purpose,
@@ -136,7 +136,7 @@ def plans_due(request: Request, as_of: date | None = AS_OF, horizon_days: int = 
 @router.get("/v1/dashboards/transition-watch", summary="Children near 18 without an adult transition plan",
             response_model=list[m.TransitionWatch], operation_id="transition_watch",
             **_meta(ReadKind.DASHBOARD_ROWS))
-def transition_watch(request: Request, as_of: date | None = AS_OF, municipality_ref: str | None = MUNI,
+def transition_watch(request: Request, as_of: CalendarDate | None = AS_OF, municipality_ref: str | None = MUNI,
                      purpose: Purpose = PURPOSE, actor: Actor = Depends(caller),  # noqa: B008
                      svc: Services = Depends(services)) -> list[m.TransitionWatch]:  # noqa: B008
     return _row_level(request, actor, svc, "transition_watch", municipality_ref, purpose,
@@ -146,8 +146,9 @@ def transition_watch(request: Request, as_of: date | None = AS_OF, municipality_
 @router.get("/v1/dashboards/closures-without-plan", summary="Support teams concluded without a plan",
             response_model=list[m.ClosuresWithoutPlanCount], operation_id="dashboard_closures_without_plan",
             **_meta(ReadKind.DASHBOARD))
-def closures_without_plan(request: Request, period_from: date | None = FROM, period_to: date | None = TO,
-                          municipality_ref: str | None = MUNI, actor: Actor = Depends(caller),  # noqa: B008
+def closures_without_plan(request: Request, period_from: CalendarDate | None = FROM,
+                          period_to: CalendarDate | None = TO, municipality_ref: str | None = MUNI,
+                          actor: Actor = Depends(caller),  # noqa: B008
                           svc: Services = Depends(services)) -> list[m.ClosuresWithoutPlanCount]:  # noqa: B008
     scope = _aggregate(request, actor, svc, "closures_without_plan", municipality_ref)
     span = period(period_from, period_to)
@@ -158,7 +159,7 @@ def closures_without_plan(request: Request, period_from: date | None = FROM, per
 @router.get("/v1/dashboards/complaints", summary="Complaints by stage",
             response_model=list[m.ComplaintStageCount], operation_id="dashboard_complaints",
             **_meta(ReadKind.DASHBOARD))
-def complaints(request: Request, as_of: date | None = AS_OF, municipality_ref: str | None = MUNI,
+def complaints(request: Request, as_of: CalendarDate | None = AS_OF, municipality_ref: str | None = MUNI,
                actor: Actor = Depends(caller),  # noqa: B008
                svc: Services = Depends(services)) -> list[m.ComplaintStageCount]:  # noqa: B008
     scope = _aggregate(request, actor, svc, "complaints", municipality_ref)
@@ -177,7 +178,7 @@ def caseload(request: Request, municipality_ref: str | None = MUNI, purpose: Pur
 
 @router.get("/v1/dashboards/coordinator-coverage", summary="Designated coordinators per institution",
             response_model=list[m.Coverage], operation_id="coordinator_coverage", **_meta(ReadKind.DASHBOARD))
-def coordinator_coverage(request: Request, as_of: date | None = AS_OF, municipality_ref: str | None = MUNI,
+def coordinator_coverage(request: Request, as_of: CalendarDate | None = AS_OF, municipality_ref: str | None = MUNI,
                          actor: Actor = Depends(caller),  # noqa: B008
                          svc: Services = Depends(services)) -> list[m.Coverage]:  # noqa: B008
     scope = _aggregate(request, actor, svc, "coordinator_coverage", municipality_ref)
@@ -187,7 +188,7 @@ def coordinator_coverage(request: Request, as_of: date | None = AS_OF, municipal
 
 @router.get("/v1/dashboards/national", summary="National aggregate (small cells suppressed)",
             response_model=list[m.NationalCell], operation_id="national_aggregate", **_meta(ReadKind.NATIONAL))
-def national(request: Request, as_of: date | None = AS_OF, actor: Actor = Depends(caller),  # noqa: B008
+def national(request: Request, as_of: CalendarDate | None = AS_OF, actor: Actor = Depends(caller),  # noqa: B008
              svc: Services = Depends(services)) -> list[m.NationalCell]:  # noqa: B008
     """Counts per municipality, level and age band; 1-4 published as "<5"; never row level."""
     scope = svc.reads.scope(actor, ReadKind.NATIONAL, resource="national_aggregate", purpose=Purpose.OVERSIGHT,
@@ -198,7 +199,7 @@ def national(request: Request, as_of: date | None = AS_OF, actor: Actor = Depend
 @router.get("/v1/dashboards/deadlines", summary="The clock's deadline facts per rule and rules version",
             response_model=list[m.DeadlineCountView], operation_id="dashboard_deadlines",
             **_meta(ReadKind.DASHBOARD))
-def deadlines(request: Request, as_of: date | None = AS_OF, municipality_ref: str | None = MUNI,
+def deadlines(request: Request, as_of: CalendarDate | None = AS_OF, municipality_ref: str | None = MUNI,
               actor: Actor = Depends(caller),  # noqa: B008
               svc: Services = Depends(services)) -> list[m.DeadlineCountView]:  # noqa: B008
     """Warned, breached (and still open), escalated and reached deadlines, read from the facts the clock recorded:

@@ -9,12 +9,12 @@ caller's own organisation when absent), so "exports and their recipients" (§5 i
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import TypeAdapter
 
+from contracts.bounds import CalendarDate
 from domain.access import AccessDenied, ReadKind
 from domain.values import Actor
 from projections.dashboard.coverage import TypeCoverage, coverage_by_type
@@ -98,7 +98,7 @@ def status(request: Request, year: int = Query(ge=2000, le=2099), half: int = Qu
             responses=responses(401, 403, 422, 429, 503), description=f"Seed 004: the percentage of each type of "
             f"institution with a designated coordinator, and of the centres with a case manager (registered or "
             f"not).\n\n{_DASH_DESCRIPTION}", openapi_extra={"x-prosperity-access": _DASH_ACCESS})
-def coverage(request: Request, as_of: date | None = Query(None), municipality_ref: str | None = MUNI,  # noqa: B008
+def coverage(request: Request, as_of: CalendarDate | None = Query(None), municipality_ref: str | None = MUNI,  # noqa: B008
              actor: Actor = Depends(caller), svc: Services = Depends(services)) -> list[TypeCoverage]:  # noqa: B008
     muni = _municipality(request, actor, svc, ReadKind.DASHBOARD, municipality_ref, "coverage_by_type")
     with svc.read_models.reading("dashboard") as cur:
