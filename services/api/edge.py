@@ -12,6 +12,9 @@ refuses (401) also counts against the client's address, and an address at its li
 guessing as for load; a token that works keeps working from behind the same address (deploy/ sets uvicorn's
 ``FORWARDED_ALLOW_IPS`` so that the address is the caller's, not the ingress's).
 
+``HEAD`` is answered as ``GET`` without its body (RFC 9110 §9.3.2: a server supports HEAD wherever it supports GET;
+FastAPI's routes name GET only, so uptime probes and caches got 405).
+
 Hand-written rather than a library middleware because the body limit has to hold for chunked bodies too:
 the body is read here up to the limit and handed on to the application only if it fits.
 """
@@ -49,6 +52,18 @@ async def _problem(send: Send, status: int, kind: str, title: str, detail: str,
                 "headers": [(b"content-type", PROBLEM_JSON), (b"content-length", str(len(body)).encode()),
                             *SECURITY_HEADERS, *headers]})
     await send({"type": "http.response.body", "body": body})
+
+
+def _without_body(send: Send) -> Send:
+    """``send`` for a HEAD: the GET's status and headers (its Content-Length too), no body."""
+    async def send_head(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {**message, "body": b""}
+        await send(message)
+
+    return send_head
 
 
 class Edge:
@@ -91,6 +106,9 @@ class Edge:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope.get("method") == "HEAD":
+            # A copy: the server's own scope still says HEAD, so it sends no body either.
+            scope, send = {**scope, "method": "GET"}, _without_body(send)
 
         refused_tokens, caller = "refused-tokens:" + self._address(scope), self._caller(scope)
 

@@ -313,3 +313,18 @@ def test_a_body_that_is_not_declared_json_is_415_and_stores_nothing(api: Api) ->
                                headers={**auth(COORD), "Content-Type": "application/json; charset=utf-8"})
     assert declared.status_code == 422  # read as JSON, and refused for what it lacks
     assert store_bytes(api.app) == before
+
+
+def test_head_answers_as_get_without_the_body(api: Api, team_case: UUID) -> None:
+    """HEAD wherever GET is (RFC 9110 §9.3.2), decided and logged as the GET it stands for; no body."""
+    health = api.client.head("/health")
+    assert health.status_code == 200 and health.content == b""
+    assert health.headers["content-length"] == api.client.get("/health").headers["content-length"]
+    svc = api.client.app.state.services  # type: ignore[attr-defined]
+    before = len(svc.read_log.entries(limit=100_000))
+    case = api.client.head(f"/v1/cases/{team_case}", headers={**auth(COORD), **PURPOSE})
+    assert case.status_code == 200 and case.content == b"" and case.headers["ETag"]
+    stranger = api.client.head(f"/v1/cases/{team_case}", headers={**auth(OTHER_CM), **PURPOSE})
+    assert stranger.status_code == 404 and stranger.content == b""
+    assert len(svc.read_log.entries(limit=100_000)) == before + 2  # both reads are in the read-access log
+    assert api.client.head("/v1/cases/iceland/contacts", headers=auth(COORD)).status_code == 405
