@@ -10,6 +10,9 @@ from domain.bounds import LATEST_DATE as LATEST
 from domain.errors import InvalidValue
 from projections.dashboard import queries as dash_q
 
+DAY_RULE = f"YYYY-MM-DD, {EARLIEST} to {LATEST} (DATE-1)."
+"""What a date in a query must be, for its OpenAPI description."""
+
 
 def day(name: str, value: date | None) -> date:
     if value is None:

@@ -19,13 +19,14 @@ from domain.errors import InvalidValue
 from domain.values import Actor
 from projections.audit import queries as audit_q
 from services.api.deps import Services, caller, correlation, services
+from services.api.periods import DAY_RULE
 from services.api.routers.audit import LIST_PURPOSE, _cases_of, _listed, _meta, _scope
 from services.casework.read_log import Purpose
 
 router = APIRouter(tags=["audit"])
 CASE_FILTER = Query(None, description="Only this case.")
-SINCE = Query(None, description="First UTC day (inclusive).")
-UNTIL = Query(None, description="Last UTC day (inclusive).")
+SINCE = Query(None, description="First UTC day (inclusive): " + DAY_RULE)
+UNTIL = Query(None, description="Last UTC day (inclusive): " + DAY_RULE)
 
 ProcessingFactView = audit_q.ProcessingFact
 NorwayDecisionView = audit_q.NorwayDecision
