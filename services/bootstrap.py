@@ -121,7 +121,8 @@ class ConsumerProbes:
             return Check(False, {"reason": "not connected"})
 
         async def info() -> Any:
-            return await self.broker.connection.jetstream().consumer_info(self.settings.stream_name, self.durable)
+            js = self.broker.connection.jetstream(prefix=self.settings.reader_js_api_prefix())
+            return await js.consumer_info(self.settings.stream_name, self.durable)
 
         found = ops.on_loop(self.loop, info())
         return Check(True, {"durable": self.durable, "pending": found.num_pending,

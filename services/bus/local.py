@@ -16,6 +16,8 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import nats
+import nats.errors
+import nats.js.errors
 
 from services.bus.generate import GeneratedBus, generate
 from services.bus.natsconf import ServerOptions, TlsFiles
@@ -100,6 +102,10 @@ class LocalBus:
         self.generated = self._generate()
         self.server.reload()
         run_sync(self._wait_until_admitted(spec.name))
+        # Twice: at the first reload nats-server resolves the new account's imports against the exports APP had
+        # before it, so they answer nothing ("no responders") until the configuration is read once more.
+        self.server.reload()
+        run_sync(self._wait_until_imported(spec.name))
         self.provision()
 
     async def _wait_until_admitted(self, identity: str, timeout: float = 5.0) -> None:
@@ -115,6 +121,26 @@ class LocalBus:
                 continue
             await client.close()
             return
+
+    async def _wait_until_imported(self, identity: str, timeout: float = 10.0) -> None:
+        """Until a reader's JetStream API import answers (its durable need not exist yet: "not found" is an
+        answer through the import). The reload may close a connection made while it is applied: try again."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        prefix = self.generated.plan.identity(identity).js_api_prefix
+        while True:
+            try:
+                client = await self.connect(identity, allow_reconnect=False, max_reconnect_attempts=0)
+                try:
+                    await client.jetstream(prefix=prefix, timeout=1).consumer_info(self.namespace.stream, identity)
+                finally:
+                    await client.close()
+                return
+            except nats.js.errors.NotFoundError:
+                return
+            except (nats.errors.Error, OSError):  # no responders yet, or the connection closed by the reload
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
 
     def seed_file(self, identity: str) -> Path:
         return self.generated.seed_file(identity)

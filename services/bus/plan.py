@@ -8,8 +8,9 @@ identity           may
 ``relay``          publish the facts (``cases.v1.>``, ``directory.v1.>``) and nothing else; receive its PubAcks
                    on its own inbox prefix. Being the only publisher defeats a forged fact and the
                    ``Nats-Msg-Id`` pre-emption (JetStream's duplicate window does not care who published).
-consumer *c*       pull from its own durable *c* (``MSG.NEXT``, ``INFO``), acknowledge it, and publish dead
-                   letters under ``deadletter.c.>``; receive on its own inbox prefix.
+consumer *c*       in its own account ``RM_c``: pull from its own durable *c* (``MSG.NEXT``, ``INFO``), acknowledge
+                   it, and publish dead letters under ``deadletter.c.>``, through service imports from ``APP``,
+                   as an agency does.
 ``api``            connect, nothing else: the HTTP API's readiness probe sees whether the bus is reachable.
 ``admin``          the JetStream API (create, update, delete streams and consumers): used by
                    ``prosperity nats-provision`` and operators, held by no running service. It cannot
@@ -23,10 +24,18 @@ Allow-lists only: a deny-list leaves everything else allowed (tech note §8.1). 
 only under ``_INBOX_<name>``, because ``_INBOX.>`` in one account is shared and would show other users'
 pull deliveries (tech note §8.3).
 
-Agencies reach their consumer's JetStream API under :data:`AGENCY_JS_API_PREFIX` (``nc.jetstream(prefix=…)``)
-instead of ``$JS.API``: a request on ``$JS.API.…`` is answered by the agency account's own (disabled)
-JetStream, while a request on the prefix crosses the import to ``APP``. That is what lets an agency call
-``CONSUMER.INFO`` and so use ``pull_subscribe(durable=…)`` and faststream, not only ``pull_subscribe_bind``.
+Why every reader is in an account of its own: subject permissions never look at a message's *reply* subject,
+and JetStream answers a pull request (its "no messages" status, an ack's confirmation) on whatever reply subject
+the request named. A reader in ``APP`` could name ``cases.v1.…`` or another read model's ``deadletter.…`` as the
+reply, and the server itself wrote an empty message into ``CASES`` or ``DEADLETTERS`` for it (found by a black-box
+probe). A request that crosses a service import has its reply subject rewritten to one of the import's own, so
+the answer can only ever go back to the reader.
+
+Agencies (and the read models) reach their consumer's JetStream API under :data:`AGENCY_JS_API_PREFIX`
+(``nc.jetstream(prefix=…)``) instead of ``$JS.API``: a request on ``$JS.API.…`` is answered by the agency
+account's own (disabled) JetStream, while a request on the prefix crosses the import to ``APP``. That is what lets
+an agency call ``CONSUMER.INFO`` and so use ``pull_subscribe(durable=…)`` and faststream, not only
+``pull_subscribe_bind``.
 """
 
 from __future__ import annotations
@@ -41,6 +50,8 @@ from services.bus.registry import Agency, AgencyRegistry
 
 APP_ACCOUNT = "APP"
 AGENCY_JS_API_PREFIX = "prosperity.API"
+READER_JS_API_PREFIX = AGENCY_JS_API_PREFIX
+"""The JetStream API prefix of every identity outside ``APP`` (agencies and read models)."""
 RELAY, ADMIN, API = "relay", "admin", "api"
 RESERVED = frozenset({RELAY, ADMIN, API})
 DEFAULT_CONSUMERS = ("dashboard", "audit", "notifications")
@@ -116,6 +127,8 @@ class Identity(BaseModel):
     permissions: Permissions
     inbox_prefix: str
     """What the client must pass as ``inbox_prefix`` (agencies: the default ``_INBOX``, their own account's)."""
+    js_api_prefix: str | None = None
+    """What the client must pass as ``nc.jetstream(prefix=…)``: set for an identity outside ``APP``."""
 
 
 class Durable(BaseModel):
@@ -132,7 +145,8 @@ class Durable(BaseModel):
 
 
 class AgencyGrant(BaseModel):
-    """An agency account and the two ``APP`` service subjects exported to it."""
+    """An account outside ``APP`` (an agency's, or a read model's) and the ``APP`` service subjects exported to
+    it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -156,6 +170,8 @@ class BusPlan(BaseModel):
     identities: tuple[Identity, ...]
     durables: tuple[Durable, ...]
     agencies: tuple[AgencyGrant, ...]
+    read_models: tuple[AgencyGrant, ...] = ()
+    """Each read model's account and what it imports (its durable's pull, info, ack, and its dead letters)."""
 
     def identity(self, name: IdentityName) -> Identity:
         for identity in self.identities:
@@ -168,7 +184,7 @@ class BusPlan(BaseModel):
         app_users = [_user(i) for i in self.identities if i.account == APP_ACCOUNT]
         exports: list[dict[str, Any]] = []
         accounts: dict[str, Any] = {}
-        for grant in self.agencies:
+        for grant in (*self.agencies, *self.read_models):
             for service in grant.services:
                 export: dict[str, Any] = {"service": service, "accounts": [grant.account]}
                 if ".MSG.NEXT." in service:
@@ -189,12 +205,14 @@ def _user(identity: Identity) -> dict[str, Any]:
     return {"nkey": identity.public_key, "permissions": identity.permissions.to_config()}
 
 
-def consumer_permissions(namespace: Namespace, name: str) -> Permissions:
+def read_model_services(namespace: Namespace, name: str) -> tuple[str, ...]:
     stream = namespace.stream
-    return Permissions(
-        publish=(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}", f"$JS.API.CONSUMER.INFO.{stream}.{name}",
-                 f"$JS.ACK.{stream}.{name}.>", namespace.subject(f"deadletter.{name}.>")),
-        subscribe=(f"{inbox_prefix(name)}.>",))
+    return (f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}", f"$JS.API.CONSUMER.INFO.{stream}.{name}",
+            f"$JS.ACK.{stream}.{name}.>", namespace.subject(f"deadletter.{name}.>"))
+
+
+def read_model_account(name: str) -> str:
+    return f"RM_{name}"
 
 
 def agency_services(namespace: Namespace, agency: Agency) -> tuple[str, ...]:
@@ -222,8 +240,13 @@ def plan_bus(namespace: Namespace, consumers: Sequence[ConsumerSpec], registry: 
         app_identity(ADMIN, "admin", Permissions(publish=("$JS.API.>", "$JS.ACK.>", "$JS.FC.>"),
                                                  subscribe=(f"{inbox_prefix(ADMIN)}.>",))),
         app_identity(API, "probe", Permissions()),
-        *(app_identity(c.name, "consumer", consumer_permissions(namespace, c.name)) for c in consumers),
     ]
+    read_models = []
+    for c in consumers:
+        grant = AgencyGrant(agency_id=c.name, account=read_model_account(c.name), durable=c.name,
+                            services=read_model_services(namespace, c.name))
+        read_models.append(grant)
+        identities.append(_reader(c.name, "consumer", grant, public_key(c.name), inbox_prefix(c.name)))
     durables = [Durable(name=c.name, filter_subjects=(namespace.consumer_filter(),),
                         ack_wait_seconds=c.ack_wait_seconds, max_deliver=c.max_deliver) for c in consumers]
     grants = []
@@ -231,11 +254,19 @@ def plan_bus(namespace: Namespace, consumers: Sequence[ConsumerSpec], registry: 
         services = agency_services(namespace, agency)
         grant = AgencyGrant(agency_id=agency.id, account=agency.account, durable=agency.durable, services=services)
         grants.append(grant)
-        identities.append(Identity(
-            name=agency.durable, role="agency", account=agency.account,
-            public_key=agency.nkey or public_key(agency.durable),
-            permissions=Permissions(publish=tuple(grant.local_subject(s) for s in services), subscribe=("_INBOX.>",)),
-            inbox_prefix="_INBOX"))
+        identities.append(_reader(agency.durable, "agency", grant, agency.nkey or public_key(agency.durable),
+                                  "_INBOX"))
         durables.append(Durable(name=agency.durable, filter_subjects=agency.filter_subjects(namespace.subject_prefix),
                                 ack_wait_seconds=agency.ack_wait_seconds, max_deliver=agency.max_deliver))
-    return BusPlan(namespace=namespace, identities=tuple(identities), durables=tuple(durables), agencies=tuple(grants))
+    return BusPlan(namespace=namespace, identities=tuple(identities), durables=tuple(durables), agencies=tuple(grants),
+                   read_models=tuple(read_models))
+
+
+def _reader(name: str, role: Role, grant: AgencyGrant, key: str, inbox: str) -> Identity:
+    """An identity alone in its account: it publishes only to its imports, and receives on its inboxes (an
+    agency on the default ``_INBOX``; a read model keeps ``_INBOX_<name>``, what its processes are configured
+    with)."""
+    return Identity(name=name, role=role, account=grant.account, public_key=key,
+                    permissions=Permissions(publish=tuple(grant.local_subject(s) for s in grant.services),
+                                            subscribe=(f"{inbox}.>",)),
+                    inbox_prefix=inbox, js_api_prefix=READER_JS_API_PREFIX)

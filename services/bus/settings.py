@@ -12,6 +12,8 @@ identity (``prosperity up`` does this, ``deploy/`` mounts one secret per process
 ``PROSPERITY_NATS_TLS_CA_FILE``     the CA that signed the server's certificate (``tls://`` or a TLS server)
 ``PROSPERITY_NATS_TLS_CERT_FILE`` / ``…KEY_FILE``  a client certificate, when the server verifies clients
 ``PROSPERITY_NATS_INBOX_PREFIX``    override of ``_INBOX_<identity>`` (what the generated permissions allow)
+``PROSPERITY_NATS_JS_API_PREFIX``   a read model's JetStream API prefix: ``prosperity.API`` (its account's
+                                    import of ``APP``'s) when it has a seed or creds file, else ``$JS.API``
 ==================================  ============================================================================
 
 None of the credentials set means an anonymous connection: only for a NATS server without authorization.
@@ -29,7 +31,7 @@ from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.subjects import DEADLETTER_STREAM_NAME, STREAM_NAME
-from services.bus.plan import Namespace, inbox_prefix
+from services.bus.plan import READER_JS_API_PREFIX, Namespace, inbox_prefix
 
 log = structlog.get_logger("bus")
 
@@ -46,6 +48,7 @@ class BusSettings(BaseSettings):
     nats_tls_cert_file: Path | None = None
     nats_tls_key_file: Path | None = None
     nats_inbox_prefix: str | None = None
+    nats_js_api_prefix: str | None = None
     stream_name: str = STREAM_NAME
     subject_prefix: str = ""
     """Prepended (with a dot) to every subject and to the streams' subjects. Empty in production; tests give
@@ -84,6 +87,13 @@ class BusSettings(BaseSettings):
 
     def inbox_prefix(self, identity: str) -> str:
         return self.nats_inbox_prefix or inbox_prefix(identity)
+
+    def reader_js_api_prefix(self) -> str:
+        """Where a read model (an identity outside ``APP``, ``services.bus.plan``) finds the JetStream API: with
+        the generated credentials, the import into its own account; on a NATS without them, the server's own."""
+        if self.nats_js_api_prefix:
+            return self.nats_js_api_prefix
+        return READER_JS_API_PREFIX if self.nats_seed_file or self.nats_creds_file else "$JS.API"
 
     def subscriber_inbox_prefix(self, identity: str) -> bytes:
         """For faststream's ``@broker.subscriber(inbox_prefix=…)``: the subscriber has its own default

@@ -132,7 +132,9 @@ def build_app(store: ReadModelStore, settings: ConsumerSettings) -> FastStream:
     # faststream's own Prometheus middleware: received, processed, in-process and duration per handler.
     # faststream's access log ("Received", "Processed") at DEBUG: a line per fetched batch, hundreds a second under
     # load, is noise at INFO; what happens to each fact is logged by ``settle`` and counted by the metrics.
+    # A read model is alone in its NATS account and reaches JetStream through its imports (services.bus.plan).
     broker = NatsBroker(**settings.broker_options(name), max_reconnect_attempts=-1,
+                        js_options={"prefix": settings.reader_js_api_prefix()},
                         logger=logging.getLogger("faststream"), log_level=logging.DEBUG,  # rendered by services.log
                         middlewares=[NatsPrometheusMiddleware(registry=REGISTRY, app_name=name)])
     stream = JStream(settings.stream_name, declare=False)  # declared only by services.bus.provision (tech-notes §5.2a)

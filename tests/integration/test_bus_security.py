@@ -16,6 +16,7 @@ import pytest
 from nats.js.api import ConsumerConfig, StreamConfig
 
 from services.bus.keys import new_user_seed
+from services.bus.plan import AGENCY_JS_API_PREFIX
 from services.bus.registry import Agency, AgencyRegistry
 from services.infra.nats_env import JsTarget
 from tests.conftest import BusFactory
@@ -187,10 +188,10 @@ async def test_a_consumer_identity_pulls_its_own_durable_only(bus: JsTarget) -> 
     await publish_as_relay(bus, ["cases.v1.is.reykjavik.service_recorded"])
     dashboard = await client(bus, "dashboard")
     try:
-        js = dashboard.js()
+        js = dashboard.js(agency=True)  # alone in its account, as an agency: the JetStream API through its imports
         assert len(await fetch_all(js, "dashboard", bus.stream, expected=1)) == 1
         await dashboard.refused_request(lambda: _pull_once(js, "audit", bus.stream),
-                                        f"$JS.API.CONSUMER.MSG.NEXT.{bus.stream}.audit")
+                                        f"{AGENCY_JS_API_PREFIX}.CONSUMER.MSG.NEXT.{bus.stream}.audit")
         dead = bus.subject("deadletter.dashboard.service_recorded")
         ack = await js.publish(dead, b"{}", stream=bus.deadletter_stream)
         assert ack.stream == bus.deadletter_stream
@@ -199,9 +200,44 @@ async def test_a_consumer_identity_pulls_its_own_durable_only(bus: JsTarget) -> 
         fact = bus.subject("cases.v1.is.reykjavik.service_recorded")
         await dashboard.refused_request(lambda: js.publish(fact, b"{}"), fact)
         await dashboard.refused_subscription("_INBOX.>", lambda: asyncio.sleep(0))
-        await dashboard.refused_request(lambda: js.delete_stream(bus.stream), f"$JS.API.STREAM.DELETE.{bus.stream}")
+        await dashboard.refused_request(lambda: js.delete_stream(bus.stream),
+                                        f"{AGENCY_JS_API_PREFIX}.STREAM.DELETE.{bus.stream}")
+        await dashboard.refused_request(lambda: dashboard.js().stream_info(bus.stream),
+                                        f"$JS.API.STREAM.INFO.{bus.stream}")
     finally:
         await dashboard.close()
+
+
+async def test_no_reader_can_make_the_server_write_into_a_stream_by_a_reply_subject(bus: JsTarget) -> None:
+    """Found by a black-box probe: permissions check a message's subject, never its reply subject, and JetStream
+    answers a pull request (a "no messages" status) or an ack on the reply subject named. A read model in ``APP``
+    named ``cases.v1.…`` or another read model's ``deadletter.…`` as the reply and the server stored an empty
+    message there. Now every reader is alone in its account, and an import rewrites the reply subject."""
+    stored = await stream_sizes(bus)
+    fact, dead = bus.subject("cases.v1.is.akureyri.complaint_lodged"), bus.subject("deadletter.audit.forged")
+    for name in ("dashboard", "audit", "notifications"):
+        reader = await client(bus, name)
+        try:
+            for api in (AGENCY_JS_API_PREFIX, "$JS.API"):  # through its import, and as it pulled before
+                pull = f"{api}.CONSUMER.MSG.NEXT.{bus.stream}.{name}"
+                for reply in (fact, dead):
+                    await reader.nc.publish(pull, b'{"batch": 1, "no_wait": true}', reply=reply)
+                    await reader.nc.publish(pull, b'{"batch": 1, "expires": 100000000}', reply=reply)  # 0.1 s
+            await reader.nc.flush()
+        finally:
+            await reader.close()
+    await asyncio.sleep(0.5)
+    assert await stream_sizes(bus) == stored
+
+
+async def stream_sizes(bus: JsTarget) -> tuple[int, int]:
+    admin = await client(bus, "admin")
+    try:
+        js = admin.js()
+        return ((await js.stream_info(bus.stream)).state.messages,
+                (await js.stream_info(bus.deadletter_stream)).state.messages)
+    finally:
+        await admin.close()
 
 
 async def _pull_once(js: Any, durable: str, stream: str) -> Any:

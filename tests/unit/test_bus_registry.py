@@ -111,10 +111,18 @@ def test_only_the_relay_may_publish_facts() -> None:
 
 def test_each_read_model_pulls_acks_and_dead_letters_its_own_durable_only() -> None:
     bus = plan(AgencyRegistry(), Namespace(stream="T_1", subject_prefix="t1"))
-    assert bus.identity("audit").permissions == Permissions(
-        publish=("$JS.API.CONSUMER.MSG.NEXT.T_1.audit", "$JS.API.CONSUMER.INFO.T_1.audit", "$JS.ACK.T_1.audit.>",
-                 "t1.deadletter.audit.>"),
+    audit = bus.identity("audit")
+    assert (audit.account, audit.js_api_prefix) == ("RM_audit", "prosperity.API")  # alone, as an agency is
+    assert audit.permissions == Permissions(
+        publish=("prosperity.API.CONSUMER.MSG.NEXT.T_1.audit", "prosperity.API.CONSUMER.INFO.T_1.audit",
+                 "$JS.ACK.T_1.audit.>", "t1.deadletter.audit.>"),
         subscribe=("_INBOX_audit.>",))
+    accounts = bus.accounts()
+    exported = [(e["service"], e["accounts"]) for e in accounts[APP_ACCOUNT]["exports"] if "audit" in e["service"]]
+    assert exported == [("$JS.API.CONSUMER.MSG.NEXT.T_1.audit", ["RM_audit"]),
+                        ("$JS.API.CONSUMER.INFO.T_1.audit", ["RM_audit"]),
+                        ("$JS.ACK.T_1.audit.>", ["RM_audit"]), ("t1.deadletter.audit.>", ["RM_audit"])]
+    assert all(user["nkey"] != audit.public_key for user in accounts[APP_ACCOUNT]["users"])
     assert [(d.name, d.filter_subjects, d.max_deliver) for d in bus.durables] == [
         ("dashboard", ("t1.*.v1.>",), 10), ("audit", ("t1.*.v1.>",), 10)]
 
@@ -128,8 +136,9 @@ def test_the_api_may_only_connect_and_admin_cannot_publish_facts() -> None:
 def test_an_agency_lives_in_its_own_account_and_imports_only_its_consumer() -> None:
     bus = plan(AgencyRegistry(agency=(agency(),)))
     accounts = bus.accounts()
-    assert set(accounts) == {APP_ACCOUNT, "AGENCY_GEV"}
-    exported = [(e["service"], e["accounts"]) for e in accounts[APP_ACCOUNT]["exports"]]
+    assert set(accounts) == {APP_ACCOUNT, "AGENCY_GEV", *(f"RM_{c}" for c in ("dashboard", "audit"))}
+    exported = [(e["service"], e["accounts"]) for e in accounts[APP_ACCOUNT]["exports"]
+                if e["accounts"] == ["AGENCY_GEV"]]
     assert exported == [("$JS.API.CONSUMER.MSG.NEXT.CASES.agency-gev", ["AGENCY_GEV"]),
                         ("$JS.API.CONSUMER.INFO.CASES.agency-gev", ["AGENCY_GEV"]),
                         ("$JS.ACK.CASES.agency-gev.>", ["AGENCY_GEV"])]
