@@ -275,4 +275,5 @@ def require_separate_specialist_coordinator(specialist_coordinator_ref: str, bar
             "NO-R17", "The specialist health service's coordinator is another person than the barnekoordinator.",
             remedy="Link the coordinator the hospital or health trust appointed.")
     if specialist_coordinator_ref in linked:
-        raise RuleViolation("NO-R17", f"{specialist_coordinator_ref} is already linked to this case.")
+        raise RuleViolation("NO-R17", f"{specialist_coordinator_ref} is already linked to this case.",
+            remedy="Nothing to do: the specialist coordinator is already linked.")

@@ -214,7 +214,8 @@ class IcelandCase(Case):
             raise RuleViolation("IS-R3", "Only the parents and/or the child sign an information-sharing request.",
                                 remedy="Have the child's parents or the child sign.")
         if request_id in self.sharing_requests:
-            raise RuleViolation("IS-R3", f"Information-sharing request {request_id} is already signed.")
+            raise RuleViolation("IS-R3", f"Information-sharing request {request_id} is already signed.",
+                remedy="Use a new request_id for another request; read the case to see the signed one.")
         self._information_sharing_request_signed(ctx, request_id, tuple(signatory_refs),
                                                  source_provider_org_refs[0], target_refs[0], form_doc_ref)
 
@@ -282,7 +283,8 @@ class IcelandCase(Case):
                                "WithdrawIntegrationRequest")
         self._require_open("WithdrawIntegrationRequest")
         if withdrawn_by_ref not in self.family_refs:
-            raise RuleViolation("IS-R7", "Only the family that made the request can withdraw it.")
+            raise RuleViolation("IS-R7", "Only the family that made the request can withdraw it.",
+                remedy="Ask a parent or the child who made the request to withdraw it.")
         self._integration_request_withdrawn(ctx, request_id, withdrawn_by_ref, reason_code)
         self._processing_stopped(ctx, tuple(p for p in self.team_members if p not in self.family_refs))
 
@@ -340,7 +342,8 @@ class IcelandCase(Case):
             raise RuleViolation("IS-R10", f"Service level {service_level} does not exist; levels are 1, 2 and 3.",
                                 remedy="Record the service at level 1, 2 or 3.")
         if service_id in self.services:
-            raise RuleViolation("IS-R10", f"Service {service_id} is already recorded.")
+            raise RuleViolation("IS-R10", f"Service {service_id} is already recorded.",
+                remedy="Use a new service_id for another service; change this one with its own commands.")
         bounds.check_in_history("start_date", start_date, self.birth_date, ctx.day)
         before = self.current_level
         self._service_recorded(ctx, service_id, provider_org_ref, ServiceLevel(service_level),
@@ -378,7 +381,8 @@ class IcelandCase(Case):
         """Row 10: a service ends; its level stays on its record."""
         self._require_basis("EndService")
         if not self.services.get(service_id, (0, False))[1]:
-            raise RuleViolation("IS-R10", f"Service {service_id} is not an active service of this case.")
+            raise RuleViolation("IS-R10", f"Service {service_id} is not an active service of this case.",
+                remedy="Name an active service of this case (read the case for their ids).")
         bounds.check_in_history("end_date", end_date, self.birth_date, ctx.day)
         before = self.current_level
         self._service_ended(ctx, service_id, end_date)
@@ -485,7 +489,8 @@ class IcelandCase(Case):
         farsaeld.require_necessity_justification(necessity_justification_ref)
         check_ref("necessity_justification_ref", necessity_justification_ref or "", "doc")
         if person_ref in self.team_members:
-            raise RuleViolation("IS-R15", "The person is already a member of the support team.")
+            raise RuleViolation("IS-R15", "The person is already a member of the support team.",
+                remedy="Nothing to do: the person is on the team already.")
         self._support_team_member_invited(ctx, TeamMember(person_ref, org_ref, MemberType.GENERAL_SERVICE_REP),
                                           necessity_justification_ref)
 
@@ -498,7 +503,8 @@ class IcelandCase(Case):
         """Row 16: a member leaves the team; the parents cannot be removed."""
         self._require_team_command(ctx, "RemoveTeamMember", "remove members")
         if person_ref not in self.team_members:
-            raise RuleViolation("IS-R16", "The person is not a member of the support team.")
+            raise RuleViolation("IS-R16", "The person is not a member of the support team.",
+                remedy="Name a current member of the support team (read the case for the team).")
         # a parent stays a parent even when listed under another member type (e.g. as a provider's representative)
         farsaeld.require_parent_not_removed(
             MemberType.PARENT if person_ref in self.parent_refs else self.team_members[person_ref])
@@ -588,7 +594,8 @@ class IcelandCase(Case):
         farsaeld.require_active_plan(self.plan_version, "EvaluateSupportPlan")
         farsaeld.require_supersedes_current(version, self.plan_version)
         if plan_id != self.plan_id:
-            raise RuleViolation("IS-R20", f"Plan {plan_id} is not this case's support plan.")
+            raise RuleViolation("IS-R20", f"Plan {plan_id} is not this case's support plan.",
+                remedy="Name the plan_id of this case's adopted support plan.")
         check_ref("progress_doc_ref", progress_doc_ref, "doc")
         if next_review_date is not None:
             bounds.check_planned("next_review_date", next_review_date, ctx.day, "the evaluation")
@@ -622,7 +629,8 @@ class IcelandCase(Case):
         """Row 22: before 18, the team plans the services after adulthood (INV-7)."""
         self._require_team_command(ctx, "AdoptAdultTransitionPlan", "adopt the adult transition plan")
         if self.birth_date is None:
-            raise RuleViolation("IS-INV-7", "The child's birth date is needed to know the 18th birthday.")
+            raise RuleViolation("IS-INV-7", "The child's birth date is needed to know the 18th birthday.",
+                remedy="Record the child's birth date on the case first.")
         farsaeld.require_before_majority(self.birth_date, ctx.day, settings)
         if not adult_service_handovers:
             raise RuleViolation("IS-R22", "The adult transition plan names at least one adult service handover.",
@@ -697,7 +705,8 @@ class IcelandCase(Case):
         if subject is ComplaintSubject.TEAM_CONCLUDED_WITHOUT_PLAN:
             farsaeld.require_complaint_about_closure(self.status is S.CLOSED_WITHOUT_PLAN)
         if complaint_id in self.complaints:
-            raise RuleViolation("IS-R25", f"Complaint {complaint_id} is already recorded.")
+            raise RuleViolation("IS-R25", f"Complaint {complaint_id} is already recorded.",
+                remedy="Use a new complaint_id for another complaint.")
         self._complaint_lodged(ctx, complaint_id, complainant_ref, capacity, farsaeld.SUPERVISORY_BODY, subject,
                                external_ref)
 
@@ -712,9 +721,11 @@ class IcelandCase(Case):
                                  deadline_for_improvement: date | None = None) -> None:
         """Row 26: GEV's outcome: a report, recommendations and a deadline for improvement."""
         if complaint_id not in self.complaints:
-            raise RuleViolation("IS-R26", f"No complaint {complaint_id} is recorded on this case.")
+            raise RuleViolation("IS-R26", f"No complaint {complaint_id} is recorded on this case.",
+                remedy="Name a complaint lodged on this case (read the case for their ids).")
         if self.complaints[complaint_id]:
-            raise RuleViolation("IS-R26", f"Complaint {complaint_id} already has its outcome.")
+            raise RuleViolation("IS-R26", f"Complaint {complaint_id} already has its outcome.",
+                remedy="Nothing to do: the outcome is recorded; a new complaint is lodged anew.")
         check_ref("outcome_summary_ref", outcome_summary_ref, "doc")
         if deadline_for_improvement is not None:
             bounds.check_planned("deadline_for_improvement", deadline_for_improvement, ctx.day, "the outcome")
@@ -734,7 +745,8 @@ class IcelandCase(Case):
         self._require_open("ChangeDomicile")
         check_ref("to_municipality_ref", to_municipality_ref, "muni")
         if to_municipality_ref == self.municipality_ref:
-            raise RuleViolation("IS-R27", "The child is already domiciled in that municipality.")
+            raise RuleViolation("IS-R27", "The child is already domiciled in that municipality.",
+                remedy="Nothing to do: name another municipality to move the domicile.")
         self._domicile_changed(ctx, self.municipality_ref, to_municipality_ref)
 
     @event("DomicileChanged")
@@ -748,7 +760,8 @@ class IcelandCase(Case):
         the supervisor (domain.md §5 question 6)."""
         self._require_open("ChildReachedMajority")
         if self.birth_date is None:
-            raise RuleViolation("IS-R28", "The case has no birth date to reach majority from.")
+            raise RuleViolation("IS-R28", "The case has no birth date to reach majority from.",
+                remedy="Record the child's birth date on the case first.")
         farsaeld.require_reached_majority(self.birth_date, ctx.day, settings)
         self._record_clock_facts(ctx, clock.due(self, ctx.day, settings))  # T5's breach before the case closes
         self._child_reached_majority(ctx, ctx.day, self.transition_plan_adopted_on is not None)

@@ -162,7 +162,8 @@ class NorwayCase(NorwayCoordination):
             raise RuleViolation("NO-SM", "The earlier decision stands until a complaint changes it.",
                                 remedy="Reconsider the complaint, or record Statsforvalteren's decision.")
         if decision_id in self.decisions:
-            raise RuleViolation("NO-R3", f"Decision {decision_id} is already issued.")
+            raise RuleViolation("NO-R3", f"Decision {decision_id} is already issued.",
+                remedy="Use a new decision_id for another decision.")
         bk.require_written_decision(written, justification_doc_ref, appeal_info_included)
         check_ref("justification_doc_ref", justification_doc_ref or "", "doc")
         if self.status is N.ASSESSED:
@@ -296,7 +297,8 @@ class NorwayCase(NorwayCoordination):
                 bk.require_latest_grant_stands(decision_id, latest)
             within_deadline = ground is ComplaintGround.RIGHT_NOT_FULFILLED or ctx.occurred_at <= issued[1]
         if complaint_id in self.complaints:
-            raise RuleViolation("NO-R9", f"Complaint {complaint_id} is already received.")
+            raise RuleViolation("NO-R9", f"Complaint {complaint_id} is already received.",
+                remedy="Use a new complaint_id for another complaint.")
         check_ref("received_by_ref", received_by_ref, "org")
         assert decision_id is not None
         self._complaint_received(ctx, complaint_id, decision_id, received_by_ref, within_deadline, ground)
@@ -394,7 +396,8 @@ class NorwayCase(NorwayCoordination):
             raise RuleViolation("NO-R1", "The child has not reached majority on that date.",
                                 remedy="Record majority on or after the 18th birthday.")
         if self.status is N.ORDINARY_COORDINATOR_ASSESSMENT or self.status is N.ADULT_COORDINATOR:
-            raise RuleViolation("NO-SM", "Majority is already recorded for this case.")
+            raise RuleViolation("NO-SM", "Majority is already recorded for this case.",
+                remedy="Nothing to do: the case already records majority.")
         self._record_clock_facts(ctx, clock.due(self, ctx.day, settings))
         self._child_reached_majority(ctx, ctx.day, self.plan_id is not None)
 

@@ -56,13 +56,15 @@ class Institution(Aggregate):
         """DIR-1: a person is designated once; designating again would say nothing new."""
         check_ref("person_ref", person_ref, "person")
         if person_ref in self.coordinators:
-            raise RuleViolation("DIR-1", "The person is already a designated coordinator of this institution.")
+            raise RuleViolation("DIR-1", "The person is already a designated coordinator of this institution.",
+                remedy="Nothing to do: the person is designated already.")
         self._coordinator_designated(ctx, person_ref)
 
     def withdraw_designation(self, ctx: Context, person_ref: str) -> None:
         """DIR-2: only a designated coordinator can stop being one."""
         if person_ref not in self.coordinators:
-            raise RuleViolation("DIR-2", "The person is not a designated coordinator of this institution.")
+            raise RuleViolation("DIR-2", "The person is not a designated coordinator of this institution.",
+                remedy="Name a person designated at this institution (read its coordinators).")
         self._designation_withdrawn(ctx, person_ref)
 
     @event("CoordinatorDesignated")
