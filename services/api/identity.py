@@ -91,6 +91,8 @@ CLOCK_SKEW_SECONDS = 60
 
 def _plain(error: jwt.PyJWTError) -> str:
     """PyJWT's reason, without its decoder's internals (a byte it could not decode, a padding error)."""
+    if isinstance(error, jwt.InvalidSignatureError):  # a DecodeError too, but the token itself is well formed
+        return "its signature does not verify with this API's keys"
     if isinstance(error, jwt.DecodeError):
         return "it is not a well-formed signed JWT"
     return str(error)

@@ -77,3 +77,10 @@ def test_a_malformed_token_is_refused_without_the_decoders_internals() -> None:
     with pytest.raises(Unauthenticated) as refused:
         TokenVerifier(ApiSettings()).actor("eyJ\xb7garbage.x.y")
     assert "codec" not in str(refused.value) and "well-formed" in str(refused.value)
+
+
+def test_a_token_signed_with_another_key_is_said_not_to_verify_not_to_be_malformed() -> None:
+    other = ApiSettings(jwt_secret="another-secret-that-is-long-enough-for-hs256")
+    with pytest.raises(Unauthenticated, match="signature does not verify") as refused:
+        TokenVerifier(ApiSettings()).actor(mint_token(other, person_ref="person:p-1", role="parent"))
+    assert "well-formed" not in str(refused.value)
