@@ -50,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: StoreSettings, *, out: TextIO = sys.stdout) -> int:
     command: str = args.deadletters_command
+    for name in ([args.read_model] if command == "resolve" else list(args.read_models)):
+        try:
+            load_projection(name)
+        except ValueError as error:  # a mistyped read model: one line, not a traceback
+            print(f"prosperity deadletters {command}: {error}", file=sys.stderr)
+            return 2
     if command == "resolve":
         return resolve(settings, args.read_model, args.case, args.reason, out=out)
     names: list[str] = list(args.read_models) or list(KNOWN)
@@ -99,11 +105,12 @@ def list_quarantined(settings: StoreSettings, names: Sequence[str], *, out: Text
 
 
 def retry(settings: StoreSettings, names: Sequence[str], case_id: UUID | None, *, out: TextIO = sys.stdout) -> int:
-    still_failing = 0
+    still_failing = tried = 0
     with _stores(settings, names) as live:
         for store, generation in live:
             with store.reading(generation) as cur:
                 cases = [record.case_id for record, _ in q.degraded(cur) if case_id in (None, record.case_id)]
+            tried += len(cases)
             for case in cases:
                 with store.writing(generation) as cur:
                     applied, record = q.retry_in(cur, store.projection, case)
@@ -120,6 +127,11 @@ def retry(settings: StoreSettings, names: Sequence[str], case_id: UUID | None, *
                 print(f"{where}: case {case} version {record.case_version} applied; the case caught up"
                       + (f" to version {again[0].case_version}, quarantined there" if again else ""), file=out)
                 still_failing += len(again)
+    if not tried:
+        which = f"case {case_id}" if case_id else "any case"
+        print(f"nothing to retry: no quarantined fact of {which} in {', '.join(names)}. A case WAITING for a version"
+              " that never arrived (`prosperity deadletters list`) is caught up by `prosperity rebuild <read model>`.",
+              file=out)
     return 1 if still_failing else 0
 
 

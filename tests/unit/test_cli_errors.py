@@ -35,3 +35,19 @@ def test_an_unreachable_api_is_one_line(capsys: pytest.CaptureFixture[str]) -> N
                      "http://127.0.0.1:1"])
     err = capsys.readouterr().err.strip()
     assert code == 1 and len(err.splitlines()) == 1 and "cannot reach the API" in err
+
+
+@pytest.mark.parametrize("argv", [["deadletters", "retry", "999999"], ["deadletters", "list", "bogus"],
+                                  ["deadletters", "resolve", "os:system", "--case",
+                                   "6f0c1b2e-8d1f-4c57-9a57-9f1b0a3e2d11", "--reason", "fixed"]])
+def test_deadletters_refuse_what_is_no_read_model_in_one_line(
+        argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.consumers import deadletters
+
+    def no_servers(*_: object, **__: object) -> None:
+        raise AssertionError("a server was started for a command that cannot run")
+
+    monkeypatch.setattr(deadletters, "store_dsn", no_servers)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and repr(argv[2]) in err and "Traceback" not in err
