@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from contracts.bounds import CalendarDate
 from contracts.refs import Code, DocRef, OrgRef, PersonRef
@@ -31,10 +31,21 @@ MAX_ITEMS = 50
 
 
 _AT_MOST = Field(max_length=MAX_ITEMS)
-PersonRefs = Annotated[tuple[PersonRef, ...], _AT_MOST]
-OrgRefs = Annotated[tuple[OrgRef, ...], _AT_MOST]
-DocRefs = Annotated[tuple[DocRef, ...], _AT_MOST]
-Codes = Annotated[tuple[Code, ...], _AT_MOST]
+
+
+def _distinct(refs: tuple[str, ...]) -> tuple[str, ...]:
+    """A list of references names each once: a parent or a signatory twice is a mistake, stored for good."""
+    twice = sorted({ref for ref in refs if refs.count(ref) > 1})
+    if twice:
+        raise ValueError(f"LIST-1: must not name a reference twice ({', '.join(twice)})")
+    return refs
+
+
+_DISTINCT = AfterValidator(_distinct)
+PersonRefs = Annotated[tuple[PersonRef, ...], _AT_MOST, _DISTINCT]
+OrgRefs = Annotated[tuple[OrgRef, ...], _AT_MOST, _DISTINCT]
+DocRefs = Annotated[tuple[DocRef, ...], _AT_MOST, _DISTINCT]
+Codes = Annotated[tuple[Code, ...], _AT_MOST, _DISTINCT]
 Dates = Annotated[tuple[CalendarDate, ...], _AT_MOST]
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StrictBool, ValidationInfo
 
 from contracts.bounds import CalendarDate, Instant
 from contracts.command_values import (
@@ -120,9 +120,20 @@ class RecordDueDeadlines(CaseCommand):
 
 
 # ---- Iceland (Act 86/2021), rows of domain.md §2.3 -------------------------------------------------------
+def _not_the_child(parents: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+    """The child listed among its own parents would read the case twice over (as parent and as young person)."""
+    if info.data.get("child_ref") in parents:
+        raise ValueError("LIST-2: the child is not one of its own parents")
+    return parents
+
+
+Parents = Annotated[PersonRefs, Field(min_length=1), AfterValidator(_not_the_child)]
+"""A case's parents: at least one, each once, the child not among them (``child_ref`` comes first)."""
+
+
 class RegisterContact(Command):
     child_ref: PersonRef
-    parent_refs: Annotated[PersonRefs, Field(min_length=1)]
+    parent_refs: Parents
     birth_date: CalendarDate | None
     municipality_ref: MunicipalityRef
     coordinator_ref: PersonRef
@@ -314,7 +325,7 @@ class ChangeDomicile(CaseCommand):
 # ---- Norway (barnekoordinator), domain.md §2.4 -----------------------------------------------------------
 class RequestBarnekoordinator(Command):
     child_ref: PersonRef
-    parent_refs: Annotated[PersonRefs, Field(min_length=1)]
+    parent_refs: Parents
     birth_date: CalendarDate | None
     municipality_ref: MunicipalityRef
     request_id: Identifier

@@ -296,3 +296,29 @@ def test_every_date_in_a_read_query_is_bounded_as_in_commands(api: Api, team_cas
         params = {"at": "2024-02-01T00:00:00Z", name: value}  # the as-of read needs its instant
         answer = api.client.get(url, params=params, headers={**auth(LEAD), "X-Purpose": "oversight"})
         refused(answer, name, "DATE-1")
+
+
+# ---- lists of references ------------------------------------------------------------------------------------
+CONTACT = {"child_ref": "person:child-list-1", "birth_date": "2012-03-04", "municipality_ref": "muni:reykjavik",
+           "coordinator_ref": COORD.person_ref, "coordinator_org_ref": SCHOOL, "life_stage": "primary",
+           "conflict_of_interest_declared_none": True}
+
+
+@pytest.mark.parametrize(("parents", "rule"), [(["person:mum-l", "person:mum-l"], "LIST-1"),
+                                               (["person:mum-l", "person:child-list-1"], "LIST-2")])
+def test_a_parent_named_twice_or_the_child_among_its_parents_is_refused(api: Api, team_case: UUID,
+                                                                         parents: list[str], rule: str) -> None:
+    """Found by a black-box probe: both were stored for good, and the child-as-parent read the case as both."""
+    stored = api.stored_events()
+    answer = post_raw(api, "/v1/cases/iceland/contacts", {**CONTACT, "parent_refs": parents}, auth(COORD), 40)
+    refused(answer, "parent_refs", rule)
+    assert api.stored_events() == stored
+
+
+def test_a_signatory_named_twice_is_refused(api: Api, team_case: UUID) -> None:
+    stored = api.stored_events()
+    body = {"request_id": "share-9", "signatory_refs": [MUM, MUM], "source_provider_org_refs": [SCHOOL],
+            "target_refs": [COORD.person_ref], "form_doc_ref": "doc:share-form-9"}
+    refused(post_raw(api, case_path(c.SignInformationSharingRequest, team_case), body, auth(COORD), 40),
+            "signatory_refs", "LIST-1")
+    assert api.stored_events() == stored
