@@ -212,7 +212,9 @@ class Agency:
 
     async def run(self, stop: asyncio.Event) -> Tally:
         options = self.options
-        nc = await nats.connect(options.nats_url, **self.connect_options())
+        nc = await self._connect(stop)
+        if nc is None:  # stopped (SIGINT, SIGTERM) before the server answered
+            return self.tally
         try:
             js = nc.jetstream(prefix=options.js_api_prefix) if options.js_api_prefix else nc.jetstream()
             await self._check_consumer(js)
@@ -223,10 +225,26 @@ class Agency:
             await nc.close()
         return self.tally
 
+    async def _connect(self, stop: asyncio.Event) -> Any:
+        """Connect, retrying while the server is away (nats-py retries forever here), until ``stop`` is set."""
+        connecting = asyncio.ensure_future(nats.connect(self.options.nats_url, **self.connect_options()))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if connecting.done():
+            return connecting.result()
+        connecting.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await connecting
+        return None
+
     async def _check_consumer(self, js: Any) -> None:
         """The durable must exist (prosperity creates it), and carry the filter the agency expects."""
         try:
             info = await js.consumer_info(self.options.stream, self.options.durable)
+        except TimeoutError:  # nats-py's TimeoutError is the builtin's subclass; a refusal only reaches error_cb
+            raise SystemExit(f"no answer about durable {self.options.durable!r}: these credentials may not use it "
+                             "(see the permissions violation above), or the server is unreachable") from None
         except NotFoundError:
             raise SystemExit(f"no consumer {self.options.durable!r} in {self.options.stream}: ask prosperity's "
                              "operators to add the agency to the registry") from None

@@ -282,3 +282,26 @@ async def test_the_faststream_example_consumes_a_municipality_in_case_version_or
     assert (third[2]["event_id"], third[2]["ignored"]) == (complaint.body["event_id"], "added_later_in_v1")
     assert await consumer_state(js_stream, durable) == (0, 0)          # rejected = terminated, not redelivered
     assert await run_faststream_example(js_stream, durable, wanted) == []
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_the_example_stops_on_a_signal_while_the_server_is_unreachable(signum: str) -> None:
+    """It retried the connection forever and ignored both signals (black-box probe: only SIGKILL stopped it)."""
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "examples.agency_nats_py", "--nats-url",
+                                f"nats://127.0.0.1:{port}", "--stream", "CASES", "--durable", "agency-x"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(2.0)  # retrying by now
+        assert process.poll() is None
+        process.send_signal(getattr(signal, signum))
+        _, err = process.communicate(timeout=10)
+    finally:
+        process.kill()
+    assert process.returncode == 0 and b"done ok=0" in err and b"Traceback" not in err
