@@ -67,8 +67,16 @@ def build() -> FastAPI:
 def serve(settings: StoreSettings, api_settings: ApiSettings, *, host: str | None, port: int | None,
           workers: int | None) -> int:
     """Serve until stopped: one process, or ``workers`` processes on their own sockets (``services.api.workers``)."""
+    import sys
+
     import uvicorn
 
+    from services.infra.embedded import port_answers
+
+    where = (host or api_settings.host, port or api_settings.port)
+    if port_answers(*where):  # before any server starts; uvicorn would log it, then exit 3
+        print(f"prosperity api: cannot listen on {where[0]}:{where[1]}: it is already in use", file=sys.stderr)
+        return 2
     with store_dsn(settings) as dsn:
         if settings.pg_schema:
             ensure_schema(dsn, settings.pg_schema)

@@ -51,3 +51,22 @@ def test_deadletters_refuse_what_is_no_read_model_in_one_line(
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and repr(argv[2]) in err and "Traceback" not in err
+
+
+def test_the_api_on_a_port_in_use_is_one_line_before_any_server_starts(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from services.api import serve
+
+    def no_servers(*_: object, **__: object) -> None:
+        raise AssertionError("a server was started for a command that cannot run")
+
+    monkeypatch.setattr(serve, "store_dsn", no_servers)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["api", "--host", "127.0.0.1", "--port", str(port)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"prosperity api: cannot listen on 127.0.0.1:{port}: it is already in use"
