@@ -531,14 +531,14 @@ def register_recipients(dsn: str, schema: str, recipients: dict[str, str], data_
     from psycopg import sql
     from psycopg_pool import ConnectionPool
 
-    from services.notifier.directory import RECIPIENTS_DDL, PostgresDirectory, Recipient
+    from services.notifier.directory import RECIPIENTS_DDL, SETUP_LOCK, PostgresDirectory, Recipient
     from services.vault import VaultSettings, open_vault
 
     settings = VaultSettings(data_dir=data_dir) if data_dir else VaultSettings()
     with ConnectionPool(dsn, min_size=1, max_size=1, kwargs={"autocommit": False}) as pool:
         with pool.connection() as conn, conn.transaction():
             conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('notifier_setup'))")  # the notifier's own DDL lock
+            conn.execute(SETUP_LOCK)
             conn.execute(RECIPIENTS_DDL.encode())
         directory = PostgresDirectory(pool, schema, open_vault(pool, schema, settings))
         for ref, language in sorted(recipients.items()):

@@ -54,13 +54,16 @@ class IdempotencyStore:
         self.pool = pool
         self.table = sql.Identifier(schema, TABLE) if schema else sql.Identifier(TABLE)
 
+    def ddl(self) -> sql.Composed:
+        return sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (subject text NOT NULL, key text NOT NULL, fingerprint text NOT NULL, "
+            "status_code integer NOT NULL, body jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), "
+            "PRIMARY KEY (subject, key))").format(self.table)
+
     def create_table(self) -> None:
         """By :func:`create_if_absent`: the API's workers start together and create it at once."""
         with self.pool.connection() as conn, conn.transaction():
-            create_if_absent(conn, sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (subject text NOT NULL, key text NOT NULL, fingerprint text NOT NULL, "
-                "status_code integer NOT NULL, body jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), "
-                "PRIMARY KEY (subject, key))").format(self.table))
+            create_if_absent(conn, self.ddl())
 
     def ping(self) -> None:
         with self.pool.connection(timeout=2) as conn:

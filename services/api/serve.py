@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -67,8 +68,6 @@ def build() -> FastAPI:
 def serve(settings: StoreSettings, api_settings: ApiSettings, *, host: str | None, port: int | None,
           workers: int | None) -> int:
     """Serve until stopped: one process, or ``workers`` processes on their own sockets (``services.api.workers``)."""
-    import sys
-
     import uvicorn
 
     from services.infra.embedded import port_answers

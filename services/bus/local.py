@@ -152,13 +152,17 @@ class LocalBus:
                "PROSPERITY_DEADLETTER_STREAM_NAME": self.namespace.deadletter_stream}
         if identity is not None:
             env["PROSPERITY_NATS_SEED_FILE"] = str(self.seed_file(identity))
+            if prefix := self.generated.plan.identity(identity).js_api_prefix:
+                env["PROSPERITY_NATS_JS_API_PREFIX"] = prefix
         if self.tls is not None and self.tls.ca_file is not None:
             env["PROSPERITY_NATS_TLS_CA_FILE"] = str(self.tls.ca_file)
         return env
 
     def settings(self, identity: str | None) -> BusSettings:
+        planned = self.generated.plan.identity(identity) if identity else None
         return BusSettings(nats_url=self.url, nats_seed_file=self.seed_file(identity) if identity else None,
-                           nats_inbox_prefix=self.generated.plan.identity(identity).inbox_prefix if identity else None,
+                           nats_inbox_prefix=planned.inbox_prefix if planned else None,
+                           nats_js_api_prefix=planned.js_api_prefix if planned else None,
                            nats_tls_ca_file=self.tls.ca_file if self.tls else None,
                            stream_name=self.namespace.stream, subject_prefix=self.namespace.subject_prefix,
                            deadletter_stream_name=self.namespace.deadletter_stream)

@@ -50,8 +50,7 @@ from services.bus.registry import Agency, AgencyRegistry
 
 APP_ACCOUNT = "APP"
 AGENCY_JS_API_PREFIX = "prosperity.API"
-READER_JS_API_PREFIX = AGENCY_JS_API_PREFIX
-"""The JetStream API prefix of every identity outside ``APP`` (agencies and read models)."""
+"""The JetStream API prefix of every identity outside ``APP``: agencies, and the read models too."""
 RELAY, ADMIN, API = "relay", "admin", "api"
 RESERVED = frozenset({RELAY, ADMIN, API})
 DEFAULT_CONSUMERS = ("dashboard", "audit", "notifications")
@@ -269,4 +268,4 @@ def _reader(name: str, role: Role, grant: AgencyGrant, key: str, inbox: str) -> 
     return Identity(name=name, role=role, account=grant.account, public_key=key,
                     permissions=Permissions(publish=tuple(grant.local_subject(s) for s in grant.services),
                                             subscribe=(f"{inbox}.>",)),
-                    inbox_prefix=inbox, js_api_prefix=READER_JS_API_PREFIX)
+                    inbox_prefix=inbox, js_api_prefix=AGENCY_JS_API_PREFIX)

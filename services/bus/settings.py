@@ -31,7 +31,7 @@ from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.subjects import DEADLETTER_STREAM_NAME, STREAM_NAME
-from services.bus.plan import READER_JS_API_PREFIX, Namespace, inbox_prefix
+from services.bus.plan import AGENCY_JS_API_PREFIX, Namespace, inbox_prefix
 
 log = structlog.get_logger("bus")
 
@@ -93,7 +93,7 @@ class BusSettings(BaseSettings):
         the generated credentials, the import into its own account; on a NATS without them, the server's own."""
         if self.nats_js_api_prefix:
             return self.nats_js_api_prefix
-        return READER_JS_API_PREFIX if self.nats_seed_file or self.nats_creds_file else "$JS.API"
+        return AGENCY_JS_API_PREFIX if self.nats_seed_file or self.nats_creds_file else "$JS.API"
 
     def subscriber_inbox_prefix(self, identity: str) -> bytes:
         """For faststream's ``@broker.subscriber(inbox_prefix=…)``: the subscriber has its own default

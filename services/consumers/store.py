@@ -93,7 +93,7 @@ class ReadModelStore:
         """Make sure a serving generation exists (generation 1 on first start), bring the tables of every live
         generation built by other code up to date (``schema_ddl``), and return the serving one."""
         with self.pool.connection() as conn, conn.transaction():
-            # Replicas start together: serialise them before CREATE SCHEMA, which races even with IF NOT EXISTS.
+            # Replicas start together: one at a time reads and writes the registry of generations.
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('read_model_registry'))")
             create_schema(conn, self.base_schema)
             self._in_base(conn)

@@ -20,6 +20,8 @@ from psycopg_pool import ConnectionPool
 
 from services.vault import PersonalField, SubjectShredded, Vault
 
+SETUP_LOCK = "SELECT pg_advisory_xact_lock(hashtext('notifier_setup'))"
+"""Serialises the notifier's DDL (its workers and the demo's recipient list start together)."""
 RECIPIENTS_DDL = """
 CREATE TABLE IF NOT EXISTS notification_recipients (
     ref text PRIMARY KEY,

@@ -40,7 +40,7 @@ from psycopg_pool import ConnectionPool
 from projections.notifications.templates import render
 from services.infra.postgres_env import create_schema
 from services.notifier.channels import Channel, DeliveryError, Message
-from services.notifier.directory import RECIPIENTS_DDL, Directory
+from services.notifier.directory import RECIPIENTS_DDL, SETUP_LOCK, Directory
 
 log = structlog.get_logger(__name__)
 
@@ -121,7 +121,7 @@ class DeliveryWorker:
     def setup(self) -> None:
         """Create the ledger and the recipient table in the base schema (idempotent)."""
         with self.pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('notifier_setup'))")
+            conn.execute(SETUP_LOCK)
             create_schema(conn, self.base_schema)
             conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.base_schema)))
             conn.execute(LEDGER_DDL.encode())

@@ -62,11 +62,7 @@ def test_a_schema_another_process_is_creating_is_waited_for_then_used(pg_dsn: st
 def test_the_idempotency_table_another_worker_is_creating_is_waited_for_then_used(pg_schema: PgTarget) -> None:
     with ConnectionPool(pg_schema.dsn, min_size=1, max_size=1, open=True) as pool:
         store = IdempotencyStore(pool, pg_schema.schema)
-        statement = sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} (subject text NOT NULL, key text NOT NULL, fingerprint text NOT NULL, "
-            "status_code integer NOT NULL, body jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), "
-            "PRIMARY KEY (subject, key))").format(sql.Identifier(pg_schema.schema, TABLE))  # as a worker runs it
-        _while_another_session_creates_it(pg_schema.dsn, statement, store.create_table)
+        _while_another_session_creates_it(pg_schema.dsn, store.ddl(), store.create_table)  # as a worker runs it
         store.ping()
         with pool.connection() as conn:
             assert conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
