@@ -242,9 +242,9 @@ def _wait_healthy(services: list[Service], endpoints: Endpoints, nats_port: tupl
     """Wait until the API is ready, NATS answers and every process has stayed alive; return the failures."""
     deadline = time.monotonic() + timeout
     while not stop.is_set():
-        dead = [s.name for s in services if not s.alive]
+        dead = [s for s in services if not s.alive]
         if dead:
-            return [f"{name} exited during start-up (see its log)" for name in dead]
+            return [f"{s.name} exited during start-up; the end of its log:\n{_log_tail(s.log_path)}" for s in dead]
         now = time.monotonic()
         settled = all(now - s.started_at >= ALIVE_FOR_SECONDS for s in services)
         if settled and _api_ready(endpoints.api_url) and port_answers(*nats_port) and not _not_ready(services):
@@ -255,6 +255,15 @@ def _wait_healthy(services: list[Service], endpoints: Endpoints, nats_port: tupl
             return failures + ([] if port_answers(*nats_port) else [f"NATS does not answer {endpoints.nats_url}"])
         time.sleep(0.2)
     raise Stopped
+
+
+def _log_tail(path: Path, lines: int = 15) -> str:
+    """The last lines of a service's log, indented, so a failed start says why where it is reported."""
+    try:
+        tail = path.read_text(errors="replace").splitlines()[-lines:]
+    except OSError as error:
+        return f"    (its log {path} cannot be read: {error.strerror})"
+    return "\n".join(f"    {line[:500]}" for line in tail) or "    (its log is empty)"
 
 
 def _print_ready(endpoints: Endpoints, services: list[Service], data_dir: Path) -> None:
