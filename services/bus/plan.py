@@ -5,9 +5,10 @@ This module is the one statement of least privilege (issue 10; ``docs/nats-secur
 =================  ===========================================================================================
 identity           may
 =================  ===========================================================================================
-``relay``          publish the facts (``cases.v1.>``, ``directory.v1.>``) and nothing else; receive its PubAcks
-                   on its own inbox prefix. Being the only publisher defeats a forged fact and the
-                   ``Nats-Msg-Id`` pre-emption (JetStream's duplicate window does not care who published).
+``relay``          in its own account ``RELAY``: publish the facts (``cases.v1.>``, ``directory.v1.>``) through a
+                   service import from ``APP`` and nothing else; receive its PubAcks on its own inbox prefix.
+                   Being the only publisher defeats a forged fact and the ``Nats-Msg-Id`` pre-emption
+                   (JetStream's duplicate window does not care who published).
 consumer *c*       in its own account ``RM_c``: pull from its own durable *c* (``MSG.NEXT``, ``INFO``), acknowledge
                    it, and publish dead letters under ``deadletter.c.>``, through service imports from ``APP``,
                    as an agency does.
@@ -29,7 +30,8 @@ and JetStream answers a pull request (its "no messages" status, an ack's confirm
 the request named. A reader in ``APP`` could name ``cases.v1.…`` or another read model's ``deadletter.…`` as the
 reply, and the server itself wrote an empty message into ``CASES`` or ``DEADLETTERS`` for it (found by a black-box
 probe). A request that crosses a service import has its reply subject rewritten to one of the import's own, so
-the answer can only ever go back to the reader.
+the answer can only ever go back to the reader. The relay is in an account of its own for the same reason: a fact
+it published with a ``deadletter.…`` reply had its PubAck stored in ``DEADLETTERS``, which it may not write to.
 
 Agencies (and the read models) reach their consumer's JetStream API under :data:`AGENCY_JS_API_PREFIX`
 (``nc.jetstream(prefix=…)``) instead of ``$JS.API``: a request on ``$JS.API.…`` is answered by the agency
@@ -49,6 +51,7 @@ from contracts.subjects import DEADLETTER_STREAM_NAME, DEADLETTER_SUBJECTS, STRE
 from services.bus.registry import Agency, AgencyRegistry
 
 APP_ACCOUNT = "APP"
+RELAY_ACCOUNT = "RELAY"
 AGENCY_JS_API_PREFIX = "prosperity.API"
 """The JetStream API prefix of every identity outside ``APP``: agencies, and the read models too."""
 RELAY, ADMIN, API = "relay", "admin", "api"
@@ -152,8 +155,10 @@ class AgencyGrant(BaseModel):
     agency_id: str
     account: str
     durable: str
+    """Its durable consumer; empty for the relay's account, which only publishes."""
     services: tuple[str, ...]
-    """``$JS.API.CONSUMER.MSG.NEXT…``, ``$JS.API.CONSUMER.INFO…`` and ``$JS.ACK…`` of its durable, in ``APP``."""
+    """``$JS.API.CONSUMER.MSG.NEXT…``, ``$JS.API.CONSUMER.INFO…`` and ``$JS.ACK…`` of its durable, in ``APP`` (the
+    relay's: the fact subjects)."""
 
     def local_subject(self, service: str) -> str:
         """The subject the agency publishes to: its JetStream API under :data:`AGENCY_JS_API_PREFIX`."""
@@ -171,6 +176,8 @@ class BusPlan(BaseModel):
     agencies: tuple[AgencyGrant, ...]
     read_models: tuple[AgencyGrant, ...] = ()
     """Each read model's account and what it imports (its durable's pull, info, ack, and its dead letters)."""
+    relay: AgencyGrant | None = None
+    """The relay's account and what it imports: the fact subjects (None in a plan written before it had one)."""
 
     def identity(self, name: IdentityName) -> Identity:
         for identity in self.identities:
@@ -183,7 +190,7 @@ class BusPlan(BaseModel):
         app_users = [_user(i) for i in self.identities if i.account == APP_ACCOUNT]
         exports: list[dict[str, Any]] = []
         accounts: dict[str, Any] = {}
-        for grant in (*self.agencies, *self.read_models):
+        for grant in (*self.agencies, *self.read_models, *((self.relay,) if self.relay else ())):
             for service in grant.services:
                 export: dict[str, Any] = {"service": service, "accounts": [grant.account]}
                 if ".MSG.NEXT." in service:
@@ -233,9 +240,9 @@ def plan_bus(namespace: Namespace, consumers: Sequence[ConsumerSpec], registry: 
         return Identity(name=name, role=role, account=APP_ACCOUNT, public_key=public_key(name),
                         permissions=permissions, inbox_prefix=inbox_prefix(name))
 
+    relay = AgencyGrant(agency_id=RELAY, account=RELAY_ACCOUNT, durable="", services=namespace.fact_subjects)
     identities = [
-        app_identity(RELAY, "relay", Permissions(publish=namespace.fact_subjects,
-                                                 subscribe=(f"{inbox_prefix(RELAY)}.>",))),
+        _reader(RELAY, "relay", relay, public_key(RELAY), inbox_prefix(RELAY), js_api_prefix=None),  # publishes only
         app_identity(ADMIN, "admin", Permissions(publish=("$JS.API.>", "$JS.ACK.>", "$JS.FC.>"),
                                                  subscribe=(f"{inbox_prefix(ADMIN)}.>",))),
         app_identity(API, "probe", Permissions()),
@@ -258,14 +265,15 @@ def plan_bus(namespace: Namespace, consumers: Sequence[ConsumerSpec], registry: 
         durables.append(Durable(name=agency.durable, filter_subjects=agency.filter_subjects(namespace.subject_prefix),
                                 ack_wait_seconds=agency.ack_wait_seconds, max_deliver=agency.max_deliver))
     return BusPlan(namespace=namespace, identities=tuple(identities), durables=tuple(durables), agencies=tuple(grants),
-                   read_models=tuple(read_models))
+                   read_models=tuple(read_models), relay=relay)
 
 
-def _reader(name: str, role: Role, grant: AgencyGrant, key: str, inbox: str) -> Identity:
+def _reader(name: str, role: Role, grant: AgencyGrant, key: str, inbox: str,
+            js_api_prefix: str | None = AGENCY_JS_API_PREFIX) -> Identity:
     """An identity alone in its account: it publishes only to its imports, and receives on its inboxes (an
-    agency on the default ``_INBOX``; a read model keeps ``_INBOX_<name>``, what its processes are configured
-    with)."""
+    agency on the default ``_INBOX``; a read model and the relay keep ``_INBOX_<name>``, what their processes are
+    configured with)."""
     return Identity(name=name, role=role, account=grant.account, public_key=key,
                     permissions=Permissions(publish=tuple(grant.local_subject(s) for s in grant.services),
                                             subscribe=(f"{inbox}.>",)),
-                    inbox_prefix=inbox, js_api_prefix=AGENCY_JS_API_PREFIX)
+                    inbox_prefix=inbox, js_api_prefix=js_api_prefix)

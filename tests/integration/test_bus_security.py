@@ -230,6 +230,23 @@ async def test_no_reader_can_make_the_server_write_into_a_stream_by_a_reply_subj
     assert await stream_sizes(bus) == stored
 
 
+async def test_the_relay_cannot_make_the_server_write_a_pubacks_into_the_dead_letters_by_a_reply_subject(
+        bus: JsTarget) -> None:
+    """The relay may publish facts, not dead letters: a fact published with a ``deadletter.…`` reply had its PubAck
+    stored in ``DEADLETTERS`` while the relay was in ``APP``; in its own account the import rewrites the reply."""
+    facts, dead_letters = await stream_sizes(bus)
+    relay = await client(bus, "relay")
+    try:
+        for n, reply in enumerate((bus.subject("deadletter.audit.forged"), bus.subject("cases.v1.is.akureyri.x"))):
+            await relay.nc.publish(bus.subject("cases.v1.is.reykjavik.service_recorded"), b"{}", reply=reply,
+                                   headers={"Nats-Msg-Id": f"reply-{n}"})
+        await relay.nc.flush()
+    finally:
+        await relay.close()
+    await asyncio.sleep(0.5)
+    assert await stream_sizes(bus) == (facts + 2, dead_letters)  # the two facts, and no PubAck stored anywhere
+
+
 async def stream_sizes(bus: JsTarget) -> tuple[int, int]:
     admin = await client(bus, "admin")
     try:

@@ -127,6 +127,18 @@ def test_each_read_model_pulls_acks_and_dead_letters_its_own_durable_only() -> N
         ("dashboard", ("t1.*.v1.>",), 10), ("audit", ("t1.*.v1.>",), 10)]
 
 
+def test_the_relay_lives_in_its_own_account_and_imports_only_the_fact_subjects() -> None:
+    """Outside ``APP``, so a reply subject it names is rewritten by the import (never a stream's subject)."""
+    bus = plan(AgencyRegistry())
+    accounts, relay = bus.accounts(), bus.identity(RELAY)
+    assert (relay.account, relay.permissions.publish) == ("RELAY", ("cases.v1.>", "directory.v1.>"))
+    assert [user["nkey"] for user in accounts["RELAY"]["users"]] == [relay.public_key]
+    assert all(user["nkey"] != relay.public_key for user in accounts[APP_ACCOUNT]["users"])
+    assert [i["service"]["subject"] for i in accounts["RELAY"]["imports"]] == ["cases.v1.>", "directory.v1.>"]
+    assert [e["service"] for e in accounts[APP_ACCOUNT]["exports"] if e["accounts"] == ["RELAY"]] == [
+        "cases.v1.>", "directory.v1.>"]
+
+
 def test_the_api_may_only_connect_and_admin_cannot_publish_facts() -> None:
     bus = plan(AgencyRegistry())
     assert bus.identity(API).permissions.to_config() == {"publish": {"deny": [">"]}, "subscribe": {"deny": [">"]}}
@@ -136,7 +148,7 @@ def test_the_api_may_only_connect_and_admin_cannot_publish_facts() -> None:
 def test_an_agency_lives_in_its_own_account_and_imports_only_its_consumer() -> None:
     bus = plan(AgencyRegistry(agency=(agency(),)))
     accounts = bus.accounts()
-    assert set(accounts) == {APP_ACCOUNT, "AGENCY_GEV", *(f"RM_{c}" for c in ("dashboard", "audit"))}
+    assert set(accounts) == {APP_ACCOUNT, "AGENCY_GEV", "RELAY", *(f"RM_{c}" for c in ("dashboard", "audit"))}
     exported = [(e["service"], e["accounts"]) for e in accounts[APP_ACCOUNT]["exports"]
                 if e["accounts"] == ["AGENCY_GEV"]]
     assert exported == [("$JS.API.CONSUMER.MSG.NEXT.CASES.agency-gev", ["AGENCY_GEV"]),
