@@ -77,6 +77,11 @@ def occurred_at(value: str | None) -> datetime | None:
     return occurred_at_header(value)
 
 
+PURPOSE_RULE = (" It must be one the caller's relationship may state (ACCESS-PURPOSE, docs/access.md): casework, "
+                "own_case (the family), supervision (the supervisor), complaint, oversight (dashboards).")
+"""The ``X-Purpose`` header's rule, the same in every read's OpenAPI description."""
+
+
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": Problem, "description": _STATUS_TEXT[status],
                      "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}} for status in statuses}

@@ -157,9 +157,11 @@ def domain_problem(error: DomainError) -> JSONResponse:
 
 def access_denied_problem(error: AccessDenied) -> JSONResponse:
     REFUSALS.labels(rule=error.rule_id).inc()
+    field = getattr(error, "field", None)  # ACCESS-SELF and ACCESS-PURPOSE name the field or header
+    named: dict[str, Any] = {"field": field} if isinstance(field, str) else {}
     return problem(403, "relationship-missing", "You lack the relationship this needs", error.reason,
                    rule_id=error.rule_id, reason=error.reason, remedy=error.remedy, operation=error.what,
-                   required_relationships=error.required, held_relationships=error.held)
+                   required_relationships=error.required, held_relationships=error.held, **named)
 
 
 def case_not_found_problem(error: CaseNotFound) -> JSONResponse:

@@ -26,20 +26,12 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from domain.access.purposes import Purpose
 from domain.values import Actor
 
+__all__ = ["Outcome", "Purpose", "ReadAttempt", "ReadLog"]
+
 TABLE = "api_read_log"
-
-
-class Purpose(enum.StrEnum):
-    """Why data is read (``X-Purpose``), recorded in the read-access log."""
-
-    CASEWORK = "casework"
-    SUPERVISION = "supervision"
-    COMPLAINT = "complaint"
-    OWN_CASE = "own_case"
-    OVERSIGHT = "oversight"
-    """A municipality's or supervisor's dashboard (the default on dashboard reads)."""
 
 
 class Outcome(enum.StrEnum):

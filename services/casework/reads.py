@@ -13,6 +13,7 @@ from uuid import UUID
 
 from domain import access
 from domain.access import AccessDenied, ReadKind, Scope
+from domain.access.purposes import check_purpose
 from domain.case import Case
 from domain.values import Actor
 from services.casework.application import Casework
@@ -44,15 +45,24 @@ class CaseReads:
             reason = f"{rule.rule_id}: needs one of {', '.join(sorted(r.value for r in rule.may))}"
             self.log.record([attempt(Outcome.REFUSED, reason, case.jurisdiction.value)])
             raise CaseNotFound(case_id)
-        granted_by = ", ".join(sorted(r.value for r in held & rule.may))
+        granted = held & rule.may
+        try:
+            check_purpose(purpose, granted, f"the {kind.value} read")
+        except AccessDenied as denied:  # it may see the case, so a 403 tells it nothing new
+            self.log.record([attempt(Outcome.REFUSED, f"{denied.rule_id}: {purpose.value}", case.jurisdiction.value)])
+            raise
+        granted_by = ", ".join(sorted(r.value for r in granted))
         self.log.record([attempt(Outcome.GRANTED, f"{rule.rule_id}: {granted_by}", case.jurisdiction.value)])
         return case
 
     def scope(self, actor: Actor, kind: ReadKind, *, resource: str, purpose: Purpose,
               asked_municipality: str | None = None, correlation_id: str | None = None) -> Scope:
         """What a dashboard, audit or caseload read may show; a refusal is logged and raised (403)."""
+        held = access.relations_to_scope(actor)
         try:
-            return access.scope_for(actor, kind, access.relations_to_scope(actor), asked_municipality)
+            scope = access.scope_for(actor, kind, held, asked_municipality)
+            check_purpose(purpose, held & access.MAY_READ[kind].may, f"the {kind.value} read")
+            return scope
         except AccessDenied as denied:
             where = None if actor.jurisdiction is None else actor.jurisdiction.value
             self.log.record([ReadAttempt(actor, resource, purpose, Outcome.REFUSED, denied.rule_id,

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from domain import access
 from domain.access import VaultAction
+from domain.access.purposes import check_purpose
 from domain.case import Case
 from domain.legal_settings import DEFAULT_LEGAL_SETTINGS, LegalSettings
 from domain.values import Actor
@@ -23,6 +24,9 @@ from services.casework.read_log import Outcome, Purpose, ReadAttempt, ReadLog
 from services.vault.model import Document, PersonalField, ShredBasis, ShredReceipt, VaultError
 from services.vault.shred import shred_subject
 from services.vault.vault import Vault
+
+STATED_PURPOSE = frozenset({VaultAction.READ_PERSONAL_DATA, VaultAction.READ_DOCUMENT})
+"""Reads, whose purpose the caller states (``X-Purpose``) and ACCESS-PURPOSE checks."""
 
 
 class NotInVault(VaultError):
@@ -62,6 +66,12 @@ class VaultAccess:
             if access.may_see_case(actor, case):
                 raise access.AccessDenied(rule.rule_id, action.value, rule.may, held)
             raise NotInVault("case")
+        try:
+            if action in STATED_PURPOSE:  # a write's purpose is the write's own, not the caller's word
+                check_purpose(purpose, held & rule.may, action.value)
+        except access.AccessDenied as denied:
+            record(Outcome.REFUSED, f"{denied.rule_id}: {purpose.value}", where)
+            raise
         record(Outcome.GRANTED, f"{rule.rule_id}: {', '.join(sorted(r.value for r in held & rule.may))}", where)
         return case
 

@@ -90,6 +90,14 @@ def auth(actor: Actor) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def reading(actor: Actor) -> dict[str, str]:
+    """``auth`` with the purpose this reader states (ACCESS-PURPOSE): the family about its own case, the supervisor
+    for supervision, the national agency for oversight, everyone else for casework."""
+    purpose = {Role.PARENT: "own_case", Role.YOUNG_PERSON: "own_case", Role.SUPERVISOR: "supervision",
+               Role.NATIONAL_AGENCY: "oversight"}.get(actor.role, "casework")
+    return {**auth(actor), "X-Purpose": purpose}
+
+
 @pytest.fixture
 def api(pg_schema: PgTarget) -> Iterator[Api]:
     clock = Clock()

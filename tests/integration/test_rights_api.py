@@ -23,7 +23,7 @@ from services.casework.application import Casework
 from services.infra.postgres_env import PgTarget
 from services.vault import Keyring, PersonalField
 from services.walkthrough import iceland_lifecycle, norway_lifecycle
-from tests.integration.test_api_commands import SETTINGS, auth
+from tests.integration.test_api_commands import SETTINGS, auth, reading
 from tests.unit.test_contracts import domicile_scenario
 
 CHILD, MUM, DAD = "person:child-is-1", "person:parent-is-1", "person:parent-is-2"
@@ -134,11 +134,10 @@ def test_erasure_is_refused_under_the_archives_duty_and_restriction_holds_back_c
 
 def test_a_protected_child_is_shown_only_to_those_who_must_see_it(world: World) -> None:
     assert _post(world, "identity-protections", {"subject_ref": CHILD}, STAFF).status_code == 200
-    read = {"X-Purpose": "casework"}
-    seen_by_staff = world.client.get(f"/v1/cases/{world.case_id}", headers={**auth(STAFF), **read}).json()
-    seen_by_lead = world.client.get(f"/v1/cases/{world.case_id}", headers={**auth(LEAD), **read}).json()
-    seen_by_mum = world.client.get(f"/v1/cases/{world.case_id}", headers={**auth(MOTHER), **read}).json()
+    seen_by_staff = world.client.get(f"/v1/cases/{world.case_id}", headers=reading(STAFF)).json()
+    seen_by_lead = world.client.get(f"/v1/cases/{world.case_id}", headers=reading(LEAD)).json()
+    seen_by_mum = world.client.get(f"/v1/cases/{world.case_id}", headers=reading(MOTHER)).json()
     assert seen_by_staff["child_ref"] == "person:protected" and seen_by_mum["child_ref"] == "person:protected"
     assert seen_by_lead["child_ref"] == CHILD and seen_by_staff["parent_refs"] == [MUM, DAD]
     child = Actor(CHILD, Role.YOUNG_PERSON)
-    assert world.client.get(f"/v1/cases/{world.case_id}", headers={**auth(child), **read}).json()["child_ref"] == CHILD
+    assert world.client.get(f"/v1/cases/{world.case_id}", headers=reading(child)).json()["child_ref"] == CHILD

@@ -24,7 +24,7 @@ from services.api.app import create_app
 from services.casework.application import Casework
 from services.infra.postgres_env import PgTarget
 from services.vault import Keyring, ShredBasis
-from tests.integration.test_api_commands import CHILD, COORD, DAD, LEAD, MUM, NURSE, SETTINGS, Api, Clock, auth
+from tests.integration.test_api_commands import CHILD, COORD, DAD, LEAD, MUM, NURSE, SETTINGS, Api, Clock, auth, reading
 from tests.integration.test_api_commands import open_iceland_case as open_case
 
 MUM_DATA = {"name": "Anna Sigurðardóttir", "national_id": "150378-3319", "email": "anna.sig@example.is"}
@@ -32,7 +32,6 @@ MUM_ACTOR = Actor(MUM, Role.PARENT)
 DAD_ACTOR = Actor(DAD, Role.PARENT)
 CHILD_ACTOR = Actor(CHILD, Role.YOUNG_PERSON)
 STRANGER = Actor("person:coord-is-9", Role.COORDINATOR, "org:school-rvk-9")
-READ = {"X-Purpose": "casework"}
 
 
 @pytest.fixture
@@ -48,7 +47,7 @@ def api(pg_schema: PgTarget) -> Iterator[Api]:
 def _people(api: Api, case_id: UUID, person: str, actor: Actor, body: dict[str, Any] | None = None) -> Any:
     path = f"/v1/cases/{case_id}/people/{person}"
     if body is None:
-        return api.client.get(path, headers={**auth(actor), **READ})
+        return api.client.get(path, headers=reading(actor))
     return api.client.put(path, json=body, headers=auth(actor))
 
 
@@ -113,12 +112,12 @@ def test_case_documents_are_stored_by_caseworkers_and_read_by_the_case_and_famil
     assert api.client.put(path, json=body, headers=auth(COORD)).status_code == 204
     assert api.client.put(path, json=body, headers=auth(MUM_ACTOR)).json()["rule_id"] == "ACCESS-VAULT-4"
     for reader in (COORD, MUM_ACTOR, CHILD_ACTOR):
-        found = api.client.get(path, headers={**auth(reader), **READ})
+        found = api.client.get(path, headers=reading(reader))
         assert base64.b64decode(found.json()["content_base64"]) == text
-    assert api.client.get(path, headers={**auth(NURSE), **READ}).status_code == 404  # not on the team
+    assert api.client.get(path, headers=reading(NURSE)).status_code == 404  # not on the team
     other = open_case_elsewhere(api)
     assert api.client.get(f"/v1/cases/{other}/documents/doc:plan-1",
-                          headers={**auth(LEAD), **READ}).status_code == 404
+                          headers=reading(LEAD)).status_code == 404
 
 
 def open_case_elsewhere(api: Api) -> UUID:
@@ -170,7 +169,7 @@ def test_a_case_opened_for_a_child_of_another_case_reaches_none_of_what_that_cas
     api.ok(c.RegisterInstitution(org_ref=other_school, institution_type="secondary_school",
                                  municipality_ref="muni:reykjavik", jurisdiction="IS"), LEAD)
     api.ok(c.DesignateCoordinator(org_ref=other_school, person_ref=STRANGER.person_ref), LEAD)
-    assert api.client.get(f"/v1/cases/{first}/people/{MUM}", headers={**auth(STRANGER), **READ}).status_code == 404
+    assert api.client.get(f"/v1/cases/{first}/people/{MUM}", headers=reading(STRANGER)).status_code == 404
     opened = api.ok(c.RegisterContact(
         child_ref=CHILD, episode=2, parent_refs=(MUM, DAD), birth_date=date(2008, 9, 15),
         municipality_ref="muni:reykjavik", coordinator_ref=STRANGER.person_ref, coordinator_org_ref=other_school,

@@ -45,7 +45,7 @@ from services.settings import StoreSettings
 from services.vault import Keyring, ShredBasis, SubjectShredded
 from services.vault.scan import Finding, scan_postgres, scan_stream, schemas_like
 from services.walkthrough import iceland_lifecycle
-from tests.integration.test_api_commands import SETTINGS, auth
+from tests.integration.test_api_commands import SETTINGS, auth, reading
 from tests.integration.test_relay import casework, caught_up, running, settings_for, wait_until
 
 CHILD, MUM, DAD = "person:child-is-1", "person:parent-is-1", "person:parent-is-2"
@@ -60,7 +60,6 @@ PEOPLE = {
 }
 DOCUMENT = "Upplýsingamiðlun: Þórdís Kolbrún þarf stuðning í stærðfræði"
 SHREDDED = (CHILD, MUM)
-READ = {"X-Purpose": "supervision"}
 
 
 def needles(*refs: str) -> list[str]:
@@ -96,12 +95,12 @@ async def stream_findings(js_stream: JsTarget, found: list[str]) -> list[Finding
 
 def api_answers(client: TestClient, case_id: str) -> list[Any]:
     """What the API shows about the case and its family, to everyone who may ask."""
-    answers = [client.get(f"/v1/cases/{case_id}", headers={**auth(COORD), **READ}),
-               client.get(f"/v1/audit/cases/{case_id}/trail", headers={**auth(SUPERVISOR), **READ}),
-               client.get("/v1/audit/read-log", headers={**auth(SUPERVISOR), **READ}),
-               client.get(f"/v1/cases/{case_id}/documents/doc:share-form-1", headers={**auth(COORD), **READ})]
-    answers += [client.get(f"/v1/cases/{case_id}/people/{ref}", headers={**auth(COORD), **READ}) for ref in PEOPLE]
-    answers += [client.get(f"/v1/dashboards/{board}", headers={**auth(LEAD), **READ})
+    answers = [client.get(f"/v1/cases/{case_id}", headers=reading(COORD)),
+               client.get(f"/v1/audit/cases/{case_id}/trail", headers=reading(SUPERVISOR)),
+               client.get("/v1/audit/read-log", headers=reading(SUPERVISOR)),
+               client.get(f"/v1/cases/{case_id}/documents/doc:share-form-1", headers=reading(COORD))]
+    answers += [client.get(f"/v1/cases/{case_id}/people/{ref}", headers=reading(COORD)) for ref in PEOPLE]
+    answers += [client.get(f"/v1/dashboards/{board}", headers=reading(LEAD))
                 for board in ("services-by-level", "plans-due", "transition-watch", "complaints", "timeliness")]
     return answers
 

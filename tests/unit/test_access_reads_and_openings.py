@@ -13,6 +13,7 @@ import pytest
 from contracts import commands as c
 from domain import access
 from domain.access import AccessDenied, ReadKind, Relation
+from domain.access.purposes import purposes_of
 from domain.values import Actor, Jurisdiction, Role
 from services.casework.errors import CaseNotFound
 from services.casework.read_log import MemoryReadLog, Outcome, Purpose
@@ -26,6 +27,11 @@ CASE_KINDS = (ReadKind.CASE, ReadKind.AUDIT_CASE)
 READS = [(j, w, k) for j in (Jurisdiction.ICELAND, Jurisdiction.NORWAY) for w in (False, True) for k in CASE_KINDS]
 
 
+def stated_purpose(granting: frozenset[Relation], default: Purpose = Purpose.CASEWORK) -> Purpose:
+    """A purpose the granting relationships may state (ACCESS-PURPOSE); ``default`` for a caller they refuse."""
+    return Purpose(purposes_of(granting)[0]) if granting else default
+
+
 @pytest.mark.parametrize(("jurisdiction", "withdrawn", "kind"), READS,
                          ids=[f"{j.value}-{'withdrawn' if w else 'active'}-{k.value}" for j, w, k in READS])
 def test_a_case_read_is_granted_exactly_where_the_model_says_and_every_attempt_is_logged(
@@ -35,9 +41,10 @@ def test_a_case_read_is_granted_exactly_where_the_model_says_and_every_attempt_i
     reads = CaseReads(app, log)
     rule = access.MAY_READ[kind]
     for caller in CALLERS[jurisdiction]:
-        allowed = bool(rule.may & expected_relations(caller, withdrawn))
+        granting = rule.may & expected_relations(caller, withdrawn)
+        allowed, purpose = bool(granting), stated_purpose(granting)
         try:
-            case = reads.case(caller.actor, told.case_id, purpose=Purpose.CASEWORK, kind=kind, correlation_id="c-1")
+            case = reads.case(caller.actor, told.case_id, purpose=purpose, kind=kind, correlation_id="c-1")
         except CaseNotFound as missing:
             assert not allowed and missing.case_id == told.case_id, caller.label
             outcome = Outcome.REFUSED
@@ -47,7 +54,7 @@ def test_a_case_read_is_granted_exactly_where_the_model_says_and_every_attempt_i
         row = log.rows[-1]
         assert (row["subject"], row["role"], row["org_ref"], row["case_id"], row["outcome"]) == (
             caller.actor.person_ref, caller.actor.role.value, caller.actor.org_ref, told.case_id, outcome.value)
-        assert row["reason"].startswith(rule.rule_id) and row["purpose"] == "casework"
+        assert row["reason"].startswith(rule.rule_id) and row["purpose"] == purpose.value
         assert row["jurisdiction"] == jurisdiction.value and row["correlation_id"] == "c-1"
     assert len(log.rows) == len(CALLERS[jurisdiction])
 
@@ -85,10 +92,10 @@ def test_scoped_reads_by_every_role(kind: ReadKind) -> None:
     rule = access.MAY_READ[kind]
     for role in Role:
         actor = _with_claims(role)
-        allowed = bool(rule.may & SCOPE_OF_ROLE.get(role, frozenset()))
-        before = len(log.rows)
+        granting = rule.may & SCOPE_OF_ROLE.get(role, frozenset())
+        allowed, before = bool(granting), len(log.rows)
         try:
-            scope = reads.scope(actor, kind, resource=kind.value, purpose=Purpose.OVERSIGHT)
+            scope = reads.scope(actor, kind, resource=kind.value, purpose=stated_purpose(granting, Purpose.OVERSIGHT))
         except AccessDenied as denied:
             assert not allowed and denied.rule_id == rule.rule_id, (kind, role)
             (row,) = log.rows[before:]

@@ -25,14 +25,15 @@ from domain.values import Actor
 from projections.audit import deadlines as audit_deadlines
 from projections.audit import queries as audit_q
 from services.api import models as m
-from services.api.deps import Services, caller, correlation, read_access, responses, services
+from services.api.deps import PURPOSE_RULE, Services, caller, correlation, read_access, responses, services
 from services.api.problems import problem
 from services.audit.time_travel import case_as_of
 from services.casework.read_log import Outcome, Purpose
 
 router = APIRouter(tags=["audit"])
-PURPOSE = Header(alias="X-Purpose", description="Why the case is read; recorded in the read-access log.")
-LIST_PURPOSE = Header(Purpose.SUPERVISION, alias="X-Purpose", description="Why the cases are read; logged.")
+PURPOSE = Header(alias="X-Purpose", description="Why the case is read; recorded in the read-access log." + PURPOSE_RULE)
+LIST_PURPOSE = Header(Purpose.SUPERVISION, alias="X-Purpose",
+                 description="Why the cases are read; logged." + PURPOSE_RULE)
 CASE_PATH = Path(description="The case id.")
 UP_TO = Query(None, ge=1, le=1_000_000_000)
 AT = Query(description="The instant: RFC 3339 with a zone, within DATE-1.")

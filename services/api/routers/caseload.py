@@ -13,12 +13,13 @@ from domain.access import ReadKind
 from domain.values import Actor
 from projections.dashboard import queries as dash_q
 from services.api import models as m
-from services.api.deps import Services, caller, correlation, read_access, responses, services
+from services.api.deps import PURPOSE_RULE, Services, caller, correlation, read_access, responses, services
 from services.api.periods import DAY_RULE, day
 from services.casework.read_log import Purpose
 
 router = APIRouter(tags=["cases"])
-PURPOSE = Header(alias="X-Purpose", description="Why the cases are read; recorded in the read-access log.")
+PURPOSE = Header(alias="X-Purpose",
+                 description="Why the cases are read; recorded in the read-access log." + PURPOSE_RULE)
 AS_OF = Query(None, description="The day (inclusive); today (UTC) when absent. " + DAY_RULE)
 _DESCRIPTION, _ACCESS = read_access(ReadKind.CASELOAD)
 

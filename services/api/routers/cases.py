@@ -15,11 +15,11 @@ from domain.access import ReadKind
 from domain.access import personal_data as rights
 from domain.values import Actor
 from services.api import models as m
-from services.api.deps import Services, caller, correlation, read_access, responses, services
+from services.api.deps import PURPOSE_RULE, Services, caller, correlation, read_access, responses, services
 from services.casework.read_log import Purpose
 
 router = APIRouter(tags=["cases"])
-PURPOSE = Header(alias="X-Purpose", description="Why the case is read; recorded in the read-access log.")
+PURPOSE = Header(alias="X-Purpose", description="Why the case is read; recorded in the read-access log." + PURPOSE_RULE)
 CASE_PATH = Path(description="The case id.")
 _DESCRIPTION, _ACCESS = read_access(ReadKind.CASE)
 

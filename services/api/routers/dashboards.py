@@ -22,7 +22,7 @@ from projections.dashboard import deadlines as dashboard_deadlines
 from projections.dashboard import oversight
 from projections.dashboard import queries as dash_q
 from services.api import models as m
-from services.api.deps import Services, caller, correlation, read_access, responses, services
+from services.api.deps import PURPOSE_RULE, Services, caller, correlation, read_access, responses, services
 from services.api.periods import DAY_RULE, day, period
 from services.casework.read_log import Purpose
 
@@ -33,7 +33,7 @@ MUNI = Query(None, pattern=r"^muni:[A-Za-z0-9._-]{1,80}$",
              description="Only this municipality (the case's current one); a municipality may ask only its own.")
 FROM = Query(None, alias="from", description="First day of the period (inclusive): " + DAY_RULE)
 TO = Query(None, alias="to", description="Last day of the period (inclusive): " + DAY_RULE)
-PURPOSE = Header(Purpose.OVERSIGHT, alias="X-Purpose", description="Why row-level data is read; logged.")
+PURPOSE = Header(Purpose.OVERSIGHT, alias="X-Purpose", description="Why row-level data is read; logged." + PURPOSE_RULE)
 HORIZON = Query(30, ge=0, le=366)
 
 

@@ -19,7 +19,7 @@ from domain import access
 from domain.access import VaultAction
 from domain.errors import InvalidValue
 from domain.values import Actor
-from services.api.deps import Services, caller, correlation, describe_access, responses, services
+from services.api.deps import PURPOSE_RULE, Services, caller, correlation, describe_access, responses, services
 from services.api.problems import problem
 from services.casework.read_log import Purpose
 from services.vault import DocumentNotFound, NotInVault, PersonalField, SubjectShredded, VaultAccess, VaultError
@@ -27,7 +27,8 @@ from services.vault.model import MAX_DOCUMENT_BYTES, MAX_FIELD_CHARS
 from services.vault.vault import MEDIA_TYPES
 
 router = APIRouter(tags=["vault"])
-PURPOSE = Header(alias="X-Purpose", description="Why the personal data is read; recorded in the read-access log.")
+PURPOSE = Header(alias="X-Purpose",
+                 description="Why the personal data is read; recorded in the read-access log." + PURPOSE_RULE)
 CASE_PATH = Path(description="The case the person or document belongs to.")
 PERSON_PATH = Path(pattern=r"^person:[A-Za-z0-9._-]{1,80}$", description="The child or a parent of the case.")
 DOC_PATH = Path(pattern=r"^doc:[A-Za-z0-9._-]{1,80}$", description="The document's reference, as in the facts.")

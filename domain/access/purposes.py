@@ -1,0 +1,74 @@
+"""Why personal data is read (``X-Purpose``), and who may read for which purpose.
+
+domain.md §8.3 item 3 asks for *purpose-bound*, relationship-based access, and item 4 logs every read with its
+purpose. A purpose the caller could not have is not a purpose but a false entry in the read-access log: a parent
+reading "for supervision", a coordinator "as the family". So a read is granted only for a purpose one of the
+relationships that granted it may state (ACCESS-PURPOSE), and a refusal names the purposes the caller has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+
+from domain.access.relations import Relation
+from domain.access.rules import AccessDenied
+
+R = Relation
+
+
+class Purpose(StrEnum):
+    """Why data is read (``X-Purpose``), recorded in the read-access log."""
+
+    CASEWORK = "casework"
+    SUPERVISION = "supervision"
+    COMPLAINT = "complaint"
+    OWN_CASE = "own_case"
+    OVERSIGHT = "oversight"
+    """A municipality's or supervisor's dashboard (the default on dashboard reads)."""
+
+
+_FAMILY = frozenset({R.PARENT, R.CHILD, R.DATA_SUBJECT, R.CUSTODIAN})
+_CASEWORKERS = frozenset({R.COORDINATOR, R.CASE_MANAGER, R.TEAM_MEMBER, R.TEAM_PROVIDER, R.SHARING_PROVIDER,
+                          R.SHARING_RECIPIENT, R.FORMER_CASEWORKER, R.OWN_CASES, R.OPENING_COORDINATOR,
+                          R.INSTITUTION_LEAD})
+_MUNICIPALITY = frozenset({R.DOMICILE_STAFF, R.DOMICILE_LEAD})
+_COMPLAINT_HANDLERS = frozenset({R.COORDINATOR, R.CASE_MANAGER, R.FORMER_CASEWORKER, R.SUPERVISOR})
+
+STATED_BY: Mapping[Purpose, frozenset[Relation]] = {
+    Purpose.CASEWORK: _CASEWORKERS | _MUNICIPALITY,
+    Purpose.OWN_CASE: _FAMILY,
+    Purpose.SUPERVISION: frozenset({R.SUPERVISOR}),
+    Purpose.COMPLAINT: _COMPLAINT_HANDLERS | _FAMILY | _MUNICIPALITY,
+    Purpose.OVERSIGHT: _MUNICIPALITY | {R.SUPERVISOR, R.NATIONAL_AGENCY},
+}
+"""casework: those who run the case and its municipality; own_case: the family about itself (Art. 15);
+supervision: the supervisory authority (§1.9); complaint: the family lodging one, those who record it and its
+outcome, and the supervisor deciding it (§1.10); oversight: dashboards of a municipality or jurisdiction (§6)."""
+
+
+def purposes_of(granted_by: Iterable[Relation]) -> list[str]:
+    """The purposes any of these relationships may state, in the enum's order."""
+    held = frozenset(granted_by)
+    return [p.value for p in Purpose if not STATED_BY[p].isdisjoint(held)]
+
+
+class PurposeNotAllowed(AccessDenied):
+    """ACCESS-PURPOSE: the stated purpose is not one the caller's relationships to the data may state."""
+
+    field = "X-Purpose"
+
+    def __init__(self, purpose: Purpose, granted_by: frozenset[Relation], what: str) -> None:
+        allowed = purposes_of(granted_by)
+        held = ", ".join(sorted(r.value for r in granted_by)) or "none"
+        super().__init__("ACCESS-PURPOSE", what, STATED_BY[purpose], granted_by, reason=(
+            f"X-Purpose {purpose.value!r} is not a purpose for {what}: the caller reads as {held}, which may state "
+            f"{', '.join(allowed) or 'no purpose'}."),
+            remedy=f"Send X-Purpose with one of: {', '.join(allowed)}." if allowed else "")
+        self.allowed = allowed
+
+
+def check_purpose(purpose: Purpose, granted_by: frozenset[Relation], what: str) -> None:
+    """ACCESS-PURPOSE: ``purpose`` must be one that a relationship granting the read may state."""
+    if STATED_BY[purpose].isdisjoint(granted_by):
+        raise PurposeNotAllowed(purpose, granted_by, what)

@@ -1,0 +1,36 @@
+"""ACCESS-PURPOSE, the pure rule: a purpose is stated only by the relationships that may state it, and no one who may
+read personal data is left without a purpose to read it for."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.access import MAY_READ, PERSONAL_DATA_READS, VAULT, VaultAction
+from domain.access.purposes import STATED_BY, Purpose, PurposeNotAllowed, check_purpose, purposes_of
+from domain.access.relations import Relation
+
+
+@pytest.mark.parametrize("purpose", list(Purpose))
+@pytest.mark.parametrize("relation", list(Relation))
+def test_a_purpose_is_granted_exactly_to_the_relationships_that_may_state_it(purpose: Purpose,
+                                                                              relation: Relation) -> None:
+    if relation in STATED_BY[purpose]:
+        check_purpose(purpose, frozenset({relation}), "the case read")
+        return
+    with pytest.raises(PurposeNotAllowed) as refused:
+        check_purpose(purpose, frozenset({relation}), "the case read")
+    assert refused.value.rule_id == "ACCESS-PURPOSE" and refused.value.field == "X-Purpose"
+    assert purpose.value in refused.value.reason and refused.value.allowed == purposes_of({relation})
+
+
+def test_everyone_who_may_read_personal_data_has_a_purpose_to_read_it_for() -> None:
+    rules = [MAY_READ[kind] for kind in PERSONAL_DATA_READS]
+    rules += [VAULT[VaultAction.READ_PERSONAL_DATA], VAULT[VaultAction.READ_DOCUMENT]]
+    readers = {relation for rule in rules for relation in rule.may}
+    assert {relation for relation in readers if not purposes_of({relation})} == set()
+
+
+def test_the_family_reads_about_itself_and_not_as_staff_or_supervisor() -> None:
+    assert purposes_of({Relation.PARENT}) == ["complaint", "own_case"]
+    assert purposes_of({Relation.SUPERVISOR}) == ["supervision", "complaint", "oversight"]
+    assert "own_case" not in purposes_of({Relation.COORDINATOR, Relation.DOMICILE_LEAD})
