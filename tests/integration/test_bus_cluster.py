@@ -141,9 +141,28 @@ async def test_three_nodes_from_deploys_configuration_keep_agencies_apart_and_lo
         await relay.close()
         await admin.close()
 
-    # With one node down, the accounts still hold: each agency reads only its own new facts.
+    # With one node down, the accounts still hold: each agency reads only its own new facts (once each of their
+    # replicated consumers has a leader again: until then a pull is answered 503, which an agency retries).
     await publish_each_once(cluster, "after")
+    await consumers_led_without(cluster, info.cluster.leader)
     await agencies_receive_their_own(cluster)
+
+
+async def consumers_led_without(cluster: Cluster, dead: str, timeout: float = 30.0) -> None:
+    """Wait until every agency's durable is led by a live node (the election after a node's death)."""
+    admin = await cluster.connect(ADMIN)
+    try:
+        deadline = time.monotonic() + timeout
+        for agency_id in ("gev-capital", "akureyri-welfare", "statsforvalteren-nordland"):
+            while True:
+                with contextlib.suppress(nats.errors.Error, TimeoutError):
+                    led = (await admin.jetstream().consumer_info("CASES", f"agency-{agency_id}")).cluster
+                    if led is not None and led.leader not in (None, dead):
+                        break
+                assert time.monotonic() < deadline, f"agency-{agency_id} has no leader after {timeout}s"
+                await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
 
 
 async def read_load(admin: Any) -> list[str]:
