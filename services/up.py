@@ -139,9 +139,11 @@ class Service:
     history: list[int] = field(default_factory=list)
     ops_url: str | None = None
     """Where its ``/health``, ``/ready`` and ``/metrics`` answer (services/ops.py); the API's are on its own port."""
+    log_start: int = 0
 
     def start(self, env: dict[str, str]) -> None:
         with self.log_path.open("ab") as out:
+            self.log_start = out.tell()  # the log is kept across runs: this run's lines start here
             self.process = subprocess.Popen([sys.executable, "-m", "services.cli", *self.args], env=env,
                                             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                             start_new_session=True)  # Ctrl-C reaches `up`, which stops us in order
@@ -244,7 +246,8 @@ def _wait_healthy(services: list[Service], endpoints: Endpoints, nats_port: tupl
     while not stop.is_set():
         dead = [s for s in services if not s.alive]
         if dead:
-            return [f"{s.name} exited during start-up; the end of its log:\n{_log_tail(s.log_path)}" for s in dead]
+            return [f"{s.name} exited during start-up with code {s.process.returncode if s.process else '?'}; the "
+                    f"end of its log:\n{_log_tail(s.log_path, s.log_start)}" for s in dead]
         now = time.monotonic()
         settled = all(now - s.started_at >= ALIVE_FOR_SECONDS for s in services)
         if settled and _api_ready(endpoints.api_url) and port_answers(*nats_port) and not _not_ready(services):
@@ -257,13 +260,16 @@ def _wait_healthy(services: list[Service], endpoints: Endpoints, nats_port: tupl
     raise Stopped
 
 
-def _log_tail(path: Path, lines: int = 15) -> str:
-    """The last lines of a service's log, indented, so a failed start says why where it is reported."""
+def _log_tail(path: Path, start: int = 0, lines: int = 15, most: int = 64 * 1024) -> str:
+    """The last lines this run wrote to a service's log (from ``start``, at most its last ``most`` bytes),
+    indented, so a failed start says why where it is reported."""
     try:
-        tail = path.read_text(errors="replace").splitlines()[-lines:]
+        with path.open("rb") as log_file:
+            log_file.seek(max(start, log_file.seek(0, os.SEEK_END) - most))
+            tail = log_file.read().decode(errors="replace").splitlines()[-lines:]
     except OSError as error:
         return f"    (its log {path} cannot be read: {error.strerror})"
-    return "\n".join(f"    {line[:500]}" for line in tail) or "    (its log is empty)"
+    return "\n".join(f"    {line[:500]}" for line in tail) or "    (it wrote nothing to its log)"
 
 
 def _print_ready(endpoints: Endpoints, services: list[Service], data_dir: Path) -> None:

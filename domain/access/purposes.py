@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
-from domain.access.relations import Relation
+from domain.access.relations import FAMILY_ROLES, Relation
 from domain.access.rules import AccessDenied
+from domain.values import Actor
 
 R = Relation
 
@@ -47,6 +48,12 @@ supervision: the supervisory authority (§1.9); complaint: the family lodging on
 outcome, and the supervisor deciding it (§1.10); oversight: dashboards of a municipality or jurisdiction (§6)."""
 
 
+def acting_purpose(actor: Actor) -> Purpose:
+    """The purpose of what a caller does rather than reads (stores, rectifies, opens): the family about itself,
+    everyone else for casework. Writes state no ``X-Purpose``; their log rows still say why truthfully."""
+    return Purpose.OWN_CASE if actor.role in FAMILY_ROLES else Purpose.CASEWORK
+
+
 def purposes_of(granted_by: Iterable[Relation]) -> list[str]:
     """The purposes any of these relationships may state, in the enum's order."""
     held = frozenset(granted_by)
@@ -58,17 +65,21 @@ class PurposeNotAllowed(AccessDenied):
 
     field = "X-Purpose"
 
-    def __init__(self, purpose: Purpose, granted_by: frozenset[Relation], what: str) -> None:
+    def __init__(self, purpose: Purpose, granted_by: frozenset[Relation], what: str,
+                 rule_may: frozenset[Relation] | None = None) -> None:
         allowed = purposes_of(granted_by)
         held = ", ".join(sorted(r.value for r in granted_by)) or "none"
-        super().__init__("ACCESS-PURPOSE", what, STATED_BY[purpose], granted_by, reason=(
+        required = STATED_BY[purpose] if rule_may is None else STATED_BY[purpose] & rule_may
+        super().__init__("ACCESS-PURPOSE", what, required, granted_by, reason=(
             f"X-Purpose {purpose.value!r} is not a purpose for {what}: the caller reads as {held}, which may state "
             f"{', '.join(allowed) or 'no purpose'}."),
             remedy=f"Send X-Purpose with one of: {', '.join(allowed)}." if allowed else "")
         self.allowed = allowed
 
 
-def check_purpose(purpose: Purpose, granted_by: frozenset[Relation], what: str) -> None:
-    """ACCESS-PURPOSE: ``purpose`` must be one that a relationship granting the read may state."""
+def check_purpose(purpose: Purpose, granted_by: frozenset[Relation], what: str,
+                  rule_may: frozenset[Relation] | None = None) -> None:
+    """ACCESS-PURPOSE: ``purpose`` must be one that a relationship granting the read may state (``rule_may``, the
+    read's own rule, narrows the relationships the refusal names as required)."""
     if STATED_BY[purpose].isdisjoint(granted_by):
-        raise PurposeNotAllowed(purpose, granted_by, what)
+        raise PurposeNotAllowed(purpose, granted_by, what, rule_may)

@@ -19,11 +19,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.access import AccessDenied
+from domain.access.purposes import acting_purpose
 from domain.errors import DomainError, InvalidValue, RuleViolation
 from services.api.idempotency import IdempotencyKeyReused
 from services.api.identity import Unauthenticated
 from services.casework.errors import AlreadyExists, CaseNotFound, ConcurrencyConflict, InstitutionNotFound
-from services.casework.read_log import Outcome, Purpose, ReadAttempt
+from services.casework.read_log import Outcome, ReadAttempt
 from services.observability.metrics import REFUSALS
 
 PROBLEM_JSON = "application/problem+json"
@@ -131,7 +132,7 @@ def _log_taken_case_key(request: Request, jurisdiction: str) -> None:
     actor, services = getattr(request.state, "actor", None), getattr(request.app.state, "services", None)
     if actor is None or services is None:
         return
-    services.read_log.record([ReadAttempt(actor, "case_opening", Purpose.CASEWORK, Outcome.REFUSED,
+    services.read_log.record([ReadAttempt(actor, "case_opening", acting_purpose(actor), Outcome.REFUSED,
                                           "CASE-KEY: the child's episode already has a case", None, jurisdiction,
                                           getattr(request.state, "correlation_id", None))])
 

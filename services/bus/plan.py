@@ -64,7 +64,8 @@ Role = Literal["relay", "admin", "probe", "consumer", "agency"]
 
 
 def inbox_prefix(identity: IdentityName) -> str:
-    """``_INBOX_<identity>``: the only subjects an ``APP`` identity may subscribe to (``…>``)."""
+    """``_INBOX_<identity>``: the only subjects a prosperity identity may subscribe to (``…>``); an agency keeps
+    its own account's ``_INBOX``."""
     return f"_INBOX_{identity}"
 
 
@@ -147,8 +148,8 @@ class Durable(BaseModel):
 
 
 class AgencyGrant(BaseModel):
-    """An account outside ``APP`` (an agency's, or a read model's) and the ``APP`` service subjects exported to
-    it."""
+    """An account outside ``APP`` (an agency's, a read model's or the relay's) and the ``APP`` service subjects
+    exported to it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

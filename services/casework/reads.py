@@ -13,7 +13,7 @@ from uuid import UUID
 
 from domain import access
 from domain.access import AccessDenied, ReadKind, Scope
-from domain.access.purposes import check_purpose
+from domain.access.purposes import PurposeNotAllowed, check_purpose
 from domain.case import Case
 from domain.values import Actor
 from services.casework.application import Casework
@@ -47,7 +47,7 @@ class CaseReads:
             raise CaseNotFound(case_id)
         granted = held & rule.may
         try:
-            check_purpose(purpose, granted, f"the {kind.value} read")
+            check_purpose(purpose, granted, f"the {kind.value} read", rule.may)
         except AccessDenied as denied:  # it may see the case, so a 403 tells it nothing new
             self.log.record([attempt(Outcome.REFUSED, f"{denied.rule_id}: {purpose.value}", case.jurisdiction.value)])
             raise
@@ -61,11 +61,13 @@ class CaseReads:
         held = access.relations_to_scope(actor)
         try:
             scope = access.scope_for(actor, kind, held, asked_municipality)
-            check_purpose(purpose, held & access.MAY_READ[kind].may, f"the {kind.value} read")
+            may = access.MAY_READ[kind].may
+            check_purpose(purpose, held & may, f"the {kind.value} read", may)
             return scope
         except AccessDenied as denied:
             where = None if actor.jurisdiction is None else actor.jurisdiction.value
-            self.log.record([ReadAttempt(actor, resource, purpose, Outcome.REFUSED, denied.rule_id,
+            reason = f"{denied.rule_id}: {purpose.value}" if isinstance(denied, PurposeNotAllowed) else denied.rule_id
+            self.log.record([ReadAttempt(actor, resource, purpose, Outcome.REFUSED, reason,
                                          jurisdiction=where, correlation_id=correlation_id)])
             raise
 

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from domain import access
 from domain.access import VaultAction
-from domain.access.purposes import check_purpose
+from domain.access.purposes import acting_purpose, check_purpose
 from domain.case import Case
 from domain.legal_settings import DEFAULT_LEGAL_SETTINGS, LegalSettings
 from domain.values import Actor
@@ -68,7 +68,7 @@ class VaultAccess:
             raise NotInVault("case")
         try:
             if action in STATED_PURPOSE:  # a write's purpose is the write's own, not the caller's word
-                check_purpose(purpose, held & rule.may, action.value)
+                check_purpose(purpose, held & rule.may, action.value, rule.may)
         except access.AccessDenied as denied:
             record(Outcome.REFUSED, f"{denied.rule_id}: {purpose.value}", where)
             raise
@@ -84,7 +84,7 @@ class VaultAccess:
     def store_personal_data(self, actor: Actor, case_id: UUID, subject_ref: str,
                             values: Mapping[PersonalField, str], *, correlation_id: str | None = None) -> None:
         self._authorize(actor, case_id, VaultAction.STORE_PERSONAL_DATA, f"vault/personal_data/{subject_ref}",
-                        Purpose.CASEWORK, subject_ref, correlation_id)
+                        acting_purpose(actor), subject_ref, correlation_id)
         self.vault.put_fields(subject_ref, values, case_id=case_id)
 
     def document(self, actor: Actor, case_id: UUID, doc_ref: str, *, purpose: Purpose,
@@ -99,11 +99,11 @@ class VaultAccess:
     def store_document(self, actor: Actor, case_id: UUID, doc_ref: str, content: bytes, media_type: str, *,
                        correlation_id: str | None = None) -> None:
         case = self._authorize(actor, case_id, VaultAction.STORE_DOCUMENT, f"vault/document/{doc_ref}",
-                               Purpose.CASEWORK, None, correlation_id)
+                               acting_purpose(actor), None, correlation_id)
         self.vault.put_document(doc_ref, case.child_ref, content, media_type=media_type, case_id=case_id)
 
     def shred(self, actor: Actor, case_id: UUID, subject_ref: str, basis: ShredBasis, *,
               correlation_id: str | None = None) -> ShredReceipt:
-        self._authorize(actor, case_id, VaultAction.SHRED, f"vault/shred/{subject_ref}", Purpose.CASEWORK,
+        self._authorize(actor, case_id, VaultAction.SHRED, f"vault/shred/{subject_ref}", acting_purpose(actor),
                         subject_ref, correlation_id)
         return shred_subject(self.vault, subject_ref, basis, self.settings)

@@ -68,6 +68,7 @@ def purpose_of(actor: Actor) -> dict[str, str]:
     """The purpose each reader states (ACCESS-PURPOSE): the family about its own case, staff for casework."""
     return {"X-Purpose": "own_case" if actor.role in (Role.PARENT, Role.YOUNG_PERSON) else "casework"}
 
+
 def is_vault_read(operation: dict[str, Any]) -> bool:
     """The vault's reads publish ``ACCESS-VAULT-n`` rules, not read kinds (tested in test_vault_api.py)."""
     return str(operation["x-prosperity-access"]["any"]["rule_id"]).startswith("ACCESS-VAULT")

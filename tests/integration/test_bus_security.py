@@ -230,7 +230,7 @@ async def test_no_reader_can_make_the_server_write_into_a_stream_by_a_reply_subj
     assert await stream_sizes(bus) == stored
 
 
-async def test_the_relay_cannot_make_the_server_write_a_pubacks_into_the_dead_letters_by_a_reply_subject(
+async def test_the_relay_cannot_make_the_server_write_its_pubacks_into_a_stream_by_a_reply_subject(
         bus: JsTarget) -> None:
     """The relay may publish facts, not dead letters: a fact published with a ``deadletter.…`` reply had its PubAck
     stored in ``DEADLETTERS`` while the relay was in ``APP``; in its own account the import rewrites the reply."""
