@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.access import MAY_READ, PERSONAL_DATA_READS, VAULT, VaultAction
+from domain.access import MAY_READ, PERSONAL_DATA_READS, VAULT, ReadKind, VaultAction
 from domain.access.purposes import STATED_BY, Purpose, PurposeNotAllowed, check_purpose, purposes_of
 from domain.access.relations import Relation
 
@@ -34,3 +34,16 @@ def test_the_family_reads_about_itself_and_not_as_staff_or_supervisor() -> None:
     assert purposes_of({Relation.PARENT}) == ["complaint", "own_case"]
     assert purposes_of({Relation.SUPERVISOR}) == ["supervision", "complaint", "oversight"]
     assert "own_case" not in purposes_of({Relation.COORDINATOR, Relation.DOMICILE_LEAD})
+
+
+@pytest.mark.parametrize(("kind", "purpose"), [
+    (ReadKind.DASHBOARD, Purpose.OVERSIGHT), (ReadKind.DASHBOARD_ROWS, Purpose.OVERSIGHT),
+    (ReadKind.NATIONAL, Purpose.OVERSIGHT), (ReadKind.STATUS_REPORT, Purpose.OVERSIGHT),
+    (ReadKind.AUDIT, Purpose.SUPERVISION), (ReadKind.READ_LOG, Purpose.SUPERVISION),
+    (ReadKind.EXPORT_LOG, Purpose.SUPERVISION), (ReadKind.CASELOAD, Purpose.CASEWORK),
+], ids=lambda value: str(value))
+def test_a_purpose_the_system_states_for_a_read_is_one_every_reader_of_it_may_state(kind: ReadKind,
+                                                                                    purpose: Purpose) -> None:
+    """The routes and pages that state a read's purpose themselves (a dashboard's default, the read log, the caseload
+    page) must not lock out any relationship the read's rule admits."""
+    assert MAY_READ[kind].may <= STATED_BY[purpose]
