@@ -55,6 +55,10 @@ class VaultAccess:
             record(Outcome.REFUSED, "not_found", None)
             raise NotInVault("case") from None
         where = case.jurisdiction.value
+        if not access.may_see_case(actor, case):  # before anything about its people: a stranger learns nothing
+            record(Outcome.REFUSED, f"{rule.rule_id}: needs one of {', '.join(sorted(r.value for r in rule.may))}",
+                   where)
+            raise NotInVault("case")
         if subject_ref is not None and subject_ref not in (case.child_ref, *case.parent_refs):
             record(Outcome.REFUSED, f"{rule.rule_id}: not a data subject of the case", where)
             raise NotInVault("such person in this case")

@@ -94,6 +94,19 @@ def test_a_stranger_and_a_person_outside_the_case_are_answered_not_found(api: Ap
     assert [r["outcome"] for r in _log(api)][-3:] == ["refused"] * 3
 
 
+def test_a_stranger_learns_neither_whether_the_case_exists_nor_who_is_in_it(api: Api) -> None:
+    """Found by a black-box probe: a stranger got "no such person in this case" for a non-member of a real case
+    and "no case" otherwise, so it could test case ids and person refs. Now one answer for all three."""
+    case_id = open_case(api)
+    _people(api, case_id, MUM, COORD, MUM_DATA)
+    asked = [(case_id, "person:someone-else"), (case_id, MUM), (uuid4(), MUM)]
+    reads = [_people(api, case, person, STRANGER) for case, person in asked]
+    writes = [_people(api, case, person, STRANGER, {"email": "x@example.invalid"}) for case, person in asked]
+    for answers in (reads, writes):
+        assert {(a.status_code, a.json()["detail"]) for a in answers} == {(404, answers[-1].json()["detail"])}
+    assert _people(api, case_id, MUM, COORD).json()["email"] == MUM_DATA["email"]  # nothing written
+
+
 def test_bad_input_names_the_field(api: Api) -> None:
     case_id = open_case(api)
     assert _people(api, case_id, MUM, COORD, {}).json()["errors"][0]["field"] == "body"

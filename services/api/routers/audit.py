@@ -73,7 +73,7 @@ def _listed(request: Request, actor: Actor, svc: Services, resource: str, purpos
 
 @router.get("/v1/audit/cases/{case_id}/trail", summary="A case's hash-chained audit trail",
             response_model=list[m.AuditEntryView], operation_id="audit_trail",
-            **_meta(ReadKind.AUDIT_CASE, 401, 404, 422, 429, 503))
+            **_meta(ReadKind.AUDIT_CASE, 401, 403, 404, 422, 429, 503))
 def trail(request: Request, case_id: UUID = CASE_PATH, purpose: Purpose = PURPOSE, up_to_version: int | None = UP_TO,
           actor: Actor = Depends(caller), svc: Services = Depends(services)) -> list[m.AuditEntryView]:  # noqa: B008
     svc.reads.case(actor, case_id, purpose=purpose, resource="audit_trail", kind=ReadKind.AUDIT_CASE,
@@ -84,7 +84,7 @@ def trail(request: Request, case_id: UUID = CASE_PATH, purpose: Purpose = PURPOS
 
 @router.get("/v1/audit/cases/{case_id}/as-of", summary="A case as of an instant (time travel)",
             response_model=m.CaseSnapshotView, operation_id="audit_case_as_of",
-            **_meta(ReadKind.AUDIT_CASE, 401, 404, 422, 429))
+            **_meta(ReadKind.AUDIT_CASE, 401, 403, 404, 422, 429))
 def as_of(request: Request, at: Annotated[Instant, AT], case_id: UUID = CASE_PATH,
           by: Literal["recorded", "occurred"] = "recorded", purpose: Purpose = PURPOSE,
           actor: Actor = Depends(caller), svc: Services = Depends(services)) -> Response:  # noqa: B008

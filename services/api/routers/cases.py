@@ -72,7 +72,7 @@ def masked(summary: m.CaseSummary, case: Any, actor: Actor) -> m.CaseSummary:
 
 
 @router.get("/v1/cases/{case_id}", summary="A case as it stands now", response_model=m.CaseSummary,
-            responses=responses(401, 404, 422, 429), operation_id="get_case",
+            responses=responses(401, 403, 404, 422, 429), operation_id="get_case",
             description="For the case's coordinator, case manager, current team members, providers named in an "
                         "active information-sharing request, its family and its domicile municipality. Every "
                         f"attempt is recorded with its purpose.\n\n{_DESCRIPTION}",
