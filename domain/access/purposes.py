@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
+from domain.access.reads import ReadKind
 from domain.access.relations import FAMILY_ROLES, Relation
 from domain.access.rules import AccessDenied
 from domain.values import Actor
@@ -48,16 +49,36 @@ supervision: the supervisory authority (§1.9); complaint: the family lodging on
 outcome, and the supervisor deciding it (§1.10); oversight: dashboards of a municipality or jurisdiction (§6)."""
 
 
+_CASE_DATA = frozenset({Purpose.CASEWORK, Purpose.OWN_CASE, Purpose.COMPLAINT})
+FOR_READ: Mapping[ReadKind, frozenset[Purpose]] = {
+    ReadKind.CASE: _CASE_DATA,
+    ReadKind.AUDIT_CASE: frozenset({Purpose.SUPERVISION, Purpose.COMPLAINT}),
+    ReadKind.CASELOAD: frozenset({Purpose.CASEWORK}),
+    ReadKind.DASHBOARD: frozenset({Purpose.OVERSIGHT}),
+    ReadKind.DASHBOARD_ROWS: frozenset({Purpose.OVERSIGHT, Purpose.CASEWORK}),
+    ReadKind.NATIONAL: frozenset({Purpose.OVERSIGHT}),
+    ReadKind.STATUS_REPORT: frozenset({Purpose.OVERSIGHT}),
+    ReadKind.AUDIT: frozenset({Purpose.SUPERVISION, Purpose.COMPLAINT}),
+    ReadKind.READ_LOG: frozenset({Purpose.SUPERVISION}),
+    ReadKind.EXPORT_LOG: frozenset({Purpose.SUPERVISION}),
+}
+"""What each kind of read may be *for*, whoever reads: one case's data (the vault's too) for casework, the
+family's own case or a complaint, never "oversight"; a dashboard for oversight; the row-level work lists for
+oversight or casework; the supervisor's audit for supervision or a complaint. A purpose must suit both the read
+and the reader's relationship (a black-box probe read a family's identity numbers "for oversight")."""
+
+
 def acting_purpose(actor: Actor) -> Purpose:
     """The purpose of what a caller does rather than reads (stores, rectifies, opens): the family about itself,
     everyone else for casework. Writes state no ``X-Purpose``; their log rows still say why truthfully."""
     return Purpose.OWN_CASE if actor.role in FAMILY_ROLES else Purpose.CASEWORK
 
 
-def purposes_of(granted_by: Iterable[Relation]) -> list[str]:
-    """The purposes any of these relationships may state, in the enum's order."""
+def purposes_of(granted_by: Iterable[Relation], kind: ReadKind | None = None) -> list[str]:
+    """The purposes any of these relationships may state (for a read of ``kind``), in the enum's order."""
     held = frozenset(granted_by)
-    return [p.value for p in Purpose if not STATED_BY[p].isdisjoint(held)]
+    suits = FOR_READ.get(kind, frozenset(Purpose)) if kind is not None else frozenset(Purpose)
+    return [p.value for p in Purpose if p in suits and not STATED_BY[p].isdisjoint(held)]
 
 
 class PurposeNotAllowed(AccessDenied):
@@ -66,8 +87,8 @@ class PurposeNotAllowed(AccessDenied):
     field = "X-Purpose"
 
     def __init__(self, purpose: Purpose, granted_by: frozenset[Relation], what: str,
-                 rule_may: frozenset[Relation] | None = None) -> None:
-        allowed = purposes_of(granted_by)
+                 rule_may: frozenset[Relation] | None = None, kind: ReadKind | None = None) -> None:
+        allowed = purposes_of(granted_by, kind)
         held = ", ".join(sorted(r.value for r in granted_by)) or "none"
         required = STATED_BY[purpose] if rule_may is None else STATED_BY[purpose] & rule_may
         super().__init__("ACCESS-PURPOSE", what, required, granted_by, reason=(
@@ -78,8 +99,8 @@ class PurposeNotAllowed(AccessDenied):
 
 
 def check_purpose(purpose: Purpose, granted_by: frozenset[Relation], what: str,
-                  rule_may: frozenset[Relation] | None = None) -> None:
-    """ACCESS-PURPOSE: ``purpose`` must be one that a relationship granting the read may state (``rule_may``, the
-    read's own rule, narrows the relationships the refusal names as required)."""
-    if STATED_BY[purpose].isdisjoint(granted_by):
-        raise PurposeNotAllowed(purpose, granted_by, what, rule_may)
+                  rule_may: frozenset[Relation] | None = None, kind: ReadKind | None = None) -> None:
+    """ACCESS-PURPOSE: ``purpose`` must suit the read (``kind``) and be one that a relationship granting it may
+    state (``rule_may``, the read's own rule, narrows the relationships the refusal names as required)."""
+    if purpose.value not in purposes_of(granted_by, kind):
+        raise PurposeNotAllowed(purpose, granted_by, what, rule_may, kind)

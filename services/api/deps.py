@@ -77,8 +77,9 @@ def occurred_at(value: str | None) -> datetime | None:
     return occurred_at_header(value)
 
 
-PURPOSE_RULE = (" It must be one the caller's relationship may state (ACCESS-PURPOSE, docs/access.md): casework, "
-                "own_case (the family), supervision (the supervisor), complaint, oversight (dashboards).")
+PURPOSE_RULE = (" It must be one the caller's relationship may state and that suits the read (ACCESS-PURPOSE, "
+                "docs/access.md): casework, own_case (the family), supervision (the supervisor), complaint; oversight "
+                "for dashboards only.")
 """The ``X-Purpose`` header's rule, the same in every read's OpenAPI description."""
 
 

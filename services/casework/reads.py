@@ -47,7 +47,7 @@ class CaseReads:
             raise CaseNotFound(case_id)
         granted = held & rule.may
         try:
-            check_purpose(purpose, granted, f"the {kind.value} read", rule.may)
+            check_purpose(purpose, granted, f"the {kind.value} read", rule.may, kind)
         except AccessDenied as denied:  # it may see the case, so a 403 tells it nothing new
             self.log.record([attempt(Outcome.REFUSED, f"{denied.rule_id}: {purpose.value}", case.jurisdiction.value)])
             raise
@@ -62,7 +62,7 @@ class CaseReads:
         try:
             scope = access.scope_for(actor, kind, held, asked_municipality)
             may = access.MAY_READ[kind].may
-            check_purpose(purpose, held & may, f"the {kind.value} read", may)
+            check_purpose(purpose, held & may, f"the {kind.value} read", may, kind)
             return scope
         except AccessDenied as denied:
             where = None if actor.jurisdiction is None else actor.jurisdiction.value

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from uuid import UUID
 
 from domain import access
-from domain.access import VaultAction
+from domain.access import ReadKind, VaultAction
 from domain.access.purposes import acting_purpose, check_purpose
 from domain.case import Case
 from domain.legal_settings import DEFAULT_LEGAL_SETTINGS, LegalSettings
@@ -72,7 +72,7 @@ class VaultAccess:
             raise NotInVault("case")
         try:
             if action in STATED_PURPOSE:  # a write's purpose is the write's own, not the caller's word
-                check_purpose(purpose, held & rule.may, action.value, rule.may)
+                check_purpose(purpose, held & rule.may, action.value, rule.may, ReadKind.CASE)  # one case's data
         except access.AccessDenied as denied:
             record(Outcome.REFUSED, f"{denied.rule_id}: {purpose.value}", where)
             raise

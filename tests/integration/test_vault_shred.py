@@ -100,7 +100,7 @@ def api_answers(client: TestClient, case_id: str) -> list[Any]:
                client.get("/v1/audit/read-log", headers=reading(SUPERVISOR)),
                client.get(f"/v1/cases/{case_id}/documents/doc:share-form-1", headers=reading(COORD))]
     answers += [client.get(f"/v1/cases/{case_id}/people/{ref}", headers=reading(COORD)) for ref in PEOPLE]
-    answers += [client.get(f"/v1/dashboards/{board}", headers=reading(LEAD))
+    answers += [client.get(f"/v1/dashboards/{board}", headers={**reading(LEAD), "X-Purpose": "oversight"})
                 for board in ("services-by-level", "plans-due", "transition-watch", "complaints", "timeliness")]
     return answers
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from domain.access import MAY_READ, PERSONAL_DATA_READS, VAULT, ReadKind, VaultAction
-from domain.access.purposes import STATED_BY, Purpose, PurposeNotAllowed, check_purpose, purposes_of
+from domain.access.purposes import FOR_READ, STATED_BY, Purpose, PurposeNotAllowed, check_purpose, purposes_of
 from domain.access.relations import Relation
 
 
@@ -46,4 +46,18 @@ def test_a_purpose_the_system_states_for_a_read_is_one_every_reader_of_it_may_st
                                                                                     purpose: Purpose) -> None:
     """The routes and pages that state a read's purpose themselves (a dashboard's default, the read log, the caseload
     page) must not lock out any relationship the read's rule admits."""
-    assert MAY_READ[kind].may <= STATED_BY[purpose]
+    assert MAY_READ[kind].may <= STATED_BY[purpose] and purpose in FOR_READ[kind]
+
+
+@pytest.mark.parametrize("kind", list(FOR_READ), ids=str)
+def test_every_reader_of_a_personal_data_read_has_a_purpose_that_suits_it(kind: ReadKind) -> None:
+    assert {r for r in MAY_READ[kind].may if not purposes_of({r}, kind)} == set()
+
+
+def test_one_cases_data_is_never_read_for_oversight_nor_a_dashboard_for_casework() -> None:
+    with pytest.raises(PurposeNotAllowed) as refused:
+        check_purpose(Purpose.OVERSIGHT, frozenset({Relation.DOMICILE_LEAD}), "the case read", kind=ReadKind.CASE)
+    assert refused.value.allowed == ["casework", "complaint"]
+    with pytest.raises(PurposeNotAllowed):
+        check_purpose(Purpose.CASEWORK, frozenset({Relation.DOMICILE_LEAD}), "the dashboard read",
+                      kind=ReadKind.DASHBOARD)

@@ -27,9 +27,10 @@ CASE_KINDS = (ReadKind.CASE, ReadKind.AUDIT_CASE)
 READS = [(j, w, k) for j in (Jurisdiction.ICELAND, Jurisdiction.NORWAY) for w in (False, True) for k in CASE_KINDS]
 
 
-def stated_purpose(granting: frozenset[Relation], default: Purpose = Purpose.CASEWORK) -> Purpose:
-    """A purpose the granting relationships may state (ACCESS-PURPOSE); ``default`` for a caller they refuse."""
-    return Purpose(purposes_of(granting)[0]) if granting else default
+def stated_purpose(granting: frozenset[Relation], kind: ReadKind, default: Purpose = Purpose.CASEWORK) -> Purpose:
+    """A purpose that suits the read and the granting relationships (ACCESS-PURPOSE); ``default`` for a caller they
+    refuse."""
+    return Purpose(purposes_of(granting, kind)[0]) if granting else default
 
 
 @pytest.mark.parametrize(("jurisdiction", "withdrawn", "kind"), READS,
@@ -42,7 +43,7 @@ def test_a_case_read_is_granted_exactly_where_the_model_says_and_every_attempt_i
     rule = access.MAY_READ[kind]
     for caller in CALLERS[jurisdiction]:
         granting = rule.may & expected_relations(caller, withdrawn)
-        allowed, purpose = bool(granting), stated_purpose(granting)
+        allowed, purpose = bool(granting), stated_purpose(granting, kind)
         try:
             case = reads.case(caller.actor, told.case_id, purpose=purpose, kind=kind, correlation_id="c-1")
         except CaseNotFound as missing:
@@ -95,7 +96,8 @@ def test_scoped_reads_by_every_role(kind: ReadKind) -> None:
         granting = rule.may & SCOPE_OF_ROLE.get(role, frozenset())
         allowed, before = bool(granting), len(log.rows)
         try:
-            scope = reads.scope(actor, kind, resource=kind.value, purpose=stated_purpose(granting, Purpose.OVERSIGHT))
+            purpose = stated_purpose(granting, kind, Purpose.OVERSIGHT)
+            scope = reads.scope(actor, kind, resource=kind.value, purpose=purpose)
         except AccessDenied as denied:
             assert not allowed and denied.rule_id == rule.rule_id, (kind, role)
             (row,) = log.rows[before:]
