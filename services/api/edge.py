@@ -44,10 +44,16 @@ UNLIMITED_PATHS = frozenset({"/health", "/ready", "/metrics"})
 KNOWN_GOOD_TOKENS = 50_000
 
 
+SINGLE_VALUED = (b"authorization", b"x-purpose", b"if-match", b"occurred-at", b"idempotency-key",
+                 b"x-correlation-id", b"x-recipient", b"content-type", b"content-length")
+"""Headers a request may send once: the API reads each as one value, and a repeated one was answered by whichever
+copy the framework took (a black-box probe sent ``X-Purpose: casework`` and ``X-Purpose: own_case``)."""
+
+
 async def _problem(send: Send, status: int, kind: str, title: str, detail: str,
-                   headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+                   headers: tuple[tuple[bytes, bytes], ...] = (), **extensions: Any) -> None:
     body = json.dumps({"type": f"urn:prosperity:problem:{kind}", "title": title, "status": status,
-                       "detail": detail}).encode()
+                       "detail": detail, **extensions}).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", PROBLEM_JSON), (b"content-length", str(len(body)).encode()),
                             *SECURITY_HEADERS, *headers]})
@@ -131,6 +137,11 @@ class Edge:
                                f"This caller may send {self.rate}; retry after {retry} s.",
                                ((b"retry-after", str(retry).encode()),))
                 return
+        if repeated := _repeated_header(scope):
+            rule = "sent more than once; send it once"
+            await _problem(send, 422, "invalid-request", "The request is malformed", f"{repeated}: {rule}",
+                           errors=[{"field": repeated, "rule": rule}])
+            return
         declared = dict(scope.get("headers", ())).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._too_large(send)
@@ -164,6 +175,18 @@ class Edge:
     async def _too_large(self, send: Send) -> None:
         await _problem(send, 413, "body-too-large", "The request body is too large",
                        f"The API accepts bodies of at most {self.max_body_bytes} bytes.")
+
+
+def _repeated_header(scope: Scope) -> str | None:
+    """The name of a single-valued header the request sends more than once, as the API documents it."""
+    seen: set[bytes] = set()
+    for name, _ in scope.get("headers", ()):
+        name = name.lower()
+        if name in SINGLE_VALUED:
+            if name in seen:
+                return "-".join(part.capitalize() for part in name.decode().split("-"))
+            seen.add(name)
+    return None
 
 
 def _needs_json(scope: Scope) -> bool:

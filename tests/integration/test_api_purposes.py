@@ -11,7 +11,7 @@ import pytest
 from domain.values import Actor, Role
 from services.casework.read_log import Outcome
 from services.infra.postgres_env import PgTarget
-from tests.integration.test_api_commands import CHILD, CM, COORD, LEAD, MUM, Api
+from tests.integration.test_api_commands import CHILD, CM, COORD, LEAD, MUM, Api, auth
 from tests.integration.test_api_queries import SUPERVISOR, api, build_read_models, get, team_case
 
 __all__ = ["api", "team_case"]  # fixtures
@@ -61,3 +61,20 @@ def test_a_purpose_refusal_tells_nothing_to_one_who_may_not_see_the_case(api: Ap
     stranger = Actor("person:coord-is-9", Role.COORDINATOR, "org:school-rvk-9")
     for purpose in ("own_case", "casework", "supervision"):
         assert get(api, f"/v1/cases/{team_case}", stranger, {"X-Purpose": purpose}).status_code == 404
+
+
+@pytest.mark.parametrize("header", ["X-Purpose", "If-Match", "Occurred-At", "Idempotency-Key", "Authorization"])
+def test_a_single_valued_header_sent_twice_is_refused_naming_it(api: Api, team_case: UUID, header: str) -> None:
+    """Found by a black-box probe: with two ``X-Purpose`` headers the first one won, whatever the second said."""
+    token = auth(CM)["Authorization"]
+    value = {"Authorization": token, "X-Purpose": "casework", "If-Match": '"12"', "Occurred-At": "2024-01-02T10:00:00Z",
+             "Idempotency-Key": "key-1"}[header]
+    headers = [(name, v) for name, v in (("Authorization", token), ("X-Purpose", "casework")) if name != header]
+    headers += [(header, value), (header, value)]
+    version = api.app.get_case(team_case).version
+    for path in (f"/v1/cases/{team_case}", f"/v1/cases/{team_case}/services"):
+        answer = (api.client.get(path, headers=headers) if path.endswith(str(team_case)) else
+                  api.client.post(path, headers=headers, json={"service_id": "svc-twice", "provider_org_ref": "x"}))
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["errors"] == [{"field": header, "rule": "sent more than once; send it once"}]
+    assert api.app.get_case(team_case).version == version
