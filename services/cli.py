@@ -21,7 +21,7 @@ from uuid import UUID
 import structlog
 
 from domain.values import Context
-from services import bootstrap, ops
+from services import arguments, bootstrap, ops
 from services.audit.cli import add_verify_arguments, verify_command
 from services.casework.application import Casework
 from services.infra.memory import freeze_startup_objects
@@ -250,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
         func=lambda args: notifier(_store()))
     api_parser = sub.add_parser("api", help="serve the HTTP API (uvicorn) on the configured store")
     api_parser.add_argument("--host", help="interface to listen on (default PROSPERITY_API_HOST or 127.0.0.1)")
-    api_parser.add_argument("--port", type=int, help="port (default PROSPERITY_API_PORT or 8000)")
+    api_parser.add_argument("--port", type=arguments.port, help="port (default PROSPERITY_API_PORT or 8000)")
     api_parser.add_argument("--workers", type=int, help="worker processes (default PROSPERITY_API_WORKERS or 1)")
     api_parser.set_defaults(func=lambda args: serve_api(_store(), host=args.host, port=args.port,
                                                         workers=args.workers))

@@ -45,3 +45,4 @@ def progress_bar(description: str) -> Callable[[int, int], None]:
             progress.stop()
 
     return update
+

@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 import structlog
 
-from services import bootstrap
+from services import arguments, bootstrap
 from services.bus.supervise import UpBus
 from services.infra.embedded import LOCALHOST, EmbeddedPostgres, free_port, port_answers
 from services.settings import StoreSettings
@@ -450,13 +450,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                       "or var)")
     parser.add_argument("--pg-dsn", help="use this PostgreSQL (default PROSPERITY_PG_DSN, else embedded)")
     parser.add_argument("--nats-url", help="use this NATS with JetStream (default PROSPERITY_NATS_URL, else embedded)")
-    parser.add_argument("--nats-port", type=int, default=DEFAULT_NATS_PORT,
+    parser.add_argument("--nats-port", type=arguments.port, default=DEFAULT_NATS_PORT,
                         help=f"port of the embedded nats-server (default {DEFAULT_NATS_PORT})")
     parser.add_argument("--registry", type=Path, help="agency registry for the embedded nats-server's accounts "
                                                       "(default deploy/nats/agencies.toml)")
-    parser.add_argument("--api-port", type=int, default=bootstrap.api_port(),
+    parser.add_argument("--api-port", type=arguments.port, default=bootstrap.api_port(),
                         help=f"port of the HTTP API (default PROSPERITY_API_PORT or {DEFAULT_API_PORT})")
-    parser.add_argument("--smtp-port", type=int, default=DEFAULT_SMTP_PORT,
+    parser.add_argument("--smtp-port", type=arguments.port_or_any, default=DEFAULT_SMTP_PORT,
                         help=f"port of the mail catcher (default {DEFAULT_SMTP_PORT}; 0 = any free port)")
     parser.add_argument("--start-timeout", type=float, default=60.0, help="seconds to wait for all to be healthy")
     parser.add_argument("--no-restart", action="store_true", help="report a dead service but do not restart it")

@@ -70,3 +70,14 @@ def test_the_api_on_a_port_in_use_is_one_line_before_any_server_starts(
         assert cli.main(["api", "--host", "127.0.0.1", "--port", str(port)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"prosperity api: cannot listen on 127.0.0.1:{port}: it is already in use"
+
+
+@pytest.mark.parametrize("argv", [["api", "--port", "99999"], ["api", "--port", "0"], ["up", "--api-port", "70000"],
+                                  ["up", "--smtp-port", "-1"], ["up", "--nats-port", "x"]])
+def test_a_port_outside_1_to_65535_is_a_usage_error_before_anything_starts(
+        argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a black-box probe: ``api --port 99999`` listened on 34463 and logged 99999."""
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and "is not a port: a whole number from" in err and "Traceback" not in err
