@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import FrameType
 from typing import Any
 
 import anyio.to_thread
@@ -65,6 +67,10 @@ def build() -> FastAPI:
     return api
 
 
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def serve(settings: StoreSettings, api_settings: ApiSettings, *, host: str | None, port: int | None,
           workers: int | None) -> int:
     """Serve until stopped: one process, or ``workers`` processes on their own sockets (``services.api.workers``)."""
@@ -76,6 +82,10 @@ def serve(settings: StoreSettings, api_settings: ApiSettings, *, host: str | Non
     if port_answers(*where):  # before any server starts; uvicorn would log it, then exit 3
         print(f"prosperity api: cannot listen on {where[0]}:{where[1]}: it is already in use", file=sys.stderr)
         return 2
+    # uvicorn shuts down on SIGTERM, restores the handler it found, then raises the signal again: with the default
+    # handler the process died there, and the embedded PostgreSQL it started kept running (black-box probe). As an
+    # exception it unwinds ``store_dsn``, which stops that server; SIGINT already did (KeyboardInterrupt).
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     with store_dsn(settings) as dsn:
         if settings.pg_schema:
             ensure_schema(dsn, settings.pg_schema)
