@@ -138,8 +138,12 @@ async def provision(js: Any, plan: BusPlan, settings: StreamSettings, *, timeout
 async def provision_as_admin(settings: BusSettings, plan: BusPlan, streams: StreamSettings | None = None,
                              *, timeout: float = 30.0) -> None:
     """Connect as ``admin`` (``settings`` carries its seed) and :func:`provision`."""
+    async def on_error(error: Exception) -> None:
+        # nats-py's default logs each failed attempt with its whole traceback; the caller reports the outcome
+        log.info("bus.connect_attempt_failed", error=repr(error))
+
     client = await nats.connect(**settings.connect_options(ADMIN), connect_timeout=5, max_reconnect_attempts=5,
-                                reconnect_time_wait=0.5)
+                                reconnect_time_wait=0.5, error_cb=on_error)
     try:
         await provision(client.jetstream(timeout=5), plan, streams or StreamSettings(), timeout=timeout)
     finally:
