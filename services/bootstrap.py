@@ -16,6 +16,7 @@ The readiness and liveness checks per process (``services.ops``) live here too, 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 from collections.abc import Callable, Mapping
@@ -36,7 +37,32 @@ if TYPE_CHECKING:
 
 
 def store_settings() -> StoreSettings:
-    return StoreSettings()
+    """The store's settings; with no ``PROSPERITY_PG_DSN``, those of the ``prosperity up`` running in ``data_dir``.
+
+    Why: a command given only the data directory of a running ``up`` (``deadletters list``, ``relay --status``) started
+    an empty embedded PostgreSQL there, or failed on the one ``up`` runs, and answered about the wrong store
+    without a word (black-box probe). A state file whose process is gone is ignored, as before."""
+    settings = StoreSettings()
+    if settings.pg_dsn:
+        return settings
+    running = _running_up(settings)
+    if running is None or not running.get("pg_dsn"):
+        return settings
+    return settings.model_copy(update={"pg_dsn": running["pg_dsn"],
+                                       "pg_schema": settings.pg_schema or running.get("pg_schema")})
+
+
+def _running_up(settings: StoreSettings) -> dict[str, Any] | None:
+    from services.up import read_state  # only now: the module is heavy, and most processes get a DSN
+
+    try:
+        state = read_state(settings.data_dir)
+        if state is None or int(state.get("pid", 0)) <= 0:
+            return None
+        os.kill(int(state["pid"]), 0)  # alive? (signal 0 only checks)
+    except (OSError, ValueError):
+        return None
+    return state
 
 
 def ops_settings() -> OpsSettings:
