@@ -45,4 +45,3 @@ def progress_bar(description: str) -> Callable[[int, int], None]:
             progress.stop()
 
     return update
-

@@ -49,9 +49,8 @@ supervision: the supervisory authority (§1.9); complaint: the family lodging on
 outcome, and the supervisor deciding it (§1.10); oversight: dashboards of a municipality or jurisdiction (§6)."""
 
 
-_CASE_DATA = frozenset({Purpose.CASEWORK, Purpose.OWN_CASE, Purpose.COMPLAINT})
 FOR_READ: Mapping[ReadKind, frozenset[Purpose]] = {
-    ReadKind.CASE: _CASE_DATA,
+    ReadKind.CASE: frozenset({Purpose.CASEWORK, Purpose.OWN_CASE, Purpose.COMPLAINT}),
     ReadKind.AUDIT_CASE: frozenset({Purpose.SUPERVISION, Purpose.COMPLAINT}),
     ReadKind.CASELOAD: frozenset({Purpose.CASEWORK}),
     ReadKind.DASHBOARD: frozenset({Purpose.OVERSIGHT}),
@@ -76,8 +75,7 @@ def acting_purpose(actor: Actor) -> Purpose:
 
 def purposes_of(granted_by: Iterable[Relation], kind: ReadKind | None = None) -> list[str]:
     """The purposes any of these relationships may state (for a read of ``kind``), in the enum's order."""
-    held = frozenset(granted_by)
-    suits = FOR_READ.get(kind, frozenset(Purpose)) if kind is not None else frozenset(Purpose)
+    held, suits = frozenset(granted_by), FOR_READ.get(kind, frozenset(Purpose)) if kind else frozenset(Purpose)
     return [p.value for p in Purpose if p in suits and not STATED_BY[p].isdisjoint(held)]
 
 

@@ -180,8 +180,7 @@ class Edge:
 def _repeated_header(scope: Scope) -> str | None:
     """The name of a single-valued header the request sends more than once, as the API documents it."""
     seen: set[bytes] = set()
-    for name, _ in scope.get("headers", ()):
-        name = name.lower()
+    for name, _ in scope.get("headers", ()):  # ASGI gives header names in lower case
         if name in SINGLE_VALUED:
             if name in seen:
                 return "-".join(part.capitalize() for part in name.decode().split("-"))

@@ -26,10 +26,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from domain.access.purposes import Purpose
+from domain.access.purposes import Purpose as Purpose  # re-exported: the log's callers name it from here
 from domain.values import Actor
-
-__all__ = ["Outcome", "Purpose", "ReadAttempt", "ReadLog"]
 
 TABLE = "api_read_log"
 

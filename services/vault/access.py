@@ -54,22 +54,18 @@ class VaultAccess:
         except CaseNotFound:
             record(Outcome.REFUSED, "not_found", None)
             raise NotInVault("case") from None
-        where = case.jurisdiction.value
+        where, lacking = case.jurisdiction.value, f"{rule.rule_id}: needs one of {', '.join(sorted(rule.may))}"
         if not access.may_see_case(actor, case):  # before anything about its people: a stranger learns nothing
-            record(Outcome.REFUSED, f"{rule.rule_id}: needs one of {', '.join(sorted(r.value for r in rule.may))}",
-                   where)
+            record(Outcome.REFUSED, lacking, where)
             raise NotInVault("case")
         if subject_ref is not None and subject_ref not in (case.child_ref, *case.parent_refs):
             record(Outcome.REFUSED, f"{rule.rule_id}: not a data subject of the case", where)
             raise NotInVault("such person in this case")
         held = (access.relations_to_subject(actor, case, subject_ref) if subject_ref is not None
                 else access.relations_to_case(actor, case))
-        if not rule.allows(held):
-            record(Outcome.REFUSED, f"{rule.rule_id}: needs one of {', '.join(sorted(r.value for r in rule.may))}",
-                   where)
-            if access.may_see_case(actor, case):
-                raise access.AccessDenied(rule.rule_id, action.value, rule.may, held)
-            raise NotInVault("case")
+        if not rule.allows(held):  # it may see the case (above), so a 403 tells it nothing new
+            record(Outcome.REFUSED, lacking, where)
+            raise access.AccessDenied(rule.rule_id, action.value, rule.may, held)
         try:
             if action in STATED_PURPOSE:  # a write's purpose is the write's own, not the caller's word
                 check_purpose(purpose, held & rule.may, action.value, rule.may, ReadKind.CASE)  # one case's data
